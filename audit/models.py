@@ -1,0 +1,65 @@
+"""The trail's tables: entries, and the head row that serialises appends."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, event
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from storage import Base
+
+
+class AppendOnlyError(RuntimeError):
+    """Something tried to change or remove an audit entry."""
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_entries"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    subject_type: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    trigger: Mapped[str] = mapped_column(String(64))
+    from_state: Mapped[str | None] = mapped_column(String(64))
+    to_state: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON, hashed as stored
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    __table_args__ = (
+        Index("ix_audit_entries_subject", "subject_type", "subject_id", "seq"),
+        Index("ix_audit_entries_at", "at"),
+        Index("ix_audit_entries_actor", "actor", "seq"),
+    )
+
+
+class AuditHead(Base):
+    """One row: the last entry's seq and hash. Appenders lock it, so the chain never forks."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+@event.listens_for(AuditEntry, "before_update", propagate=True)
+def _refuse_update(_mapper, _connection, target: AuditEntry) -> None:
+    raise AppendOnlyError(f"audit entry {target.seq} may not be changed")
+
+
+@event.listens_for(AuditEntry, "before_delete", propagate=True)
+def _refuse_delete(_mapper, _connection, target: AuditEntry) -> None:
+    raise AppendOnlyError(f"audit entry {target.seq} may not be deleted")
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_dirty_entries(session: Session, _context, _instances) -> None:
+    for obj in (*session.dirty, *session.deleted):
+        if isinstance(obj, AuditEntry) and (obj in session.deleted or session.is_modified(obj)):
+            raise AppendOnlyError(f"audit entry {obj.seq} may not be changed or deleted")

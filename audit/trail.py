@@ -1,0 +1,192 @@
+"""Append to the trail and verify it.
+
+`append` locks the head row (SELECT ... FOR UPDATE on PostgreSQL; SQLite
+writers are already serialised by BEGIN IMMEDIATE), links the new entry to
+the head's hash and moves the head, all inside the caller's transaction: it
+never commits. `verify` recomputes the whole chain and compares every
+subject's current state and version with its last entry.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from storage import utcnow
+
+from .chain import GENESIS, canonical_json, entry_hash, format_at
+from .models import AuditEntry, AuditHead
+
+HEAD_ID = 1
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The current state of something the trail speaks of, as its owner sees it now."""
+
+    type: str
+    id: str
+    state: str | None
+    version: int | None
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    checked: int
+    first_bad: dict[str, Any] | None = None
+    head: str = GENESIS
+    subjects: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"ok": self.ok, "checked": self.checked}
+        if self.first_bad is not None:
+            out["first_bad"] = self.first_bad
+        return out
+
+
+def append(
+    session: Session,
+    *,
+    actor: str,
+    role: str,
+    subject_type: str,
+    subject_id: str,
+    trigger: str,
+    from_state: str | None,
+    to_state: str | None,
+    version: int | None,
+    comment: str = "",
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write one entry in the caller's transaction and return it as a mapping."""
+    head = session.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID).with_for_update()
+    ).one_or_none()
+    if head is None:  # a schema made without the migration's head row
+        session.execute(insert(AuditHead).values(id=HEAD_ID, seq=0, hash=GENESIS))
+        prev_seq, prev_hash = 0, GENESIS
+    else:
+        prev_seq, prev_hash = head
+    at = utcnow()
+    row = dict(
+        seq=prev_seq + 1,
+        at=at,
+        actor=actor,
+        role=role,
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        trigger=trigger,
+        from_state=from_state,
+        to_state=to_state,
+        version=version,
+        comment=comment or "",
+        data=canonical_json(data or {}),
+        prev_hash=prev_hash,
+    )
+    row["hash"] = entry_hash(**{**row, "at": format_at(at)})
+    session.execute(insert(AuditEntry).values(**row))
+    session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=row["seq"], hash=row["hash"]))
+    return row
+
+
+def entries_for(session: Session, subject_type: str, subject_id: str) -> list[AuditEntry]:
+    return list(
+        session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.subject_type == subject_type, AuditEntry.subject_id == str(subject_id))
+            .order_by(AuditEntry.seq)
+        )
+    )
+
+
+_COLUMNS = (
+    AuditEntry.seq, AuditEntry.at, AuditEntry.actor, AuditEntry.role, AuditEntry.subject_type,
+    AuditEntry.subject_id, AuditEntry.trigger, AuditEntry.from_state, AuditEntry.to_state,
+    AuditEntry.version, AuditEntry.comment, AuditEntry.data, AuditEntry.prev_hash, AuditEntry.hash,
+)
+
+
+def _rows(session: Session, chunk: int) -> Iterator[tuple]:
+    result = session.execute(
+        select(*_COLUMNS).order_by(AuditEntry.seq).execution_options(yield_per=chunk)
+    )
+    for partition in result.partitions():
+        yield from partition
+
+
+def verify(
+    session: Session,
+    subjects: Callable[[], Iterable[Subject]] | None = None,
+    *,
+    progress: Callable[[int], None] | None = None,
+    chunk: int = 20000,
+) -> VerifyResult:
+    """Recompute every link; then check that each subject matches its last entry.
+
+    `subjects` yields the current state of every subject whose type it owns
+    (the engine passes the cases); entries of other types are chained but not
+    compared.
+    """
+    expected_prev = GENESIS
+    expected_seq = 1
+    checked = 0
+    last: dict[tuple[str, str], tuple[int, str | None, int | None]] = {}
+    for (seq, at, actor, role, stype, sid, trigger, frm, to, version, comment, data, prev, digest) in _rows(
+        session, chunk
+    ):
+        if seq != expected_seq:
+            problem = f"entry {expected_seq} is missing (next entry is {seq})" if seq > expected_seq else "entries out of order"
+            return VerifyResult(False, checked, {"seq": seq, "problem": problem})
+        if prev != expected_prev:
+            return VerifyResult(False, checked, {"seq": seq, "problem": "prev_hash does not match the previous entry's hash"})
+        recomputed = entry_hash(
+            seq=seq, at=format_at(at), actor=actor, role=role, subject_type=stype, subject_id=sid,
+            trigger=trigger, from_state=frm, to_state=to, version=version, comment=comment, data=data,
+            prev_hash=prev,
+        )
+        if recomputed != digest:
+            return VerifyResult(False, checked, {"seq": seq, "problem": "content does not match its hash (entry edited)"})
+        last[(stype, sid)] = (seq, to, version)
+        expected_prev = digest
+        expected_seq += 1
+        checked += 1
+        if progress is not None and checked % chunk == 0:
+            progress(checked)
+    if progress is not None:
+        progress(checked)
+
+    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID)).one_or_none()
+    head_seq, head_hash = head if head is not None else (0, GENESIS)
+    if head_seq != checked or head_hash != expected_prev:
+        return VerifyResult(
+            False, checked,
+            {"seq": head_seq, "problem": f"the trail ends at entry {checked} but its head records entry {head_seq} (entries removed)"},
+        )
+
+    count = 0
+    if subjects is not None:
+        seen_types: set[str] = set()
+        current: set[tuple[str, str]] = set()
+        for s in subjects():
+            count += 1
+            seen_types.add(s.type)
+            key = (s.type, str(s.id))
+            current.add(key)
+            entry = last.get(key)
+            if entry is None:
+                return VerifyResult(False, checked, {"seq": None, "problem": f"{s.type} {s.id} has no audit entry"})
+            seq, state, version = entry
+            if state != s.state or version != s.version:
+                return VerifyResult(
+                    False, checked,
+                    {"seq": seq, "problem": f"{s.type} {s.id} is in state {s.state!r} version {s.version} "
+                                            f"but its last entry says {state!r} version {version}"},
+                )
+        for key, (seq, _state, _version) in sorted(last.items(), key=lambda kv: kv[1][0]):
+            if key[0] in seen_types and key not in current:
+                return VerifyResult(False, checked, {"seq": seq, "problem": f"{key[0]} {key[1]} has entries but no longer exists"})
+    return VerifyResult(True, checked, None, head=expected_prev, subjects=count)

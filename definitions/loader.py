@@ -1,0 +1,402 @@
+"""Load and validate definition, profile and reason files into frozen objects.
+
+Every problem in a file is reported as `DefinitionError("file:line: problem")`
+so that whoever edits a rule profile sees exactly where it went wrong.
+"""
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from .model import (
+    COMMENT_RULES,
+    FIELD_TYPES,
+    ORG_KINDS,
+    ROLES,
+    Creation,
+    Definition,
+    FieldSpec,
+    Label,
+    Profile,
+    State,
+    Transition,
+    freeze,
+)
+
+HERE = Path(__file__).resolve().parent
+WORKFLOWS_DIR = HERE / "workflows"
+PROFILES_DIR = HERE / "profiles"
+REASONS_DIR = HERE / "reasons"
+
+
+class DefinitionError(ValueError):
+    """A definition, profile or reason file is broken; the message names file and line."""
+
+
+class _LineDict(dict):
+    line: int = 0
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that remembers the line of every mapping (1-based)."""
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
+    loader.flatten_mapping(node)
+    result = _LineDict()
+    result.line = node.start_mark.line + 1
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in result:
+            raise DefinitionError(
+                f"{loader.name}:{key_node.start_mark.line + 1}: duplicate key {key!r}"
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _read_yaml(path: Path) -> tuple[Any, str]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DefinitionError(f"{path.name}: cannot read: {exc.strerror}") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DefinitionError(f"{path.name}: not UTF-8 text") from exc
+    loader = _Loader(text)
+    loader.name = path.name
+    try:
+        doc = loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark else 0
+        raise DefinitionError(f"{path.name}:{line}: {exc.problem}") from exc
+    finally:
+        loader.dispose()
+    return doc, hashlib.sha256(raw).hexdigest()
+
+
+class _Checker:
+    """Small helpers that turn a malformed value into a file:line error."""
+
+    def __init__(self, path: Path):
+        self.name = path.name
+
+    def fail(self, node: Any, problem: str) -> DefinitionError:
+        line = getattr(node, "line", 0)
+        return DefinitionError(f"{self.name}:{line}: {problem}")
+
+    def mapping(self, node: Any, what: str) -> Mapping[str, Any]:
+        if not isinstance(node, dict):
+            raise self.fail(node, f"{what} must be a mapping")
+        return node
+
+    def require(self, node: Mapping[str, Any], key: str, kind: type | tuple[type, ...], what: str) -> Any:
+        if key not in node:
+            raise self.fail(node, f"{what}: missing key {key!r}")
+        value = node[key]
+        if not isinstance(value, kind):
+            raise self.fail(node, f"{what}: {key!r} has the wrong type")
+        return value
+
+    def names(self, node: Mapping[str, Any], key: str, what: str) -> tuple[str, ...]:
+        value = node.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(node, f"{what}: {key!r} must be a list of names")
+        return tuple(value)
+
+    def label(self, node: Any, what: str) -> Label:
+        if isinstance(node, dict) and isinstance(node.get("zh"), str) and isinstance(node.get("en"), str):
+            return Label(zh=node["zh"], en=node["en"])
+        raise self.fail(node, f"{what}: label needs 'zh' and 'en' strings")
+
+    def unknown_keys(self, node: Mapping[str, Any], allowed: set[str], what: str) -> None:
+        extra = sorted(set(node) - allowed)
+        if extra:
+            raise self.fail(node, f"{what}: unknown key {extra[0]!r}")
+
+    def fields(self, node: Any, what: str) -> tuple[FieldSpec, ...]:
+        if node is None:
+            return ()
+        node = self.mapping(node, what)
+        return tuple(self.field(name, spec, f"{what}.{name}") for name, spec in node.items())
+
+    def field(self, name: str, spec: Any, what: str) -> FieldSpec:
+        if isinstance(spec, str):  # shorthand: `name: integer`
+            spec = _LineDict(type=spec)
+        spec = self.mapping(spec, what)
+        self.unknown_keys(
+            spec,
+            {"type", "required", "label", "values", "items", "fields", "min", "max", "max_length"},
+            what,
+        )
+        ftype = spec.get("type")
+        if ftype not in FIELD_TYPES:
+            raise self.fail(spec, f"{what}: type must be one of {sorted(FIELD_TYPES)}")
+        items = None
+        if ftype in ("list", "map"):
+            if "items" not in spec:
+                raise self.fail(spec, f"{what}: a {ftype} needs 'items'")
+            items = self.field("item", spec["items"], f"{what}[]")
+        sub = self.fields(spec.get("fields"), what) if ftype == "object" else ()
+        values = self.names(spec, "values", what) if ftype == "enum" else ()
+        if ftype == "enum" and not values:
+            raise self.fail(spec, f"{what}: an enum needs 'values'")
+        for key in ("min", "max", "max_length"):
+            if key in spec and not isinstance(spec[key], int):
+                raise self.fail(spec, f"{what}: {key!r} must be an integer")
+        return FieldSpec(
+            name=name,
+            type=ftype,
+            required=bool(spec.get("required", False)),
+            label=self.label(spec["label"], what) if "label" in spec else None,
+            values=values,
+            items=items,
+            fields=sub,
+            min=spec.get("min"),
+            max=spec.get("max"),
+            max_length=spec.get("max_length"),
+        )
+
+
+_TRANSITION_KEYS = {
+    "trigger", "source", "dest", "roles", "label", "competent", "fix_competent", "reviews",
+    "comment", "data", "guards", "effects", "conditions", "unless", "confirm", "record",
+}
+
+
+def load_definition(path: Path) -> Definition:
+    """Read, validate and freeze one workflow definition file."""
+    doc, fingerprint = _read_yaml(path)
+    c = _Checker(path)
+    doc = c.mapping(doc, "definition")
+    c.unknown_keys(
+        doc,
+        {"name", "version", "title", "initial", "states", "transitions", "create", "extra"},
+        "definition",
+    )
+    name = c.require(doc, "name", str, "definition")
+    version = str(c.require(doc, "version", (str, int), "definition"))
+    title = c.label(c.require(doc, "title", dict, "definition"), "title")
+
+    states: list[State] = []
+    for node in c.require(doc, "states", list, "definition"):
+        node = c.mapping(node, "state")
+        c.unknown_keys(node, {"name", "label", "final"}, "state")
+        sname = c.require(node, "name", str, "state")
+        if any(s.name == sname for s in states):
+            raise c.fail(node, f"state {sname!r} defined twice")
+        states.append(State(sname, c.label(node.get("label"), f"state {sname}"), bool(node.get("final", False))))
+    state_names = {s.name for s in states}
+    initial = c.require(doc, "initial", str, "definition")
+    if initial not in state_names:
+        raise c.fail(doc, f"initial state {initial!r} is not among the states")
+
+    transitions: list[Transition] = []
+    for node in c.require(doc, "transitions", list, "definition"):
+        node = c.mapping(node, "transition")
+        trigger = c.require(node, "trigger", str, "transition")
+        what = f"transition {trigger!r}"
+        c.unknown_keys(node, _TRANSITION_KEYS, what)
+        sources = c.names(node, "source", what)
+        if sources == ("*",):
+            sources = tuple(s.name for s in states if not s.final)
+        if not sources:
+            raise c.fail(node, f"{what}: missing key 'source'")
+        dest = c.require(node, "dest", str, what)
+        for s in (*sources, dest):
+            if s not in state_names:
+                raise c.fail(node, f"{what}: unknown state {s!r}")
+        roles = c.names(node, "roles", what)
+        if not roles or not set(roles) <= ROLES:
+            raise c.fail(node, f"{what}: roles must be a non-empty subset of {sorted(ROLES)}")
+        if {"auditor", "admin"} & set(roles):
+            raise c.fail(node, f"{what}: auditors and admins never fire a workflow step")
+        record = node.get("record", "merge")
+        if record not in ("merge", "none"):
+            raise c.fail(node, f"{what}: record must be 'merge' or 'none'")
+        comment = node.get("comment", "optional")
+        if comment not in COMMENT_RULES:
+            raise c.fail(node, f"{what}: comment must be 'optional' or 'required'")
+        for source in sources:
+            transitions.append(
+                Transition(
+                    trigger=trigger,
+                    source=source,
+                    dest=dest,
+                    roles=roles,
+                    label=c.label(node.get("label"), what),
+                    competent=node.get("competent", "case_org"),
+                    fix_competent=node.get("fix_competent"),
+                    reviews=c.names(node, "reviews", what),
+                    comment=comment,
+                    data=c.fields(node.get("data"), f"{what}.data"),
+                    guards=c.names(node, "guards", what),
+                    effects=c.names(node, "effects", what),
+                    conditions=c.names(node, "conditions", what),
+                    unless=c.names(node, "unless", what),
+                    confirm=bool(node.get("confirm", False)),
+                    record=record,
+                    line=node.line,
+                )
+            )
+    triggers = {t.trigger for t in transitions}
+    for t in transitions:
+        for r in t.reviews:
+            if r not in triggers:
+                raise DefinitionError(f"{path.name}:{t.line}: transition {t.trigger!r} reviews unknown trigger {r!r}")
+    # several transitions of one trigger from one source must be told apart by conditions
+    seen: dict[tuple[str, str], int] = {}
+    for t in transitions:
+        seen[(t.trigger, t.source)] = seen.get((t.trigger, t.source), 0) + 1
+    for t in transitions:
+        if seen[(t.trigger, t.source)] > 1 and not (t.conditions or t.unless):
+            raise DefinitionError(
+                f"{path.name}:{t.line}: transition {t.trigger!r} from {t.source!r} has several "
+                "destinations but no conditions to choose between them"
+            )
+
+    create = c.mapping(c.require(doc, "create", dict, "definition"), "create")
+    c.unknown_keys(create, {"roles", "data", "guards", "effects", "fix_competent", "unique", "org_kind"}, "create")
+    unique = create.get("unique")
+    if unique is not None:
+        unique = c.mapping(unique, "create.unique")
+        if unique.get("scope") not in ("open", "key") or not isinstance(unique.get("reason"), str):
+            raise c.fail(unique, "create.unique needs scope 'open' or 'key' and a reason")
+        if unique["scope"] == "key" and not isinstance(unique.get("key"), str):
+            raise c.fail(unique, "create.unique with scope 'key' needs the data field in 'key'")
+    org_kind = create.get("org_kind", "enterprise")
+    if org_kind not in ORG_KINDS:
+        raise c.fail(create, f"create.org_kind must be one of {list(ORG_KINDS)}")
+    creation = Creation(
+        roles=c.names(create, "roles", "create"),
+        data=c.fields(create.get("data"), "create.data"),
+        guards=c.names(create, "guards", "create"),
+        effects=c.names(create, "effects", "create"),
+        fix_competent=create.get("fix_competent"),
+        unique=freeze(dict(unique)) if unique else None,
+        org_kind=org_kind,
+    )
+    return Definition(
+        name=name,
+        version=version,
+        title=title,
+        initial=initial,
+        states=tuple(states),
+        transitions=tuple(transitions),
+        creation=creation,
+        fingerprint=fingerprint,
+        path=str(path),
+        extra=freeze(dict(doc.get("extra") or {})),
+    )
+
+
+def load_profile(path: Path, profiles_dir: Path | None = None, _seen: tuple[str, ...] = ()) -> Profile:
+    """Read a profile; `extends: NAME` merges the named profile's parameters underneath."""
+    doc, fingerprint = _read_yaml(path)
+    c = _Checker(path)
+    doc = c.mapping(doc, "profile")
+    c.unknown_keys(doc, {"name", "title", "extends", "params"}, "profile")
+    name = c.require(doc, "name", str, "profile")
+    if name != path.stem:
+        raise c.fail(doc, f"profile name {name!r} does not match the file name {path.stem!r}")
+    params = c.mapping(doc.get("params") or _LineDict(), "params")
+    merged: dict[str, dict[str, Any]] = {}
+    base = doc.get("extends")
+    if base is not None:
+        if base in _seen or base == name:
+            raise c.fail(doc, f"profile {name!r} extends itself through {base!r}")
+        parent = load_profile((profiles_dir or path.parent) / f"{base}.yaml", profiles_dir, (*_seen, name))
+        merged = {wf: dict(p) for wf, p in parent.params.items()}
+        fingerprint = hashlib.sha256((parent.fingerprint + fingerprint).encode()).hexdigest()
+    for workflow, values in params.items():
+        values = c.mapping(values, f"params.{workflow}")
+        target = merged.setdefault(workflow, {})
+        for key, value in values.items():
+            if base is not None and key not in target:
+                raise c.fail(values, f"params.{workflow}: {key!r} is not a parameter of profile {base!r}")
+            target[key] = value
+    return Profile(
+        name=name,
+        title=c.label(doc.get("title"), "profile title"),
+        params=freeze(merged),
+        fingerprint=fingerprint,
+        path=str(path),
+    )
+
+
+def load_reasons(directory: Path = REASONS_DIR) -> Mapping[str, Label]:
+    """Every reason code with its Chinese and English message template."""
+    result: dict[str, Label] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        doc, _ = _read_yaml(path)
+        c = _Checker(path)
+        doc = c.mapping(doc, "reasons")
+        for code, node in doc.items():
+            if code in result:
+                raise c.fail(node, f"reason {code!r} is defined in more than one file")
+            result[code] = c.label(node, f"reason {code}")
+    return freeze(result)
+
+
+class Catalog:
+    """All definitions (by name) and profiles of one directory tree, loaded once."""
+
+    def __init__(
+        self,
+        workflows_dir: Path = WORKFLOWS_DIR,
+        profiles_dir: Path = PROFILES_DIR,
+        reasons_dir: Path = REASONS_DIR,
+        extra_workflow_dirs: tuple[Path, ...] = (),
+    ):
+        self.definitions: dict[str, Definition] = {}  # the current version of each
+        self.versions: dict[tuple[str, str], Definition] = {}  # every version, old ones too
+        for directory in (workflows_dir, *extra_workflow_dirs):
+            for path in sorted(directory.glob("*.yaml")):
+                d = load_definition(path)
+                if d.name in self.definitions:
+                    raise DefinitionError(f"{path.name}: workflow {d.name!r} is defined twice")
+                self.definitions[d.name] = d
+                self.versions[(d.name, d.version)] = d
+            # superseded versions stay loadable: a case keeps the version it started under
+            for path in sorted((directory / "archive").glob("*.yaml")):
+                d = load_definition(path)
+                self.versions.setdefault((d.name, d.version), d)
+        self.profiles_dir = profiles_dir
+        self.profiles: dict[str, Profile] = {
+            p.stem: load_profile(p, profiles_dir) for p in sorted(profiles_dir.glob("*.yaml"))
+        }
+        self.reasons = load_reasons(reasons_dir)
+
+    def definition(self, name: str) -> Definition:
+        try:
+            return self.definitions[name]
+        except KeyError:
+            raise KeyError(f"no workflow named {name!r}") from None
+
+    def definition_version(self, name: str, version: str) -> Definition:
+        try:
+            return self.versions[(name, version)]
+        except KeyError:
+            raise KeyError(f"no version {version!r} of workflow {name!r}") from None
+
+    def profile(self, name: str) -> Profile:
+        try:
+            return self.profiles[name]
+        except KeyError:
+            raise KeyError(f"no rule profile named {name!r}") from None
+
+
+@lru_cache(maxsize=None)
+def default_catalog() -> Catalog:
+    return Catalog()

@@ -1,0 +1,158 @@
+"""Frozen definition objects: the *spec* of a workflow, never a running case.
+
+A definition is loaded once from its YAML file, validated, and kept immutable
+with its version and a content fingerprint; a case records the version and the
+profile it started under.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+FIELD_TYPES = frozenset(
+    {"string", "integer", "money", "date", "boolean", "enum", "list", "object", "map"}
+)
+ROLES = frozenset({"preparer", "reviewer", "auditor", "admin"})
+ORG_KINDS = ("federation", "town", "community", "enterprise")
+COMMENT_RULES = frozenset({"optional", "required"})
+
+
+def freeze(value: Any) -> Any:
+    """Deep-freeze plain data: dicts become read-only mappings, lists tuples."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """The inverse of `freeze`, for JSON output."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Label:
+    zh: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        return self.en if lang.startswith("en") else self.zh
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """The type of one datum a trigger takes (JSON-like, validated by the engine)."""
+
+    name: str
+    type: str
+    required: bool = False
+    label: Label | None = None
+    values: tuple[str, ...] = ()  # enum values
+    items: "FieldSpec | None" = None  # list items
+    fields: tuple["FieldSpec", ...] = ()  # object fields
+    min: int | None = None
+    max: int | None = None
+    max_length: int | None = None
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    label: Label
+    final: bool = False
+
+
+@dataclass(frozen=True)
+class Transition:
+    trigger: str
+    source: str
+    dest: str
+    roles: tuple[str, ...]
+    label: Label
+    competent: str = "case_org"  # named competence rule (workflow.competence)
+    fix_competent: str | None = None  # rule whose result is fixed on the case
+    reviews: tuple[str, ...] = ()  # triggers judged by this one (four eyes)
+    comment: str = "optional"
+    data: tuple[FieldSpec, ...] = ()
+    guards: tuple[str, ...] = ()
+    effects: tuple[str, ...] = ()
+    conditions: tuple[str, ...] = ()  # transitions' keys: pick among dests
+    unless: tuple[str, ...] = ()
+    confirm: bool = False  # irreversible: the pages ask before firing
+    record: str = "merge"  # "merge": the event data joins the case data; "none": effects decide
+    line: int = 0
+
+    @property
+    def takes_data(self) -> bool:
+        return any(f.required for f in self.data)
+
+
+@dataclass(frozen=True)
+class Creation:
+    roles: tuple[str, ...]
+    data: tuple[FieldSpec, ...] = ()
+    guards: tuple[str, ...] = ()
+    effects: tuple[str, ...] = ()
+    fix_competent: str | None = None
+    unique: Mapping[str, Any] | None = None  # {"scope": "open"|"key", "key": ..., "reason": ...}
+    org_kind: str = "enterprise"
+
+
+@dataclass(frozen=True)
+class Definition:
+    name: str
+    version: str
+    title: Label
+    initial: str
+    states: tuple[State, ...]
+    transitions: tuple[Transition, ...]
+    creation: Creation
+    fingerprint: str
+    path: str
+    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def state(self, name: str) -> State:
+        for s in self.states:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    @property
+    def final_states(self) -> frozenset[str]:
+        return frozenset(s.name for s in self.states if s.final)
+
+    @property
+    def triggers(self) -> frozenset[str]:
+        return frozenset(t.trigger for t in self.transitions)
+
+    def transitions_for(self, trigger: str, source: str) -> tuple[Transition, ...]:
+        return tuple(t for t in self.transitions if t.trigger == trigger and t.source == source)
+
+    def transitions_from(self, source: str) -> tuple[Transition, ...]:
+        return tuple(t for t in self.transitions if t.source == source)
+
+    def trigger_label(self, trigger: str) -> Label:
+        for t in self.transitions:
+            if t.trigger == trigger:
+                return t.label
+        return Label(trigger, trigger)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Rule parameters of one region, per workflow; `extends` another profile."""
+
+    name: str
+    title: Label
+    params: Mapping[str, Mapping[str, Any]]
+    fingerprint: str
+    path: str
+
+    def for_workflow(self, workflow: str) -> Mapping[str, Any]:
+        return self.params.get(workflow, MappingProxyType({}))

@@ -1,0 +1,302 @@
+"""The JSON API of api.md under /api/v1: bearer tokens only, errors in one shape."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from functools import wraps
+from typing import Any, Callable
+
+from flask import Blueprint, Response, g, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+import audit
+from workflow import Actor, Case, FieldError, Forbidden, InvalidInput, NotFound, WorkflowError, can_view
+from workflow.accounts import create_org, create_user, find_org, find_user, issue_token, user_for_token
+from workflow.queries import list_cases
+
+from .extensions import csrf, get_db, get_engine
+from .i18n import error_payload, lang
+from .present import case_json, definition_json, entry_json, org_json, sees_personal_data
+from workflow.messages import error_message
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # no cookie sessions here: a bearer token cannot be forged cross-site
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def respond(body: Any, status: int = 200) -> Response:
+    text = json.dumps(body, ensure_ascii=False, default=_default)
+    return Response(text, status=status, mimetype="application/json")
+
+
+def error(code: str, status: int, fields: dict[str, str] | None = None) -> Response:
+    body: dict[str, Any] = {"code": code, "message": error_message(code, lang()), "reasons": []}
+    if fields:
+        body["fields"] = fields
+    return respond({"error": body}, status)
+
+
+class _Unauthenticated(Exception):
+    pass
+
+
+def read_json() -> dict[str, Any]:
+    """The request body as a JSON object; numbers with a fraction become Decimals (never floats)."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput(fields={"body": FieldError("malformed_json")}) from None
+    if not isinstance(body, dict):
+        raise InvalidInput(fields={"body": FieldError("not_object")})
+    return body
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
+
+
+def endpoint(write: bool = False) -> Callable:
+    """Open one unit of work, authenticate the bearer token, map engine errors to the error shape."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Response:
+            db = get_db()
+            try:
+                with (db.write() if write else db.read()) as session:
+                    actor = _authenticate(session)
+                    g.actor = actor
+                    return view(session, actor, *args, **kwargs)
+            except _Unauthenticated:
+                return error("unauthenticated", 401)
+            except WorkflowError as err:
+                return respond(error_payload(err), err.status)
+
+        return wrapper
+
+    return decorate
+
+
+def _authenticate(session: Session) -> Actor:
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise _Unauthenticated()
+    user = user_for_token(session, secret.strip())
+    if user is None:
+        raise _Unauthenticated()
+    g.user_language = user.language
+    return Actor.of(user)
+
+
+def _require(actor: Actor, *roles: str) -> None:
+    if actor.role not in roles:
+        raise Forbidden()
+
+
+def _int_arg(name: str, default: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(fields={name: FieldError("not_integer")}) from None
+    if value < 1:
+        raise InvalidInput(fields={name: FieldError("below_min", min=1)})
+    return value
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Response:
+    code = {413: "payload_too_large", 405: "method_not_allowed", 404: "not_found", 429: "rate_limited"}.get(
+        exc.code or 500, "invalid_input")
+    return error(code, exc.code or 400)
+
+
+# -- organisations and users (admin) ----------------------------------------
+
+@bp.post("/orgs")
+@endpoint(write=True)
+def post_org(session: Session, actor: Actor) -> Response:
+    _require(actor, "admin")
+    body = read_json()
+    unknown = set(body) - {"code", "name", "kind", "parent", "employees", "female_employees", "credit_code", "address"}
+    if unknown:
+        raise InvalidInput(fields={k: FieldError("unknown_field") for k in sorted(unknown)})
+    org = create_org(session, **body, actor=actor.username, role=actor.role)
+    return respond(org_json(org), 201)
+
+
+@bp.get("/orgs/<code>")
+@endpoint()
+def get_org(session: Session, actor: Actor, code: str) -> Response:
+    org = find_org(session, code)
+    if org is None or not can_view(actor, org):
+        raise NotFound()
+    return respond(org_json(org))
+
+
+@bp.post("/users")
+@endpoint(write=True)
+def post_user(session: Session, actor: Actor) -> Response:
+    _require(actor, "admin")
+    body = read_json()
+    unknown = set(body) - {"username", "password", "role", "org", "display_name"}
+    if unknown:
+        raise InvalidInput(fields={k: FieldError("unknown_field") for k in sorted(unknown)})
+    user = create_user(session, username=body.get("username"), password=body.get("password"), role=body.get("role"),
+                       org=body.get("org"), display_name=body.get("display_name"), actor=actor.username)
+    return respond({"username": user.username, "role": user.role, "org": user.org.code if user.org else None}, 201)
+
+
+@bp.post("/users/<username>/tokens")
+@endpoint(write=True)
+def post_token(session: Session, actor: Actor, username: str) -> Response:
+    user = find_user(session, username)
+    if user is None:
+        raise NotFound()
+    if actor.role != "admin" and actor.username != username:
+        raise Forbidden()
+    return respond({"token": issue_token(session, user, name="api")}, 201)
+
+
+# -- workflows ---------------------------------------------------------------
+
+@bp.get("/workflows")
+@endpoint()
+def get_workflows(session: Session, actor: Actor) -> Response:
+    engine = get_engine()
+    from .i18n import text
+
+    return respond([{"name": d.name, "version": d.version, "title": text(d.title, d.name)}
+                    for d in engine.catalog.definitions.values()])
+
+
+@bp.get("/workflows/<name>")
+@endpoint()
+def get_workflow(session: Session, actor: Actor, name: str) -> Response:
+    engine = get_engine()
+    if name not in engine.catalog.definitions:
+        raise NotFound()
+    return respond(definition_json(engine, name))
+
+
+# -- cases ---------------------------------------------------------------------
+
+@bp.post("/cases")
+@endpoint(write=True)
+def post_case(session: Session, actor: Actor) -> Response:
+    body = read_json()
+    fields = {}
+    for key in ("workflow", "org"):
+        if not isinstance(body.get(key), str):
+            fields[key] = FieldError("required" if body.get(key) is None else "not_string")
+    unknown = set(body) - {"workflow", "org", "data"}
+    fields.update({k: FieldError("unknown_field") for k in sorted(unknown)})
+    if fields:
+        raise InvalidInput(fields=fields)
+    engine = get_engine()
+    case = engine.create_case(session, body["workflow"], body["org"], actor, body.get("data") or {})
+    return respond(case_json(session, engine, case, actor), 201)
+
+
+@bp.get("/cases")
+@endpoint()
+def get_cases(session: Session, actor: Actor) -> Response:
+    engine = get_engine()
+    org = None
+    if request.args.get("org"):
+        org = find_org(session, request.args["org"])
+        if org is None or not can_view(actor, org):
+            raise NotFound()
+    page = list_cases(
+        session, actor, workflow=request.args.get("workflow") or None, state=request.args.get("state") or None,
+        org=org, page=_int_arg("page", 1), per_page=_int_arg("per_page", 20),
+    )
+    return respond({
+        "items": [case_json(session, engine, c, actor, with_available=False) for c in page.items],
+        "total": page.total, "page": page.page, "per_page": page.per_page,
+    })
+
+
+def _visible_case(session: Session, actor: Actor, case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None or not can_view(actor, case.org):
+        raise NotFound()
+    return case
+
+
+@bp.get("/cases/<int:case_id>")
+@endpoint()
+def get_case(session: Session, actor: Actor, case_id: int) -> Response:
+    case = _visible_case(session, actor, case_id)
+    return respond(case_json(session, get_engine(), case, actor))
+
+
+@bp.post("/cases/<int:case_id>/events")
+@endpoint(write=True)
+def post_event(session: Session, actor: Actor, case_id: int) -> Response:
+    body = read_json()
+    fields: dict[str, FieldError] = {}
+    trigger = body.get("trigger")
+    if not isinstance(trigger, str) or not trigger:
+        fields["trigger"] = FieldError("required" if trigger is None else "not_string")
+    version = body.get("version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        fields["version"] = FieldError("not_integer")
+    comment = body.get("comment")
+    if comment is not None and not isinstance(comment, str):
+        fields["comment"] = FieldError("not_string")
+    unknown = set(body) - {"trigger", "data", "comment", "version"}
+    fields.update({k: FieldError("unknown_field") for k in sorted(unknown)})
+    if fields:
+        # an unknown case stays unknown, whatever the body says
+        _visible_case(session, actor, case_id)
+        raise InvalidInput(fields=fields)
+    engine = get_engine()
+    case = engine.fire(session, case_id, trigger, actor, body.get("data"), comment or "", version)
+    return respond(case_json(session, engine, case, actor))
+
+
+@bp.get("/cases/<int:case_id>/audit")
+@endpoint()
+def get_case_audit(session: Session, actor: Actor, case_id: int) -> Response:
+    case = _visible_case(session, actor, case_id)
+    masked = not sees_personal_data(actor, case)
+    entries = audit.entries_for(session, "case", str(case.id))
+    return respond({"entries": [entry_json(e, masked) for e in entries]})
+
+
+@bp.get("/audit/verify")
+@endpoint()
+def get_verify(session: Session, actor: Actor) -> Response:
+    _require(actor, "auditor", "admin")
+    engine = get_engine()
+    with get_db().read(snapshot=True) as snap:
+        result = audit.verify(snap, lambda: engine.subjects(snap))
+    return respond(result.as_dict())
+
+
+@bp.get("/me")
+@endpoint()
+def get_me(session: Session, actor: Actor) -> Response:
+    return respond({"username": actor.username, "role": actor.role, "org": actor.org_code})
+
+
+__all__ = ["bp", "respond", "read_json", "select"]

@@ -1,0 +1,164 @@
+"""Login, logout and password change (Flask-Login, CSRF-protected WTForms, rate limited)."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import UserMixin, current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from storage import utcnow
+from workflow import Actor, User
+from workflow.accounts import MIN_PASSWORD, check_password, find_user, hash_password, needs_rehash
+
+from .extensions import get_db, limiter, login_manager
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginUser(UserMixin):
+    """The logged-in user as the pages see it, detached from any database session."""
+
+    def __init__(self, user: User):
+        self.id = user.id
+        self.username = user.username
+        self.display_name = user.display_name or user.username
+        self.role = user.role
+        self.org_id = user.org_id
+        self.org_code = user.org.code if user.org else None
+        self.org_name = user.org.name if user.org else None
+        self.org_path = user.org.path if user.org else None
+        self.org_kind = user.org.kind if user.org else None
+        self.language = user.language
+        self.active = user.active
+        stamp = user.password_changed_at.timestamp() if user.password_changed_at else 0
+        self._session_id = f"{user.id}:{int(stamp)}"
+
+    def get_id(self) -> str:
+        return self._session_id
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def actor(self) -> Actor:
+        return Actor(self.id, self.username, self.role, self.org_id, self.org_path, self.org_code)
+
+
+@login_manager.user_loader
+def _load_user(session_id: str) -> LoginUser | None:
+    user_id, _, stamp = session_id.partition(":")
+    if not user_id.isdigit():
+        return None
+    with get_db().read() as session:
+        user = session.get(User, int(user_id))
+        if user is None or not user.active:
+            return None
+        loaded = LoginUser(user)
+    # a password change ends every other session of that user
+    if loaded.get_id() != session_id:
+        return None
+    g.user_language = loaded.language
+    return loaded
+
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = None  # the login page says it itself
+login_manager.session_protection = "basic"
+
+
+class LoginForm(FlaskForm):
+    username = StringField("用户名", validators=[DataRequired(message="请输入用户名"), Length(max=64)])
+    password = PasswordField("密码", validators=[DataRequired(message="请输入密码"), Length(max=200)])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("当前密码", validators=[DataRequired(message="请输入当前密码")])
+    new = PasswordField("新密码", validators=[
+        DataRequired(message="请输入新密码"),
+        Length(min=MIN_PASSWORD, max=200, message=f"密码至少{MIN_PASSWORD}个字符")])
+    confirm = PasswordField("确认新密码", validators=[EqualTo("new", message="两次输入的新密码不一致")])
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a relative path on this site: never another host, never a scheme."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+def _login_key() -> str:
+    return request.remote_addr or "unknown"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"], key_func=_login_key)
+def login() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("pages.home"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        error = _attempt_login(form.username.data.strip(), form.password.data)
+        if error is None:
+            return redirect(safe_next(request.args.get("next")) or url_for("pages.home"))
+    return render_template("auth/login.html", form=form, error=error), (401 if error else 200)
+
+
+def _attempt_login(username: str, password: str) -> str | None:
+    max_failures = current_app.config["LOGIN_MAX_FAILURES"]
+    lock_minutes = current_app.config["LOGIN_LOCK_MINUTES"]
+    with get_db().write() as session:
+        user = find_user(session, username)
+        now = utcnow()
+        if user is not None and user.locked_until and user.locked_until > now:
+            return _("登录失败次数过多，账号已锁定，请%(minutes)s分钟后再试", minutes=lock_minutes)
+        if user is None or not user.active or not check_password(user, password):
+            if user is not None:
+                user.failed_logins = (user.failed_logins or 0) + 1
+                if user.failed_logins >= max_failures:
+                    user.locked_until = now + timedelta(minutes=lock_minutes)
+                    user.failed_logins = 0
+                    return _("登录失败次数过多，账号已锁定，请%(minutes)s分钟后再试", minutes=lock_minutes)
+            return _("用户名或密码错误")
+        user.failed_logins = 0
+        user.locked_until = None
+        if needs_rehash(user):
+            user.password_hash = hash_password(password)
+        loaded = LoginUser(user)
+    login_user(loaded)
+    return None
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    logout_user()
+    flash(_("您已退出登录"), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password() -> Any:
+    form = PasswordForm()
+    if form.validate_on_submit():
+        with get_db().write() as session:
+            user = session.get(User, current_user.id)
+            if user is None or not check_password(user, form.current.data):
+                form.current.errors = [_("当前密码不正确")]
+                return render_template("auth/password.html", form=form), 400
+            user.password_hash = hash_password(form.new.data)
+            user.password_changed_at = utcnow()
+            loaded = LoginUser(user)
+        login_user(loaded)
+        flash(_("密码已修改"), "success")
+        return redirect(url_for("pages.home"))
+    return render_template("auth/password.html", form=form), (400 if form.errors else 200)

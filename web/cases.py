@@ -1,0 +1,207 @@
+"""Case pages: the list, opening a case, the case page, and a form per step."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import audit
+from definitions import Transition
+from workflow import Actor, Case, InvalidInput, WorkflowError, can_view
+from workflow.accounts import find_org
+from workflow.models import Organisation
+from workflow.queries import list_cases, review_queue, visible_orgs
+
+from .diagram import workflow_svg
+from .extensions import get_db, get_engine
+from .forms import attach_errors, form_data, step_form
+from .i18n import error_payload, field_errors, reason_message
+from .pages import _page, review_states
+from .present import case_data, entry_json, sees_personal_data
+
+bp = Blueprint("cases", __name__)
+
+
+def _actor() -> Actor:
+    return current_user.actor()
+
+
+def _visible(session: Session, case_id: int, actor: Actor) -> Case:
+    case = session.get(Case, case_id)
+    if case is None or not can_view(actor, case.org):
+        abort(404)
+    return case
+
+
+@bp.get("/cases")
+@login_required
+def index() -> Any:
+    actor = _actor()
+    workflow = request.args.get("workflow") or None
+    state = request.args.get("state") or None
+    with get_db().read() as session:
+        org = None
+        if request.args.get("org"):
+            org = find_org(session, request.args["org"])
+            if org is None or not can_view(actor, org):
+                abort(404)
+        page = list_cases(session, actor, workflow=workflow, state=state, org=org, page=_page(), per_page=20)
+        return render_template("cases/index.html", page=page, workflow=workflow, state=state, org=org)
+
+
+@bp.get("/review")
+@login_required
+def queue() -> Any:
+    actor = _actor()
+    if actor.role != "reviewer":
+        abort(403)
+    workflow = request.args.get("workflow") or None
+    with get_db().read() as session:
+        org = None
+        if request.args.get("org"):
+            org = find_org(session, request.args["org"])
+            if org is None or not can_view(actor, org):
+                abort(404)
+        page = review_queue(session, actor, review_states(), workflow=workflow, org=org, page=_page(), per_page=20)
+        engine = get_engine()
+        overdue = {c.id: engine.overdue(c) for c in page.items}
+        return render_template("review/queue.html", page=page, workflow=workflow, org=org, overdue=overdue)
+
+
+def _creatable(actor: Actor) -> list[str]:
+    engine = get_engine()
+    return [name for name, d in engine.catalog.definitions.items() if actor.role in d.creation.roles]
+
+
+@bp.route("/cases/new/<workflow>", methods=["GET", "POST"])
+@login_required
+def new(workflow: str) -> Any:
+    actor = _actor()
+    engine = get_engine()
+    definition = engine.catalog.definitions.get(workflow)
+    if definition is None:
+        abort(404)
+    if actor.role not in definition.creation.roles:
+        abort(403)
+    titles = dict(definition.extra.get("titles", {}))
+    form = step_form(definition.creation.data, titles)
+    with get_db().read() as session:
+        orgs = session.scalars(
+            select(Organisation).where(visible_orgs(actor), Organisation.kind == definition.creation.org_kind)
+            .order_by(Organisation.name).limit(500)
+        ).all()
+        org_choices = [(o.code, o.name) for o in orgs]
+    errors: list[str] = []
+    status = 200
+    if request.method == "POST" and form.validate_on_submit():
+        data, problems = form_data(form, definition.creation.data)
+        org_code = request.form.get("org", actor.org_code or "")
+        if problems:
+            errors = attach_errors(form, {k: _("格式不正确：%(v)s", v=v) for k, v in problems.items()})
+            status = 400
+        else:
+            try:
+                with get_db().write() as session:
+                    case = engine.create_case(session, workflow, org_code, actor, data)
+                    case_id = case.id
+                flash(_("案件已创建"), "success")
+                return redirect(url_for("cases.show", case_id=case_id))
+            except WorkflowError as err:
+                errors, status = _explain(err, form)
+    elif request.method == "POST":
+        status = 400
+    return render_template("cases/new.html", definition=definition, form=form, errors=errors,
+                           org_choices=org_choices, org_selected=request.form.get("org", actor.org_code)), status
+
+
+def _explain(err: WorkflowError, form: Any) -> tuple[list[str], int]:
+    payload = error_payload(err)["error"]
+    loose = attach_errors(form, field_errors(err.fields)) if err.fields else []
+    messages = [r["message"] for r in payload["reasons"] if r["code"] not in ("invalid_input",)]
+    if not messages and not loose and not err.fields:
+        messages = [payload["message"]]
+    return messages + loose, err.status
+
+
+@bp.get("/cases/<int:case_id>")
+@login_required
+def show(case_id: int) -> Any:
+    actor = _actor()
+    engine = get_engine()
+    with get_db().read() as session:
+        case = _visible(session, case_id, actor)
+        definition = engine.definition_of(case)
+        masked = not sees_personal_data(actor, case)
+        entries = [entry_json(e, masked) for e in audit.entries_for(session, "case", str(case.id))]
+        available = engine.available(session, case, actor)
+        path = [e["to"] for e in entries if e["to"]]
+        svg = workflow_svg(definition, case.state, path)
+        return render_template(
+            "cases/show.html", case=case, definition=definition, data=case_data(actor, case), entries=entries,
+            available=available, reason_message=reason_message, svg=svg, overdue=engine.overdue(case),
+            json=json,
+        )
+
+
+def _transition(case: Case, trigger: str) -> Transition:
+    definition = get_engine().definition_of(case)
+    for t in definition.transitions_from(case.state):
+        if t.trigger == trigger:
+            return t
+    for t in definition.transitions:
+        if t.trigger == trigger:
+            return t
+    abort(404)
+
+
+@bp.route("/cases/<int:case_id>/steps/<trigger>", methods=["GET", "POST"])
+@login_required
+def step(case_id: int, trigger: str) -> Any:
+    actor = _actor()
+    engine = get_engine()
+    with get_db().read() as session:
+        case = _visible(session, case_id, actor)
+        t = _transition(case, trigger)
+        definition = engine.definition_of(case)
+        availability = next((a for a in engine.available(session, case, actor) if a.trigger == trigger), None)
+        data = case_data(actor, case)
+    titles = dict(definition.extra.get("titles", {}))
+    form = step_form(t.data, titles, t.comment)
+    errors: list[str] = []
+    status = 200
+    if request.method == "GET":
+        form.version.data = str(case.version)
+    elif form.validate_on_submit():
+        event, problems = form_data(form, t.data)
+        if t.confirm and request.form.get("confirm") != "yes":
+            errors, status = [_("此操作不可撤销，请勾选确认后再提交。")], 400
+        elif problems:
+            errors = attach_errors(form, {k: _("格式不正确：%(v)s", v=v) for k, v in problems.items()})
+            status = 400
+        else:
+            version = int(form.version.data) if (form.version.data or "").isdigit() else None
+            try:
+                with get_db().write() as session:
+                    engine.fire(session, case_id, trigger, actor, event, form.comment.data or "", version)
+                flash(_("已办理：%(step)s", step=t.label.get("en" if _is_en() else "zh")), "success")
+                return redirect(url_for("cases.show", case_id=case_id))
+            except InvalidInput as err:
+                errors, status = _explain(err, form)
+            except WorkflowError as err:
+                errors, status = _explain(err, form)
+    else:
+        status = 400
+    return render_template("cases/step.html", case=case, definition=definition, transition=t, form=form,
+                           errors=errors, availability=availability, data=data,
+                           reason_message=reason_message), status
+
+
+def _is_en() -> bool:
+    from .i18n import lang
+
+    return lang() == "en"

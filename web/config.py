@@ -1,0 +1,32 @@
+"""Configuration from the environment (DATABASE_URL, SECRET_KEY, UNIONFLOW_PROFILE, ...)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+DEV_ENVS = ("development", "testing")
+
+
+def from_env(instance_path: str) -> dict[str, Any]:
+    env = os.environ.get("UNIONFLOW_ENV", "production")
+    default_db = "sqlite:///" + str(Path(instance_path) / "unionflow.db")
+    return {
+        "ENV_NAME": env,
+        "DATABASE_URL": os.environ.get("DATABASE_URL", default_db),
+        "SECRET_KEY": os.environ.get("SECRET_KEY"),
+        "UNIONFLOW_PROFILE": os.environ.get("UNIONFLOW_PROFILE", "default"),
+        "MAX_CONTENT_LENGTH": int(os.environ.get("UNIONFLOW_MAX_BODY", 1024 * 1024)),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("UNIONFLOW_HTTPS", "0") == "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_LOCK_MINUTES": 15,
+        "TRUSTED_PROXIES": int(os.environ.get("UNIONFLOW_TRUSTED_PROXIES", "0")),
+    }

@@ -1,0 +1,228 @@
+"""A demonstration data set: a district's organisation tree, users, and cases in many states.
+
+Every case is walked through the engine itself, so the demo trail is a real,
+verifiable trail.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from workflow import Actor, Engine, Organisation, User
+from workflow.accounts import create_org, create_user, find_user
+from workflow.creditcode import check_character as credit_check
+from workflow.idnumber import check_character as id_check
+
+from .extensions import get_db, get_engine
+
+DEMO_PASSWORD = "unionflow-demo"
+
+# (code, name, kind, parent, employees, female employees)
+ORGS: list[tuple[str, str, str, str | None, int | None, int | None]] = [
+    ("FED-HC", "海城区总工会", "federation", None, None, None),
+    ("TOWN-CG", "城关街道工会", "town", "FED-HC", None, None),
+    ("TOWN-BJ", "滨江镇工会", "town", "FED-HC", None, None),
+    ("COM-DM", "东门社区工会", "community", "TOWN-CG", None, None),
+    ("COM-XH", "西湖社区工会", "community", "TOWN-BJ", None, None),
+    ("ENT-SHOP", "东门便民超市", "enterprise", "COM-DM", 6, 4),
+    ("ENT-CAFE", "东门茶餐厅", "enterprise", "COM-DM", 28, 15),
+    ("ENT-LOGI", "海城顺达物流有限公司", "enterprise", "TOWN-CG", 120, 34),
+    ("ENT-PREC", "滨江精密制造有限公司", "enterprise", "TOWN-BJ", 640, 210),
+    ("ENT-TEXT", "滨江纺织有限公司", "enterprise", "COM-XH", 85, 60),
+    ("ENT-SOFT", "海城云软件科技有限公司", "enterprise", "TOWN-CG", 230, 70),
+    ("ENT-FOOD", "滨江食品加工厂", "enterprise", "TOWN-BJ", 160, 95),
+    ("ENT-AUTO", "城关汽车维修服务有限公司", "enterprise", "COM-DM", 45, 6),
+]
+
+# (username, role, org, display name, what they do in the demo)
+DEMO_USERS: list[tuple[str, str, str, str]] = [
+    ("admin", "admin", "-", "系统管理员"),
+    ("fed_li", "reviewer", "FED-HC", "区总工会审核人（李敏）"),
+    ("fed_wang", "reviewer", "FED-HC", "区总工会第二审核人（王强）"),
+    ("town_zhao", "reviewer", "TOWN-CG", "城关街道工会审核人（赵芳）"),
+    ("com_chen", "reviewer", "COM-DM", "东门社区工会审核人（陈刚）"),
+    ("auditor", "auditor", "FED-HC", "区总工会经审（孙丽）"),
+    ("prep_logi", "preparer", "ENT-LOGI", "顺达物流筹备组（周杰）"),
+    ("prep_prec", "preparer", "ENT-PREC", "精密制造工会经办人（吴婷）"),
+    ("union_prec", "reviewer", "ENT-PREC", "精密制造工会委员会（郑伟）"),
+    ("prep_soft", "preparer", "ENT-SOFT", "云软件筹备组（冯雪）"),
+    ("prep_cafe", "preparer", "ENT-CAFE", "茶餐厅筹备组（何宇）"),
+    ("prep_food", "preparer", "ENT-FOOD", "食品加工厂筹备组（许静）"),
+]
+
+
+def _credit_code(n: int) -> str:
+    body = f"91330100MA2{n:06d}"[:17]
+    return body + credit_check(body)
+
+
+def _id_number(region: str, born: str, seq: int, sex: int) -> str:
+    first17 = f"{region}{born}{seq:02d}{sex}"
+    return first17 + id_check(first17)
+
+
+def has_data(app: Flask) -> bool:
+    with get_db(app).read() as session:
+        return bool(session.scalar(select(func.count()).select_from(Organisation)))
+
+
+def load_demo(app: Flask) -> str:
+    if has_data(app):
+        return "demo data already loaded; nothing changed"
+    db, engine = get_db(app), get_engine(app)
+    with db.write() as session:
+        for i, (code, name, kind, parent, emp, fem) in enumerate(ORGS):
+            create_org(session, code=code, name=name, kind=kind, parent=parent, employees=emp, female_employees=fem,
+                       credit_code=_credit_code(i + 1) if kind == "enterprise" else None, actor="demo")
+        for username, role, org, display in DEMO_USERS:
+            create_user(session, username=username, password=DEMO_PASSWORD, role=role,
+                        org=None if org == "-" else org, display_name=display, actor="demo")
+    walker = _Walker(app, engine)
+    walker.foundings()
+    walker.hardship()
+    walker.inspections()
+    with db.read() as session:
+        orgs = session.scalar(select(func.count()).select_from(Organisation))
+        users = session.scalar(select(func.count()).select_from(User))
+    return f"demo data loaded: {orgs} organisations, {users} users, {walker.cases} cases"
+
+
+class _Walker:
+    """Walks cases through the engine, one unit of work per step, as the users would."""
+
+    def __init__(self, app: Flask, engine: Engine):
+        self.db = get_db(app)
+        self.engine = engine
+        self.cases = 0
+        self.today = engine.today()
+
+    def actor(self, username: str) -> Actor:
+        with self.db.read() as session:
+            return Actor.of(find_user(session, username))
+
+    def create(self, workflow: str, org: str, who: str, data: Any = None) -> int:
+        with self.db.write() as session:
+            case = self.engine.create_case(session, workflow, org, self.actor(who), data or {})
+            self.cases += 1
+            return case.id
+
+    def fire(self, case_id: int, trigger: str, who: str, data: Any = None, comment: str = "",
+             days_ago: int = 0) -> None:
+        """Fire a step; `days_ago` dates the business day of the step back (the trail keeps real time)."""
+        with self.db.write() as session:
+            self.engine.fire(session, case_id, trigger, self.actor(who), data or {}, comment,
+                             today=self.today - timedelta(days=days_ago))
+
+    # -- founding ------------------------------------------------------------
+    def founding(self, org: str, prep: str, reviewer: str, until: str, members: tuple[int, int]) -> int:
+        steps = [
+            ("form_group", prep, {"group_members": ["周杰", "钱芳", "孙磊", "李娜", "吴敏"]}, ""),
+            ("apply", prep, {}, "申请成立工会"),
+            ("approve_application", reviewer, {}, "同意筹建"),
+            ("record_members", prep, {"member_count": members[0], "female_member_count": members[1]}, ""),
+            ("nominate", prep, self._nomination(members), "候选人名单已在厂区公示栏张贴"),
+            ("approve_candidates", reviewer, {}, "候选人符合条件"),
+            ("convene", prep, {"assembly_type": "members" if members[0] <= 100 else "delegates",
+                               "entitled": members[0] if members[0] <= 100 else 60,
+                               "present": members[0] * 9 // 10 if members[0] <= 100 else 55}, ""),
+            ("record_election", prep, self._election(members), ""),
+            ("submit_results", prep, {}, "报请审批选举结果"),
+            ("sanction", reviewer, {"approval_no": f"海总工批〔{self.today.year}〕{self.cases + 10}号"}, "同意成立"),
+            ("register", prep, {"certificate_no": f"工法证字第{330100000 + self.cases}号"}, ""),
+        ]
+        case_id = self.create("founding", org, prep)
+        for trigger, who, data, comment in steps:
+            if trigger == until:
+                break
+            self.fire(case_id, trigger, who, data, comment)
+        return case_id
+
+    COMMITTEE = ["周杰", "钱芳", "孙磊", "李娜", "吴敏", "郑浩", "冯涛", "陈静"]
+
+    @staticmethod
+    def _seats(members: tuple[int, int]) -> int:
+        return 3 if members[0] < 25 else 5 if members[0] <= 200 else 7
+
+    def _nomination(self, members: tuple[int, int]) -> dict[str, Any]:
+        seats = self._seats(members)
+        names = self.COMMITTEE[: seats + 1]  # 差额: one candidate more than seats (>= 5 %)
+        candidates = [{"name": n, "for": ["committee"], "bars": []} for n in names]
+        candidates[0]["for"] = ["committee", "chair"]
+        candidates[1]["for"] = ["committee", "women"]
+        candidates.append({"name": "王丽", "for": ["audit"], "bars": []})
+        candidates.append({"name": "赵倩", "for": ["women"], "bars": []})
+        return {"committee_seats": seats, "audit_seats": 1, "women_seats": 1 if members[1] >= 10 else 0,
+                "posted_on": (self.today - timedelta(days=10)).isoformat(), "candidates": candidates}
+
+    def _election(self, members: tuple[int, int]) -> dict[str, Any]:
+        entitled = members[0] if members[0] <= 100 else 60
+        high, low = entitled * 9 // 10 - 1, entitled // 3
+        names = self.COMMITTEE[: self._seats(members) + 1]
+        votes = {n: high - i for i, n in enumerate(names[:-1])}
+        votes[names[-1]] = low  # the one not elected
+        votes.update({"王丽": high, "赵倩": high - 2})
+        return {"ballots_cast": entitled * 9 // 10 if members[0] <= 100 else 55, "votes": votes, "chair": "周杰"}
+
+    def foundings(self) -> None:
+        self.founding("ENT-PREC", "prep_prec", "fed_li", until="-", members=(600, 200))  # registered
+        self.founding("ENT-LOGI", "prep_logi", "fed_li", until="approve_candidates", members=(96, 30))
+        self.founding("ENT-SOFT", "prep_soft", "fed_li", until="approve_application", members=(0, 0))
+        self.founding("ENT-CAFE", "prep_cafe", "town_zhao", until="apply", members=(0, 0))
+        self.founding("ENT-FOOD", "prep_food", "fed_li", until="submit_results", members=(150, 90))
+
+    # -- hardship --------------------------------------------------------------
+    def _application(self, n: int, income: int) -> dict[str, Any]:
+        return {
+            "applicant": {"name": f"职工{n}", "id_number": _id_number("330102", "19850312", n, 3)},
+            "marital_status": "married",
+            "household": [
+                {"name": f"职工{n}", "relation": "self", "id_number": _id_number("330102", "19850312", n, 3),
+                 "monthly_income": income},
+                {"name": f"配偶{n}", "relation": "spouse", "monthly_income": 600},
+                {"name": f"子女{n}", "relation": "child", "monthly_income": 0},
+            ],
+            "causes": ["illness"],
+            "out_of_pocket_medical": 8000,
+            "disaster_loss": 0,
+            "materials": ["archive_form", "id_copies", "household_register", "income_proof", "diagnosis"],
+        }
+
+    def hardship(self) -> None:
+        stops = ["submit", "approve_review", "start_posting", "submit_to_federation", "determine", "-"]
+        for n, until in enumerate(stops, start=1):
+            case_id = self.create("hardship", "ENT-PREC", "prep_prec", self._application(n, 1500 + 100 * n))
+            walk = [
+                ("submit", "prep_prec", {}, "", 20),
+                ("approve_review", "union_prec", {}, "经工会委员会研究同意", 16),
+                ("start_posting", "union_prec", {"posted_on": (self.today - timedelta(days=15)).isoformat()}, "", 15),
+                ("submit_to_federation", "union_prec", {}, "公示无异议", 3),
+                ("determine", "fed_li", {"amount": 2000}, "按困难职工帮扶标准确定", 1),
+            ]
+            for trigger, who, data, comment, days_ago in walk:
+                if trigger == until:
+                    break
+                self.fire(case_id, trigger, who, data, comment, days_ago)
+
+    # -- inspection -----------------------------------------------------------------
+    def inspections(self) -> None:
+        items = self.engine.catalog.definition("inspection").extra["checklist"]
+        full = {i["id"]: i["max"] for i in items}
+        year = self.today.year
+        case_id = self.create("inspection", "ENT-PREC", "prep_prec", {"year": year})
+        self.fire(case_id, "self_assess", "prep_prec", {"scores": full})
+        self.fire(case_id, "record_evaluation", "prep_prec", {"respondents": 200, "satisfied": 186})
+        self.fire(case_id, "inspect", "fed_li", {"scores": {k: max(v - 1, 1) for k, v in full.items()}, "vetoes": []})
+        self.fire(case_id, "decide", "fed_wang", {})
+        # last year's inspection failed and is being rectified
+        case_id = self.create("inspection", "ENT-PREC", "prep_prec", {"year": year - 1})
+        self.fire(case_id, "self_assess", "prep_prec", {"scores": full})
+        self.fire(case_id, "record_evaluation", "prep_prec", {"respondents": 150, "satisfied": 120})
+        self.fire(case_id, "inspect", "fed_li", {"scores": full, "vetoes": ["no_collective_contract"]})
+        self.fire(case_id, "decide", "fed_wang", {})
+        self.fire(case_id, "start_rectification", "prep_prec", {})
+
+
+__all__ = ["DEMO_PASSWORD", "DEMO_USERS", "has_data", "load_demo", "date"]

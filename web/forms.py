@@ -1,0 +1,157 @@
+"""WTForms built from a trigger's field specs, and their answers turned back into event data.
+
+Simple fields get their own inputs (text, number, date, choice, checkboxes);
+structured ones (a list of candidates, a map of votes or scores) get a text
+area taking one entry per line, described beside the field. The engine
+validates the result, and its field errors are shown on the inputs.
+"""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms import widgets
+from wtforms.validators import Optional
+
+from definitions import FieldSpec
+
+from .i18n import text
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+def _label(spec: FieldSpec) -> str:
+    return text(spec.label, spec.name) if spec.label else spec.name
+
+
+def _choice_labels(spec: FieldSpec, titles: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(v, text(titles.get(v), v) if titles.get(v) else v) for v in spec.values]
+
+
+def _field_for(spec: FieldSpec, titles: dict[str, Any]) -> Any:
+    label = _label(spec)
+    if spec.type == "string":
+        return StringField(label, validators=[Optional()])
+    if spec.type == "integer":
+        return IntegerField(label, validators=[Optional()])
+    if spec.type == "money":
+        return DecimalField(label, places=2, validators=[Optional()])
+    if spec.type == "date":
+        return DateField(label, validators=[Optional()])
+    if spec.type == "boolean":
+        return BooleanField(label)
+    if spec.type == "enum":
+        return SelectField(label, choices=[("", "—")] + _choice_labels(spec, titles), validators=[Optional()])
+    if spec.type == "list" and spec.items is not None and spec.items.type == "enum":
+        return MultiCheckboxField(label, choices=_choice_labels(spec.items, titles), validators=[Optional()])
+    if spec.type == "list" and spec.items is not None and spec.items.type == "string":
+        return TextAreaField(label, description=_l("每行一项"), validators=[Optional()])
+    if spec.type == "map" and spec.items is not None and spec.items.type in ("integer", "money", "string"):
+        return TextAreaField(label, description=_l("每行一项：名称=数值"), validators=[Optional()])
+    return TextAreaField(label, description=_l("JSON 格式"), validators=[Optional()])
+
+
+def step_form(specs: tuple[FieldSpec, ...], titles: dict[str, Any] | None = None, comment: str = "optional") -> FlaskForm:
+    """A form class for one trigger (or for case creation), instantiated on the request."""
+
+    class StepForm(FlaskForm):
+        pass
+
+    titles = titles or {}
+    for spec in specs:
+        setattr(StepForm, f"f_{spec.name}", _field_for(spec, titles))
+    setattr(StepForm, "comment", TextAreaField(_l("意见说明（必填）") if comment == "required" else _l("意见说明")))
+    setattr(StepForm, "version", HiddenField())
+    return StepForm()
+
+
+def form_data(form: FlaskForm, specs: tuple[FieldSpec, ...]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Event data from the answers; parse problems by field name."""
+    data: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for spec in specs:
+        field = getattr(form, f"f_{spec.name}")
+        value = field.data
+        if spec.type in ("string", "enum"):
+            if value not in (None, ""):
+                data[spec.name] = value
+        elif spec.type in ("integer", "date"):
+            if field.raw_data and field.raw_data[0].strip() and value is None:
+                problems[spec.name] = str(field.errors[0]) if field.errors else spec.type
+            elif value is not None:
+                data[spec.name] = value.isoformat() if spec.type == "date" else value
+        elif spec.type == "money":
+            if value is not None:
+                data[spec.name] = Decimal(value)
+        elif spec.type == "boolean":
+            data[spec.name] = bool(value)
+        elif isinstance(field, MultiCheckboxField):
+            data[spec.name] = list(value or [])
+        elif spec.type == "list" and spec.items is not None and spec.items.type == "string":
+            data[spec.name] = [line.strip() for line in (value or "").splitlines() if line.strip()]
+        elif spec.type == "map" and spec.items is not None and spec.items.type in ("integer", "money", "string"):
+            parsed, bad = _parse_pairs(value or "", spec.items.type)
+            if bad:
+                problems[spec.name] = bad
+            elif parsed:
+                data[spec.name] = parsed
+        else:
+            if value and value.strip():
+                try:
+                    data[spec.name] = json.loads(value, parse_float=Decimal)
+                except ValueError:
+                    problems[spec.name] = "JSON"
+    return data, problems
+
+
+def _parse_pairs(raw: str, value_type: str) -> tuple[dict[str, Any], str | None]:
+    out: dict[str, Any] = {}
+    for line in raw.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        sep = "=" if "=" in line else ("：" if "：" in line else ":")
+        key, _, value = line.partition(sep)
+        key, value = key.strip(), value.strip()
+        if not key or not value:
+            return {}, line
+        if value_type == "integer":
+            try:
+                out[key] = int(value)
+            except ValueError:
+                return {}, line
+        elif value_type == "money":
+            out[key] = value
+        else:
+            out[key] = value
+    return out, None
+
+
+def attach_errors(form: FlaskForm, errors: dict[str, str]) -> list[str]:
+    """Put engine field errors on their inputs; return those that belong to no input."""
+    loose: list[str] = []
+    for path, message in errors.items():
+        head = path.split(".")[0].split("[")[0]
+        field = getattr(form, f"f_{head}", None) if head != "comment" else form.comment
+        if field is None:
+            loose.append(f"{path}: {message}")
+            continue
+        field.errors = list(field.errors or []) + ([message] if path == head else [f"{path}: {message}"])
+    return loose

@@ -1,0 +1,130 @@
+"""JSON shapes of the API (api.md), shared with the pages."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from audit import AuditEntry
+from audit.chain import format_at
+from definitions import thaw
+from workflow import Actor, Case, Engine, Organisation
+from workflow.privacy import mask
+
+from .i18n import reason_message, text
+
+
+def iso(value: datetime | None) -> str | None:
+    return format_at(value) if value is not None else None
+
+
+def sees_personal_data(actor: Actor, case: Case) -> bool:
+    """Only the case's own enterprise sees ID numbers unmasked."""
+    return actor.org_id is not None and actor.org_id == case.org_id
+
+
+def case_data(actor: Actor, case: Case) -> dict[str, Any]:
+    data = {**(case.data or {}), **(case.facts or {})}
+    return data if sees_personal_data(actor, case) else mask(data)
+
+
+def case_json(session: Session, engine: Engine, case: Case, actor: Actor, with_available: bool = True) -> dict[str, Any]:
+    definition = engine.definition_of(case)
+    out: dict[str, Any] = {
+        "id": case.id,
+        "workflow": case.workflow,
+        "definition_version": case.definition_version,
+        "profile": case.profile,
+        "org": case.org.code,
+        "org_name": case.org.name,
+        "state": case.state,
+        "state_label": text(definition.state(case.state).label, case.state),
+        "version": case.version,
+        "closed": case.closed,
+        "competent_org": case.competent_org.code if case.competent_org else None,
+        "data": case_data(actor, case),
+        "created_by": case.created_by.username if case.created_by else None,
+        "created_at": iso(case.created_at),
+        "updated_at": iso(case.updated_at),
+        "state_since": iso(case.state_since),
+        "overdue": engine.overdue(case),
+    }
+    if with_available:
+        out["available"] = [
+            {
+                "trigger": a.trigger,
+                "dest": a.dest,
+                "label": text(a.transition.label, a.trigger),
+                "allowed": a.allowed,
+                "reasons": [{"code": r.code, "message": reason_message(r)} for r in a.reasons],
+            }
+            for a in engine.available(session, case, actor)
+        ]
+    return out
+
+
+def entry_json(entry: AuditEntry, masked: bool) -> dict[str, Any]:
+    data = json.loads(entry.data)
+    return {
+        "seq": entry.seq,
+        "at": format_at(entry.at),
+        "actor": entry.actor,
+        "role": entry.role,
+        "subject_type": entry.subject_type,
+        "subject_id": entry.subject_id,
+        "trigger": entry.trigger,
+        "from": entry.from_state,
+        "to": entry.to_state,
+        "version": entry.version,
+        "comment": entry.comment,
+        "data": mask(data) if masked else data,
+        "hash": entry.hash,
+        "prev_hash": entry.prev_hash,
+    }
+
+
+def org_json(org: Organisation) -> dict[str, Any]:
+    return {
+        "code": org.code,
+        "name": org.name,
+        "kind": org.kind,
+        "parent": org.parent.code if org.parent else None,
+        "employees": org.employees,
+        "female_employees": org.female_employees,
+        "credit_code": org.credit_code,
+        "address": org.address,
+        "union_status": org.union_status,
+        "member_count": org.member_count,
+    }
+
+
+def definition_json(engine: Engine, name: str) -> dict[str, Any]:
+    d = engine.catalog.definition(name)
+    profile = engine.catalog.profile(engine.profile_name)
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    transitions = []
+    for t in d.transitions:
+        item = {"trigger": t.trigger, "source": t.source, "dest": t.dest, "roles": list(t.roles),
+                "label": {"zh": t.label.zh, "en": t.label.en}, "comment": t.comment,
+                "data": [f.name for f in t.data]}
+        key = (t.trigger, t.source + "->" + t.dest)
+        if key not in seen:
+            seen[key] = item
+            transitions.append(item)
+    out: dict[str, Any] = {
+        "name": d.name,
+        "version": d.version,
+        "fingerprint": d.fingerprint,
+        "title": text(d.title, d.name),
+        "profile": profile.name,
+        "initial": d.initial,
+        "states": [{"name": s.name, "label": {"zh": s.label.zh, "en": s.label.en}, "final": s.final} for s in d.states],
+        "transitions": transitions,
+        "params": thaw(profile.for_workflow(d.name)),
+    }
+    for key in ("checklist", "vetoes"):
+        if key in d.extra:
+            out[key] = thaw(d.extra[key])
+    return out

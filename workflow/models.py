@@ -1,0 +1,116 @@
+"""The tables of the running system: organisations, users, API tokens, cases."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage import Base, utcnow
+
+ORG_KINDS = ("federation", "town", "community", "enterprise")
+ROLES = ("preparer", "reviewer", "auditor", "admin")
+UNION_STATUSES = ("none", "founding", "founded")
+
+
+class Organisation(Base):
+    """A node of the jurisdiction tree (federation → town → community → enterprise)."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    # materialised path "/1/4/9/": a subtree is a prefix match
+    path: Mapped[str] = mapped_column(String(512), index=True, default="/")
+    employees: Mapped[int | None] = mapped_column(Integer)
+    female_employees: Mapped[int | None] = mapped_column(Integer)
+    credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
+    address: Mapped[str | None] = mapped_column(String(300))
+    union_status: Mapped[str] = mapped_column(String(16), default="none")
+    member_count: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    parent: Mapped["Organisation | None"] = relationship(remote_side=[id], lazy="joined", join_depth=1)
+
+    def is_within(self, other: "Organisation") -> bool:
+        """True when self is `other` or one of its descendants."""
+        return self.path.startswith(other.path)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    language: Mapped[str | None] = mapped_column(String(8))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    org: Mapped[Organisation | None] = relationship(lazy="joined")
+
+
+class ApiToken(Base):
+    """An API token, stored only as the SHA-256 of its secret."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Case(Base):
+    """A running instance of a workflow definition (the spec stays in definitions/)."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workflow: Mapped[str] = mapped_column(String(32))
+    definition_version: Mapped[str] = mapped_column(String(16))
+    profile: Mapped[str] = mapped_column(String(32))
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    state: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    competent_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    # what was recorded by the steps, and what the rules computed from it
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # {trigger: user id} of the latest firing of each trigger, for four eyes
+    fired_by: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # set while the case must be unique (e.g. one open founding case per enterprise)
+    unique_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    state_since: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    title: Mapped[str] = mapped_column(Text, default="")
+
+    org: Mapped[Organisation] = relationship(foreign_keys=[org_id], lazy="joined")
+    competent_org: Mapped[Organisation | None] = relationship(foreign_keys=[competent_org_id], lazy="joined")
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="joined")
+
+    __table_args__ = (
+        Index("ix_cases_org_state", "org_id", "state"),
+        Index("ix_cases_workflow_state", "workflow", "state"),
+        Index("ix_cases_competent_state", "competent_org_id", "state", "state_since"),
+        Index("ix_cases_created", "created_at"),
+    )

@@ -1,0 +1,95 @@
+"""Read-side queries, always limited to what the actor may see."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from sqlalchemy import Select, false, func, or_, select, true
+from sqlalchemy.orm import Session, aliased
+
+from .engine import Actor
+from .models import Case, Organisation
+
+MAX_PER_PAGE = 100
+
+
+@dataclass
+class Page:
+    items: Sequence[Any]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def visible_orgs(actor: Actor) -> Any:
+    """A WHERE clause: organisations within the actor's subtree (everything for an admin)."""
+    if actor.role == "admin":
+        return true()
+    if not actor.org_path:
+        return false()
+    return Organisation.path.startswith(actor.org_path, autoescape=True)
+
+
+def paginate(session: Session, stmt: Select, page: int, per_page: int) -> Page:
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
+    page = max(1, page)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    items = session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique().all()
+    return Page(items, total, page, per_page)
+
+
+def list_cases(
+    session: Session,
+    actor: Actor,
+    *,
+    workflow: str | None = None,
+    state: str | None = None,
+    org: Organisation | None = None,
+    open_only: bool = False,
+    page: int = 1,
+    per_page: int = 20,
+) -> Page:
+    stmt = select(Case).join(Case.org).where(visible_orgs(actor))
+    if workflow:
+        stmt = stmt.where(Case.workflow == workflow)
+    if state:
+        stmt = stmt.where(Case.state == state)
+    if org is not None:
+        stmt = stmt.where(Organisation.path.startswith(org.path, autoescape=True))
+    if open_only:
+        stmt = stmt.where(Case.closed.is_(False))
+    stmt = stmt.order_by(Case.created_at.desc(), Case.id.desc())
+    return paginate(session, stmt, page, per_page)
+
+
+def review_queue(
+    session: Session,
+    actor: Actor,
+    review_states: dict[str, Sequence[str]],
+    *,
+    workflow: str | None = None,
+    org: Organisation | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> Page:
+    """Open cases standing where a reviewer of the actor's organisation decides: oldest first."""
+    competent = aliased(Organisation)
+    pairs = [(wf, states) for wf, states in review_states.items() if states and (workflow in (None, wf))]
+    if not pairs or not actor.org_path:
+        return Page([], 0, 1, per_page)
+    stmt = (
+        select(Case)
+        .join(Case.org)
+        .outerjoin(competent, Case.competent_org_id == competent.id)
+        .where(visible_orgs(actor), Case.closed.is_(False))
+        .where(or_(*[(Case.workflow == wf) & Case.state.in_(states) for wf, states in pairs]))
+        .where(or_(competent.id.is_(None), competent.path.startswith(actor.org_path, autoescape=True)))
+    )
+    if org is not None:
+        stmt = stmt.where(Organisation.path.startswith(org.path, autoescape=True))
+    stmt = stmt.order_by(Case.state_since.asc(), Case.id.asc())
+    return paginate(session, stmt, page, per_page)

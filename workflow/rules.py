@@ -1,0 +1,117 @@
+"""The allow-list of named rules that definitions refer to.
+
+Three kinds, each a small pure function of a `Context`:
+
+* guards (`@guard("name")`) return the `Reason`s a step breaks (none when
+  it may go ahead); the engine runs every guard of a step and reports all
+  reasons together;
+* effects (`@effect("name")`) return an `Outcome`: computed facts to keep on
+  the case, data to record, changes to the case's organisation;
+* conditions (`@condition("name")`) choose between destinations of one
+  trigger (transitions' `conditions` / `unless`).
+
+Definitions name them; a definition naming an unknown rule does not load.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable, Iterable, Mapping
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A broken rule: a stable snake_case code and the values its message needs."""
+
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __hash__(self) -> int:  # params are plain values; hash on the code alone
+        return hash(self.code)
+
+
+@dataclass(frozen=True)
+class OrgFacts:
+    """What a rule may know of the case's organisation."""
+
+    code: str
+    name: str
+    kind: str
+    employees: int | None = None
+    female_employees: int | None = None
+    union_status: str = "none"
+    member_count: int | None = None
+
+
+@dataclass(frozen=True)
+class ActorFacts:
+    username: str
+    role: str
+    org_code: str | None
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a rule may look at, and nothing it may change.
+
+    `data` is the event's data after validation (dates are `datetime.date`,
+    money is `decimal.Decimal`); `case` is the case's recorded data and
+    computed facts so far (JSON values: dates as ISO strings, money as
+    strings); `params` are the profile's parameters for this workflow.
+    """
+
+    workflow: str
+    trigger: str
+    state: str
+    data: Mapping[str, Any]
+    case: Mapping[str, Any]
+    params: Mapping[str, Any]
+    org: OrgFacts
+    today: date
+    actor: ActorFacts | None = None
+    common: Mapping[str, Any] = field(default_factory=dict)
+    # the `extra` section of the definition version the case runs under (checklists, titles)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    """What an effect adds: facts, recorded data, organisation changes."""
+
+    facts: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    org: dict[str, Any] = field(default_factory=dict)
+
+
+Guard = Callable[[Context], Iterable[Reason]]
+Effect = Callable[[Context], Outcome]
+Condition = Callable[[Context], bool]
+
+GUARDS: dict[str, Guard] = {}
+EFFECTS: dict[str, Effect] = {}
+CONDITIONS: dict[str, Condition] = {}
+
+# organisation fields an effect may change
+ORG_FIELDS = frozenset({"union_status", "member_count"})
+
+
+def _register(table: dict[str, Any], kind: str, name: str) -> Callable[[Any], Any]:
+    def decorate(fn: Any) -> Any:
+        if name in table and table[name] is not fn:
+            raise ValueError(f"{kind} {name!r} is registered twice")
+        table[name] = fn
+        return fn
+
+    return decorate
+
+
+def guard(name: str) -> Callable[[Guard], Guard]:
+    return _register(GUARDS, "guard", name)
+
+
+def effect(name: str) -> Callable[[Effect], Effect]:
+    return _register(EFFECTS, "effect", name)
+
+
+def condition(name: str) -> Callable[[Condition], Condition]:
+    return _register(CONDITIONS, "condition", name)
