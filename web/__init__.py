@@ -49,7 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from . import admin, api, audit_views, auth, cases, cli, pages
+    from . import admin, api, audit_views, auth, cases, cli, pages, workflows
 
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
@@ -57,6 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(audit_views.bp)
     app.register_blueprint(admin.bp)
     pages.init_app(app)
+    workflows.init_app(app)
     cli.init_app(app)
 
     @app.before_request
