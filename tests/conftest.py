@@ -63,7 +63,7 @@ def backend(request, tmp_path_factory) -> dict[str, Any]:
     return {"name": "postgresql", "url": PG_URL}
 
 
-TABLES = ("api_tokens", "cases", "users", "organisations", "audit_entries", "audit_head")
+TABLES = ("api_tokens", "attachments", "cases", "users", "organisations", "audit_entries", "audit_head")
 
 
 @pytest.fixture

@@ -17,6 +17,9 @@ def from_env(instance_path: str) -> dict[str, Any]:
         "SECRET_KEY": os.environ.get("SECRET_KEY"),
         "UNIONFLOW_PROFILE": os.environ.get("UNIONFLOW_PROFILE", "default"),
         "MAX_CONTENT_LENGTH": int(os.environ.get("UNIONFLOW_MAX_BODY", 1024 * 1024)),
+        # uploaded materials: outside the web root, and their own size limit (the upload views raise the body limit)
+        "UPLOAD_DIR": os.environ.get("UNIONFLOW_UPLOAD_DIR", str(Path(instance_path) / "uploads")),
+        "UPLOAD_MAX_BYTES": int(os.environ.get("UNIONFLOW_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("UNIONFLOW_HTTPS", "0") == "1",

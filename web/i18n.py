@@ -1,10 +1,17 @@
-"""Language choice (Chinese first, English by choice) and the texts of labels and reasons."""
+"""Language choice (Chinese first, English by choice) and the texts of labels and reasons.
+
+Page texts are gettext msgids written in Chinese; the English catalogue lives in
+web/translations (see web/i18n_catalog.py for how it is kept up to date).
+Labels that come with the definitions ({zh, en}) go through `text`, reasons
+through `reason_message`. Timestamps are stored in UTC and shown in the
+deployment's time zone (Asia/Shanghai) by `local_time`.
+"""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from flask import current_app, g, request, session
+from flask import current_app, g, request, session, url_for
 from flask_babel import format_datetime
 
 from definitions import Label
@@ -12,13 +19,20 @@ from workflow import FieldError, Reason, WorkflowError
 from workflow.messages import error_message, field_message
 
 LANGUAGES = ("zh_CN", "en")
+HTML_LANG = {"zh_CN": "zh-CN", "en": "en"}
+
+
+def remember_choice() -> None:
+    """?lang=en or ?lang=zh_CN switches the language for the rest of the session."""
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        session["lang"] = asked
 
 
 def select_locale() -> str:
     """?lang= (remembered in the session), then the user's choice, then Accept-Language; zh_CN by default."""
     asked = request.args.get("lang")
     if asked in LANGUAGES:
-        session["lang"] = asked
         return asked
     if session.get("lang") in LANGUAGES:
         return session["lang"]
@@ -30,6 +44,7 @@ def select_locale() -> str:
 
 
 def lang() -> str:
+    """"en" or "zh": the language of the page being rendered."""
     try:
         from flask_babel import get_locale
 
@@ -37,6 +52,24 @@ def lang() -> str:
         return "en" if loc is not None and loc.language == "en" else "zh"
     except RuntimeError:
         return "zh"
+
+
+def html_lang() -> str:
+    return "en" if lang() == "en" else "zh-CN"
+
+
+def lang_url(code: str) -> str:
+    """The current page in another language (a relative URL keeping the query string)."""
+    args = request.args.to_dict(flat=False)
+    args["lang"] = [code]
+    if request.endpoint and request.url_rule is not None and request.method == "GET":
+        try:
+            return url_for(request.endpoint, **(request.view_args or {}), **args)
+        except Exception:  # noqa: BLE001 - an endpoint that cannot be rebuilt falls back to the query
+            pass
+    from urllib.parse import urlencode
+
+    return "?" + urlencode(args, doseq=True)
 
 
 def text(label: Label | Mapping[str, str] | None, fallback: str = "") -> str:
@@ -92,10 +125,30 @@ def _jsonable(params: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def local_time(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
-    """A stored UTC timestamp shown in the deployment's time zone (Asia/Shanghai)."""
-    if value is None:
-        return ""
+def _utc(value: datetime | str | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return format_datetime(value, fmt)
+    return value
+
+
+def local_time(value: datetime | str | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    """A stored UTC timestamp (a datetime or the trail's ISO text) shown in Asia/Shanghai."""
+    moment = _utc(value)
+    return format_datetime(moment, fmt) if moment is not None else ""
+
+
+def local_date(value: datetime | str | None) -> str:
+    return local_time(value, "yyyy-MM-dd")
+
+
+def days_since(value: datetime | None, now: datetime | None = None) -> int | None:
+    """Whole days between a UTC timestamp and now."""
+    moment = _utc(value)
+    if moment is None:
+        return None
+    now = now or datetime.now(timezone.utc)
+    return max(0, (now - moment).days)

@@ -1,4 +1,9 @@
-"""Organisations, users and API tokens: creation, passwords (argon2), token secrets (SHA-256)."""
+"""Organisations, users and API tokens: creation and changes, passwords (argon2), token secrets (SHA-256).
+
+Every change an administrator makes here appends an audit entry (subject
+"org" or "user") in the caller's unit of work, so the trail shows who moved an
+enterprise (企业) under another union, changed a role, or revoked a token.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -8,7 +13,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session
 
 import audit
@@ -81,9 +86,9 @@ def _int_field(value: Any, name: str, errors: dict[str, FieldError]) -> int | No
 def create_org(
     session: Session,
     *,
-    code: Any,
-    name: Any,
-    kind: Any,
+    code: Any = None,
+    name: Any = None,
+    kind: Any = None,
     parent: Any = None,
     employees: Any = None,
     female_employees: Any = None,
@@ -114,6 +119,8 @@ def create_org(
     fem = _int_field(female_employees, "female_employees", errors)
     if emp is not None and fem is not None and fem > emp:
         errors["female_employees"] = FieldError("above_max", max=emp)
+    if isinstance(credit_code, str):
+        credit_code = credit_code.strip().upper()
     if kind == "enterprise":
         if emp is None and "employees" not in errors:
             errors["employees"] = FieldError("required")
@@ -191,16 +198,204 @@ def create_user(
     return user
 
 
+def _enterprise_figures(session: Session, org: Organisation | None, kind: str, employees: Any,
+                        female_employees: Any, credit_code: Any, errors: dict[str, FieldError]) -> tuple:
+    """Check an enterprise's employee counts and credit code (`org` is the one being edited, if any)."""
+    emp = _int_field(employees, "employees", errors)
+    fem = _int_field(female_employees, "female_employees", errors)
+    if emp is not None and fem is not None and fem > emp:
+        errors["female_employees"] = FieldError("above_max", max=emp)
+    if kind == "enterprise":
+        if emp is None and "employees" not in errors:
+            errors["employees"] = FieldError("required")
+        if credit_code is not None:
+            taken = select(Organisation.id).where(Organisation.credit_code == credit_code)
+            if org is not None:
+                taken = taken.where(Organisation.id != org.id)
+            if not isinstance(credit_code, str) or not is_valid_credit_code(credit_code):
+                errors["credit_code"] = FieldError("invalid_credit_code")
+            elif session.scalar(taken):
+                errors["credit_code"] = FieldError("taken")
+    return emp, fem
+
+
+def update_org(
+    session: Session,
+    org: Organisation,
+    *,
+    name: Any,
+    employees: Any = None,
+    female_employees: Any = None,
+    credit_code: Any = None,
+    address: Any = None,
+    actor: str = "system",
+    role: str = "admin",
+) -> dict[str, list[Any]]:
+    """Change an organisation's name, address and (for an enterprise) its figures; returns {field: [old, new]}."""
+    errors: dict[str, FieldError] = {}
+    if not isinstance(name, str) or not name.strip():
+        errors["name"] = FieldError("required")
+    elif len(name) > 200:
+        errors["name"] = FieldError("too_long", max=200)
+    if address is not None and (not isinstance(address, str) or len(address) > 300):
+        errors["address"] = FieldError("not_string" if not isinstance(address, str) else "too_long", max=300)
+    if isinstance(credit_code, str):
+        credit_code = credit_code.strip().upper() or None
+    emp, fem = _enterprise_figures(session, org, org.kind, employees, female_employees, credit_code, errors)
+    if org.kind == "enterprise" and org.member_count is not None and emp is not None and emp < org.member_count:
+        errors["employees"] = FieldError("below_min", min=org.member_count)
+    if errors:
+        raise InvalidInput(fields=errors)
+    wanted: dict[str, Any] = {"name": name.strip(), "address": (address or "").strip() or None}
+    if org.kind == "enterprise":
+        wanted.update(employees=emp, female_employees=fem, credit_code=credit_code or None)
+    else:
+        wanted.update(employees=emp)
+    changes = {k: [getattr(org, k), v] for k, v in wanted.items() if getattr(org, k) != v}
+    if not changes:
+        return {}
+    for key, (_old, new) in changes.items():
+        setattr(org, key, new)
+    session.flush()
+    audit.append(
+        session, actor=actor, role=role, subject_type="org", subject_id=org.code, trigger="update_org",
+        from_state=None, to_state=None, version=None, data={"changes": changes},
+    )
+    return changes
+
+
+def move_org(session: Session, org: Organisation, parent: Any, *, actor: str = "system",
+             role: str = "admin") -> int:
+    """Put `org` (and its whole subtree) under the organisation coded `parent`; returns how many moved.
+
+    The materialised paths of the organisation and of every descendant are
+    rewritten in one statement; visibility and competence follow the new
+    place at once, since both are prefix matches on the path.
+    """
+    errors: dict[str, FieldError] = {}
+    new_parent = find_org(session, parent) if isinstance(parent, str) and parent else None
+    if not parent:
+        errors["parent"] = FieldError("required")
+    elif new_parent is None:
+        errors["parent"] = FieldError("unknown_org")
+    elif new_parent.kind == "enterprise":
+        errors["parent"] = FieldError("not_in_choices", choices=", ".join(ORG_KINDS[:3]))
+    elif new_parent.path.startswith(org.path):
+        errors["parent"] = FieldError("inside_subtree")
+    elif org.parent_id == new_parent.id:
+        errors["parent"] = FieldError("unchanged")
+    if errors:
+        raise InvalidInput(fields=errors)
+    assert new_parent is not None
+    old_path, new_path = org.path, f"{new_parent.path}{org.id}/"
+    old_parent = org.parent.code if org.parent else None
+    moved = session.scalar(
+        select(func.count()).select_from(Organisation).where(Organisation.path.startswith(old_path, autoescape=True))
+    ) or 0
+    session.execute(
+        update(Organisation)
+        .where(Organisation.path.startswith(old_path, autoescape=True))
+        .values(path=literal(new_path) + func.substr(Organisation.path, len(old_path) + 1))
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(update(Organisation).where(Organisation.id == org.id).values(parent_id=new_parent.id)
+                    .execution_options(synchronize_session=False))
+    session.flush()
+    session.expire_all()
+    audit.append(
+        session, actor=actor, role=role, subject_type="org", subject_id=org.code, trigger="move_org",
+        from_state=None, to_state=None, version=None,
+        data={"from_parent": old_parent, "to_parent": new_parent.code, "from_path": old_path, "to_path": new_path,
+              "moved": moved},
+    )
+    return moved
+
+
+def update_user(session: Session, user: User, *, role: Any, org: Any = None, display_name: Any = None,
+                actor: str = "system", actor_role: str = "admin") -> dict[str, list[Any]]:
+    """Change a user's role, organisation and name; returns {field: [old, new]}."""
+    errors: dict[str, FieldError] = {}
+    if role not in ROLES:
+        errors["role"] = FieldError("not_in_choices", choices=", ".join(ROLES))
+    org_obj = None
+    if org:
+        org_obj = find_org(session, org)
+        if org_obj is None:
+            errors["org"] = FieldError("unknown_org")
+    elif role in ROLES and role != "admin":
+        errors["org"] = FieldError("required")
+    if display_name is not None and (not isinstance(display_name, str) or len(display_name) > 100):
+        errors["display_name"] = FieldError("too_long", max=100)
+    if errors:
+        raise InvalidInput(fields=errors)
+    wanted = {"role": role, "org": org_obj.code if org_obj else None,
+              "display_name": (display_name or "").strip() or user.username}
+    current = {"role": user.role, "org": user.org.code if user.org else None, "display_name": user.display_name}
+    changes = {k: [current[k], v] for k, v in wanted.items() if current[k] != v}
+    if not changes:
+        return {}
+    user.role = role
+    user.org = org_obj
+    user.display_name = wanted["display_name"]
+    session.flush()
+    audit.append(
+        session, actor=actor, role=actor_role, subject_type="user", subject_id=user.username, trigger="update_user",
+        from_state=None, to_state=None, version=None, data={"changes": changes},
+    )
+    return changes
+
+
+def set_user_active(session: Session, user: User, active: bool, *, actor: str = "system",
+                    actor_role: str = "admin") -> None:
+    """Disable a user (their sessions and tokens stop working at once) or enable them again."""
+    if user.active == active:
+        return
+    user.active = active
+    if active:
+        user.failed_logins, user.locked_until = 0, None
+    session.flush()
+    audit.append(
+        session, actor=actor, role=actor_role, subject_type="user", subject_id=user.username,
+        trigger="enable_user" if active else "disable_user", from_state=None, to_state=None, version=None, data={},
+    )
+
+
+def reset_password(session: Session, user: User, password: str, *, actor: str = "system",
+                   actor_role: str = "admin") -> None:
+    """Set a new password chosen by an administrator; it ends the user's sessions and lifts a lockout."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise InvalidInput(fields={"password": FieldError("weak_password")})
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    user.failed_logins, user.locked_until = 0, None
+    session.flush()
+    audit.append(
+        session, actor=actor, role=actor_role, subject_type="user", subject_id=user.username,
+        trigger="reset_password", from_state=None, to_state=None, version=None, data={},
+    )
+
+
 def _token_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def issue_token(session: Session, user: User, name: str = "", days: int | None = 365) -> str:
-    """A new token for `user`; only its hash is stored, the secret is returned once."""
+def issue_token(session: Session, user: User, name: str = "", days: int | None = 365, *,
+                actor: str | None = None, actor_role: str = "admin") -> str:
+    """A new token for `user`; only its hash is stored, the secret is returned once.
+
+    With `actor` the issue is recorded in the audit trail (never the secret).
+    """
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(days=days) if days else None
-    session.add(ApiToken(user_id=user.id, token_hash=_token_digest(secret), name=name, expires_at=expires))
+    token = ApiToken(user_id=user.id, token_hash=_token_digest(secret), name=name, expires_at=expires)
+    session.add(token)
     session.flush()
+    if actor is not None:
+        audit.append(
+            session, actor=actor, role=actor_role, subject_type="user", subject_id=user.username,
+            trigger="issue_token", from_state=None, to_state=None, version=None,
+            data={"token_id": token.id, "name": name, "expires_at": expires.date().isoformat() if expires else None},
+        )
     return secret
 
 
@@ -216,7 +411,17 @@ def user_for_token(session: Session, secret: str, now: datetime | None = None) -
     return token.user
 
 
-def revoke_token(session: Session, token_id: int) -> None:
+def revoke_token(session: Session, token_id: int, *, actor: str | None = None,
+                 actor_role: str = "admin") -> ApiToken | None:
+    """Revoke a token (once); with `actor` the revocation is recorded in the audit trail."""
     token = session.get(ApiToken, token_id)
     if token is not None and token.revoked_at is None:
         token.revoked_at = utcnow()
+        session.flush()
+        if actor is not None:
+            audit.append(
+                session, actor=actor, role=actor_role, subject_type="user", subject_id=token.user.username,
+                trigger="revoke_token", from_state=None, to_state=None, version=None,
+                data={"token_id": token.id, "name": token.name},
+            )
+    return token

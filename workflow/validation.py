@@ -17,6 +17,7 @@ from .errors import FieldError
 MONEY_STEP = Decimal("0.01")
 MAX_STRING = 2000
 MAX_ITEMS = 2000
+MAX_INTEGER = 2**53 - 1  # what every JSON reader represents exactly
 
 
 class _Result:
@@ -68,6 +69,9 @@ def _one(spec: FieldSpec, value: Any, path: str, out: _Result) -> tuple[Any, Any
             return None, None
         if spec.max is not None and value > spec.max:
             out.fail(path, "above_max", max=spec.max)
+            return None, None
+        if abs(value) > MAX_INTEGER:
+            out.fail(path, "above_max", max=MAX_INTEGER)
             return None, None
         return value, value
     if t == "money":

@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from definitions import freeze, load_definition, thaw
 from definitions.loader import PROFILES_DIR, REASONS_DIR, WORKFLOWS_DIR
 from workflow.catalog import checked_catalog
 from workflow.guards import inspection as rules
@@ -15,6 +16,8 @@ from workflow.rules import CONDITIONS, EFFECTS, GUARDS, Context, OrgFacts, Reaso
 TODAY = date(2026, 11, 20)
 MANDATORY = {"org_sign", "org_office", "org_structure", "org_seal", "org_roster",
              "norms_plan", "norms_records", "norms_account"}  # 八有
+# the `extra` of the definition a case runs under, handed to the rules by the engine
+EXTRA = load_definition(WORKFLOWS_DIR / "inspection.yaml").extra
 SELECTABLE_VETOES = ["no_congress_or_openness", "no_collective_contract", "sub_unions_below_standard",
                      "funds_not_remitted", "abnormal_petition"]
 
@@ -47,9 +50,9 @@ def org(members=100, employees=100, status="founded"):
                     union_status=status, member_count=members)
 
 
-def make_ctx(params, trigger="inspect", data=None, case=None, organisation=None, today=TODAY):
+def make_ctx(params, trigger="inspect", data=None, case=None, organisation=None, today=TODAY, extra=EXTRA):
     return Context(workflow="inspection", trigger=trigger, state="", data=data or {}, case=case or {},
-                   params=params, org=organisation or org(), today=today)
+                   params=params, org=organisation or org(), today=today, extra=extra)
 
 
 def full_scores(items):
@@ -69,10 +72,10 @@ def scores_totalling(items, total):
     return scores
 
 
-def decided(params, scores, respondents, satisfied, vetoes=()):
+def decided(params, scores, respondents, satisfied, vetoes=(), extra=EXTRA):
     """The facts `decide` computes, and the destination its condition chooses."""
     case = {"scores": scores, "vetoes_applied": list(vetoes), "respondents": respondents, "satisfied": satisfied}
-    ctx = make_ctx(params, trigger="decide", case=case)
+    ctx = make_ctx(params, trigger="decide", case=case, extra=extra)
     return rules.decide(ctx).facts, CONDITIONS["inspection_passes"](ctx)
 
 
@@ -412,3 +415,37 @@ def test_a_whole_inspection_from_scores_to_result(params, items):
     facts = rules.decide(ctx).facts
     assert (facts["result"], facts["title"]["zh"]) == ("advanced", "先进职工之家")
     assert CONDITIONS["inspection_passes"](make_ctx(params, case=case | facts))
+
+
+# -- the definition version a case runs under ---------------------------------------------
+
+def _changed_extra():
+    """A later version's checklist: `org_seal` is gone and a new mandatory item is worth its points."""
+    extra = thaw(EXTRA)
+    extra["checklist"] = [i for i in extra["checklist"] if i["id"] != "org_seal"] + [
+        {"id": "org_digital", "dimension": "org", "title": {"zh": "有网上工会", "en": "Has an online union"},
+         "max": 2, "mandatory": True}]
+    extra["results"]["model"]["title"] = {"zh": "模范职工之家（新）", "en": "Model (new)"}
+    return freeze(extra)
+
+
+def test_the_rules_read_the_checklist_of_the_cases_own_version(params, items):
+    changed = _changed_extra()
+    old_scores = full_scores(items)
+    new_scores = {i["id"]: i["max"] for i in changed["checklist"]}
+    # under the version the case started with, its own items are known and complete
+    assert list(rules.unknown_item(make_ctx(params, data={"scores": old_scores}))) == []
+    assert list(rules.scores_incomplete(make_ctx(params, data={"scores": old_scores}))) == []
+    # the same scores under the changed checklist: one unknown item, one missing
+    assert [r.params["item"] for r in rules.unknown_item(make_ctx(params, data={"scores": old_scores},
+                                                                  extra=changed))] == ["org_seal"]
+    (reason,) = rules.scores_incomplete(make_ctx(params, data={"scores": old_scores}, extra=changed))
+    assert reason.params["items"] == ["org_digital"]
+    # the mandatory items, dimension totals and titles are those of the version too
+    facts, passes = decided(params, new_scores | {"org_digital": 0}, 10, 10, extra=changed)
+    assert (facts["result"], passes) == ("failed", False)
+    assert facts["result_rule"]["params"] == {"items": ["org_digital"]}
+    assert decided(params, new_scores, 10, 10, extra=changed)[0]["title"]["zh"] == "模范职工之家（新）"
+    assert decided(params, old_scores, 10, 10)[0]["title"]["zh"] == "模范职工之家"
+    out = rules.score(make_ctx(params, data={"scores": new_scores}, extra=changed))
+    assert out.facts["scores_by_dimension"]["org"] == 20 and out.facts["total_score"] == 100

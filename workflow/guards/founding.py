@@ -11,6 +11,10 @@ among its own candidates by the same rule: more than half of those entitled
 to attend (应到会人数), the most votes winning when more pass than there are
 seats. A tie for the last seat cannot be settled by the count: the assembly
 votes again between the tied candidates (`tied_for_last_seat`).
+
+Blank candidate names, approval numbers (批复文号) and certificate numbers
+never reach these rules: the definition's field specs require them, so the
+engine refuses them as invalid input (400) before any guard runs.
 """
 from __future__ import annotations
 
@@ -176,8 +180,6 @@ def members(ctx: Context) -> Iterator[Reason]:
 def candidate_list(ctx: Context) -> Iterator[Reason]:
     candidates = _candidates(ctx.data.get("candidates"))
     names = [c["name"] for c in candidates]
-    if any(not n for n in names):
-        yield Reason("unnamed_candidate")
     for name in _distinct_names([n for i, n in enumerate(names) if n and n in names[:i]]):
         yield Reason("duplicate_candidate", {"name": name})
     for c in candidates:
@@ -378,12 +380,6 @@ def elected(ctx: Context) -> Outcome:
 
 # ---- 8 批准成立, 法人资格登记 ----------------------------------------------
 
-@guard("founding_approval_no")
-def approval_no(ctx: Context) -> Iterator[Reason]:
-    if not str(ctx.data.get("approval_no") or "").strip():
-        yield Reason("approval_no_missing")
-
-
 @guard("founding_founded_on")
 def founded_on(ctx: Context) -> Iterator[Reason]:
     value = ctx.data.get("founded_on")
@@ -401,12 +397,6 @@ def sanction(ctx: Context) -> Outcome:
         facts={"founded_on": founded.isoformat(), "registration_due_on": due.isoformat()},
         org={"union_status": "founded", "member_count": _count(ctx.case.get("member_count"))},
     )
-
-
-@guard("founding_certificate_no")
-def certificate_no(ctx: Context) -> Iterator[Reason]:
-    if not str(ctx.data.get("certificate_no") or "").strip():
-        yield Reason("certificate_no_missing")
 
 
 @effect("founding_registered")

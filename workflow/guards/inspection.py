@@ -22,23 +22,20 @@ FAILED = "failed"
 
 
 # -- the definition's data -------------------------------------------------
+# Read from `ctx.extra`, the `extra` section of the definition version the case
+# started under: a case keeps its checklist when a newer version changes it.
 
-def definition_extra(workflow: str = "inspection") -> Mapping[str, Any]:
-    """The `extra` data of the workflow's definition (checklist, vetoes, results)."""
-    return default_catalog().definition(workflow).extra
+def checklist_of(extra: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+    return extra["checklist"]
 
 
-def checklist_items(workflow: str = "inspection") -> Sequence[Mapping[str, Any]]:
-    return definition_extra(workflow)["checklist"]
+def veto_titles(extra: Mapping[str, Any]) -> dict[str, Mapping[str, str]]:
+    """Every veto's title by id: those the inspector marks and the computed ones."""
+    return {v["id"]: v["title"] for v in (*extra["vetoes"], *extra.get("computed_vetoes", ()))}
 
 
 def _items_by_id(ctx: Context) -> dict[str, Mapping[str, Any]]:
-    return {item["id"]: item for item in checklist_items(ctx.workflow)}
-
-
-def _veto_titles(workflow: str) -> dict[str, Mapping[str, str]]:
-    extra = definition_extra(workflow)
-    return {v["id"]: v["title"] for v in (*extra["vetoes"], *extra["computed_vetoes"])}
+    return {item["id"]: item for item in checklist_of(ctx.extra)}
 
 
 def _joined(titles: Sequence[Mapping[str, str]]) -> dict[str, str]:
@@ -142,7 +139,7 @@ def score_out_of_range(ctx: Context) -> Iterator[Reason]:
 @guard("inspection_scores_incomplete")
 def scores_incomplete(ctx: Context) -> Iterator[Reason]:
     scores = ctx.data.get("scores") or {}
-    missing = [i for i in checklist_items(ctx.workflow) if i["id"] not in scores]
+    missing = [i for i in checklist_of(ctx.extra) if i["id"] not in scores]
     if missing:
         names = _joined([i["title"] for i in missing])
         yield Reason("scores_incomplete", {
@@ -179,7 +176,7 @@ def satisfied_exceeds_respondents(ctx: Context) -> Iterator[Reason]:
 
 @effect("inspection_self_assess")
 def self_assess(ctx: Context) -> Outcome:
-    extra = definition_extra(ctx.workflow)
+    extra = ctx.extra
     scores = dict(ctx.data["scores"])
     by_dimension = dimension_totals(scores, extra["checklist"], extra["dimensions"])
     return Outcome(
@@ -201,7 +198,7 @@ def record_evaluation(ctx: Context) -> Outcome:
 def score(ctx: Context) -> Outcome:
     """The inspector's scoring (inspect, reinspect): a new scoring replaces the
     last one whole, and any earlier result is cleared until `decide`."""
-    extra = definition_extra(ctx.workflow)
+    extra = ctx.extra
     scores = dict(ctx.data["scores"])
     by_dimension = dimension_totals(scores, extra["checklist"], extra["dimensions"])
     selected = list(dict.fromkeys(ctx.data.get("vetoes") or []))
@@ -227,27 +224,33 @@ def score(ctx: Context) -> Outcome:
     )
 
 
-def _case_result(ctx: Context) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
-    case = ctx.case
-    items = checklist_items(ctx.workflow)
+def case_result(case: Mapping[str, Any], extra: Mapping[str, Any], params: Mapping[str, Any]
+                ) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
+    """The result the recorded scoring and evaluation of a case lead to (what `decide` will find)."""
+    items = checklist_of(extra)
     scores = case.get("scores") or {}
     total = sum(scores.get(i["id"], 0) for i in items)
     return result_of(
         total, case["satisfied"], case["respondents"], case.get("vetoes_applied") or [],
-        missing_mandatory(scores, items), ctx.params["result_thresholds"],
+        missing_mandatory(scores, items), params["result_thresholds"],
     )
 
 
-def _explained(workflow: str, code: str, params: dict[str, Any]) -> dict[str, Any]:
+def _case_result(ctx: Context) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
+    return case_result(ctx.case, ctx.extra, ctx.params)
+
+
+def explain(extra: Mapping[str, Any], code: str, params: dict[str, Any],
+            reasons: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A result rule with its Chinese and English text (templates in the reason files)."""
     fill = dict(params)
     if code == "veto_applied":
-        titles = _veto_titles(workflow)
+        titles = veto_titles(extra)
         fill.update({f"vetoes_{k}": v for k, v in _joined([titles[v] for v in params["vetoes"]]).items()})
     elif code == "mandatory_item_missing":
-        items = {i["id"]: i for i in checklist_items(workflow)}
+        items = {i["id"]: i for i in checklist_of(extra)}
         fill.update({f"items_{k}": v for k, v in _joined([items[i]["title"] for i in params["items"]]).items()})
-    template = default_catalog().reasons[code]
+    template = (reasons if reasons is not None else default_catalog().reasons)[code]
     return {"code": code, "params": params, "zh": template.zh.format(**fill), "en": template.en.format(**fill)}
 
 
@@ -256,8 +259,8 @@ def decide(ctx: Context) -> Outcome:
     """The result is computed, never typed in: vetoes and missing "八有" items
     fail; else the best level whose score and satisfaction are both reached."""
     result, grounds = _case_result(ctx)
-    explained = [_explained(ctx.workflow, code, params) for code, params in grounds]
-    title = definition_extra(ctx.workflow)["results"][result]["title"]
+    explained = [explain(ctx.extra, code, params) for code, params in grounds]
+    title = ctx.extra["results"][result]["title"]
     return Outcome(facts={
         "result": result,
         "result_rule": explained[0],

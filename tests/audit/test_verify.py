@@ -1,0 +1,197 @@
+"""Tampering with the trail is found: edits, deletions, reorderings, cases changed behind the engine."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from audit import AppendOnlyError, AuditEntry, canonical_json, entry_hash
+from audit.chain import GENESIS, format_at
+from audit.ddl import create_statements, drop_statements
+
+
+@pytest.fixture
+def trail(tree, make_case, fire):
+    """Three cases with a few steps each: 9 entries."""
+    ids = []
+    for who in ("prep", "prep_m", "prep_s"):
+        case = make_case(tree[who])
+        fire(tree[who], case["id"], "submit", {"amount": 10})
+        ids.append(case["id"])
+    fire(tree["fed"], ids[0], "approve")
+    fire(tree["prep"], ids[0], "close")
+    return ids
+
+
+def run_verify(app):
+    runner = app.test_cli_runner()
+    return runner.invoke(args=["audit", "verify", "--quiet"])
+
+
+def api_verify(api, tree):
+    resp = api.get("/audit/verify", tree["auditor"])
+    assert resp.status_code == 200
+    return resp.get_json()
+
+
+def raw(db, *statements: str, params: dict | None = None) -> None:
+    """Raw SQL with the append-only triggers dropped first, as an attacker with DDL rights would."""
+    dialect = db.engine.dialect.name
+    with db.engine.begin() as conn:
+        for s in drop_statements(dialect):
+            conn.exec_driver_sql(s)
+        for s in statements:
+            conn.execute(text(s), params or {})
+        for s in create_statements(dialect):
+            conn.exec_driver_sql(s)
+
+
+def test_an_intact_trail_verifies(app, api, tree, trail):
+    result = run_verify(app)
+    assert result.exit_code == 0, result.output
+    assert "intact" in result.output and "entries" in result.output
+    body = api_verify(api, tree)
+    assert body["ok"] is True and body["checked"] >= 9 and "first_bad" not in body
+
+
+def _bad(app, api, tree, seq_expected: int | None, problem_part: str) -> None:
+    result = run_verify(app)
+    assert result.exit_code == 1, result.output
+    assert f"entry {seq_expected}" in result.output and problem_part in result.output
+    body = api_verify(api, tree)
+    assert body["ok"] is False and body["first_bad"]["seq"] == seq_expected
+    assert problem_part in body["first_bad"]["problem"]
+
+
+def _seq_of(db, case_id: int, trigger: str) -> int:
+    with db.read() as session:
+        return session.query(AuditEntry.seq).filter_by(subject_id=str(case_id), trigger=trigger).scalar()
+
+
+def test_an_edited_comment_is_found(app, api, db, tree, trail):
+    seq = _seq_of(db, trail[1], "submit")
+    raw(db, "UPDATE audit_entries SET comment = 'changed' WHERE seq = :s", params={"s": seq})
+    _bad(app, api, tree, seq, "edited")
+
+
+def test_edited_data_is_found(app, api, db, tree, trail):
+    seq = _seq_of(db, trail[0], "submit")
+    raw(db, "UPDATE audit_entries SET data = :d WHERE seq = :s", params={"d": '{"amount":999}', "s": seq})
+    _bad(app, api, tree, seq, "edited")
+
+
+def test_a_rehashed_edit_breaks_the_next_link(app, api, db, tree, trail):
+    """Recomputing the edited entry's own hash does not help: its successor no longer links to it."""
+    seq = _seq_of(db, trail[0], "submit")
+    with db.read() as session:
+        e = session.get(AuditEntry, seq)
+        fields = dict(seq=e.seq, at=format_at(e.at), actor="someone_else", role=e.role, subject_type=e.subject_type,
+                      subject_id=e.subject_id, trigger=e.trigger, from_state=e.from_state, to_state=e.to_state,
+                      version=e.version, comment=e.comment, data=e.data, prev_hash=e.prev_hash)
+    forged = entry_hash(**fields)
+    raw(db, "UPDATE audit_entries SET actor = 'someone_else', hash = :h WHERE seq = :s", params={"h": forged, "s": seq})
+    _bad(app, api, tree, seq + 1, "prev_hash")
+
+
+def test_a_deleted_entry_is_found(app, api, db, tree, trail):
+    seq = _seq_of(db, trail[1], "submit")
+    raw(db, "DELETE FROM audit_entries WHERE seq = :s", params={"s": seq})
+    _bad(app, api, tree, seq + 1, f"entry {seq} is missing")
+
+
+def test_the_last_entry_deleted_is_found(app, api, db, tree, trail):
+    raw(db, "DELETE FROM audit_entries WHERE seq = (SELECT MAX(seq) FROM audit_entries)")
+    result = run_verify(app)
+    assert result.exit_code == 1
+    assert api_verify(api, tree)["ok"] is False
+
+
+def test_reordered_entries_are_found(app, api, db, tree, trail):
+    """Swap the contents of two entries (keeping seq order): the chain no longer links."""
+    a, b = _seq_of(db, trail[1], "submit"), _seq_of(db, trail[2], "submit")
+    raw(
+        db,
+        "UPDATE audit_entries SET seq = -1 WHERE seq = :a",
+        "UPDATE audit_entries SET seq = :a WHERE seq = :b",
+        "UPDATE audit_entries SET seq = :b WHERE seq = -1",
+        params={"a": a, "b": b},
+    )
+    result = run_verify(app)
+    assert result.exit_code == 1
+    body = api_verify(api, tree)
+    assert body["ok"] is False and body["first_bad"]["seq"] == min(a, b)
+
+
+def test_a_case_changed_behind_the_engine_is_found(app, api, db, tree, trail):
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE cases SET state = 'approved' WHERE id = :i"), {"i": trail[1]})
+    seq = _seq_of(db, trail[1], "submit")
+    _bad(app, api, tree, seq, f"case {trail[1]} is in state 'approved'")
+
+
+def test_a_version_bumped_behind_the_engine_is_found(app, api, db, tree, trail):
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE cases SET version = version + 1 WHERE id = :i"), {"i": trail[2]})
+    result = run_verify(app)
+    assert result.exit_code == 1 and f"case {trail[2]}" in result.output
+
+
+def test_an_entry_appended_by_hand_is_found(app, api, db, tree, trail):
+    with db.read() as session:
+        last = session.query(AuditEntry).order_by(AuditEntry.seq.desc()).first()
+        seq, prev = last.seq + 1, last.hash
+    raw(db, "INSERT INTO audit_entries (seq, at, actor, role, subject_type, subject_id, trigger, from_state, "
+            "to_state, version, comment, data, prev_hash, hash) VALUES (:s, CURRENT_TIMESTAMP, 'x', 'admin', "
+            "'case', :c, 'approve', 'submitted', 'approved', 3, '', '{}', :p, :h)",
+        params={"s": seq, "c": str(trail[1]), "p": prev, "h": "f" * 64})
+    result = run_verify(app)
+    assert result.exit_code == 1 and f"entry {seq}" in result.output
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE audit_entries SET comment = 'x'",
+    "DELETE FROM audit_entries",
+])
+def test_database_triggers_refuse_update_and_delete(db, trail, statement):
+    with pytest.raises(Exception) as info:
+        with db.engine.begin() as conn:
+            conn.execute(text(statement))
+    assert "append-only" in str(info.value)
+
+
+def test_postgres_refuses_truncate(db, trail):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("TRUNCATE exists on PostgreSQL only")
+    with pytest.raises(Exception) as info:
+        with db.engine.begin() as conn:
+            conn.execute(text("TRUNCATE audit_entries"))
+    assert "append-only" in str(info.value)
+
+
+def test_the_orm_refuses_to_change_or_delete_an_entry(db, trail):
+    with pytest.raises(AppendOnlyError):
+        with db.write() as session:
+            session.get(AuditEntry, 1).comment = "rewritten"
+    with pytest.raises(AppendOnlyError):
+        with db.write() as session:
+            session.delete(session.get(AuditEntry, 1))
+
+
+def test_hash_is_sha256_over_the_canonical_encoding():
+    assert canonical_json({"b": 1, "a": [1, "中"]}) == '{"a":[1,"中"],"b":1}'
+    h = entry_hash(seq=1, at="2026-01-01T00:00:00.000000Z", actor="a", role="preparer", subject_type="case",
+                   subject_id="1", trigger="create", from_state=None, to_state="draft", version=1, comment="",
+                   data="{}", prev_hash=GENESIS)
+    import hashlib
+
+    header = '[1,"2026-01-01T00:00:00.000000Z","a","preparer","case","1","create",null,"draft",1,"",' \
+             f'"{GENESIS}"]'
+    assert h == hashlib.sha256(f"{header}\n{{}}".encode()).hexdigest()
+
+
+def test_verify_reports_progress_on_long_trails(app, db, engine):
+    import audit
+
+    calls = []
+    with db.read() as session:
+        result = audit.verify(session, lambda: engine.subjects(session), progress=calls.append, chunk=1)
+    assert result.ok and calls[-1] == result.checked

@@ -1,0 +1,218 @@
+"""Uploaded materials (申请材料) of a case: the table and the service that checks and records them.
+
+A workflow whose definition lists `materials` in its `extra` section takes
+uploads of those kinds (困难职工帮扶: 档案表, 身份证复印件, 户口本, 收入证明,
+诊断证明). Only the case's own enterprise (its preparers and its union
+reviewers) attaches files, and only while the case is open. A file is
+accepted when its *content* is a JPEG, PNG or PDF (magic bytes; the name's
+extension must agree) and it is neither empty nor over the size limit; the
+bytes go to the content-addressed store, the row records what it is and who
+brought it, and the audit trail gets an entry of subject type "attachment"
+(so a case's own trail, which verification compares with the case row, stays
+the record of its steps).
+
+The checklist of the definition stays the rule for submitting (the preparer
+ticks the materials handed in); uploads are shown beside it.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+import audit
+from storage import Base, utcnow
+from storage.files import FileStore, sha256_of
+
+from .engine import Actor, Engine, can_view
+from .errors import Forbidden, InvalidState, NotFound, WorkflowError
+from .models import Case, User
+from .rules import Reason
+
+SUBJECT = "attachment"
+TRIGGER = "attach"
+UPLOAD_ROLES = ("preparer", "reviewer")
+MAX_FILENAME = 200
+
+# what a file's first bytes say it is, and the names it may carry
+SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+)
+EXTENSIONS = {
+    "application/pdf": (".pdf",),
+    "image/png": (".png",),
+    "image/jpeg": (".jpg", ".jpeg"),
+}
+TYPE_NAMES = {"application/pdf": "PDF", "image/png": "PNG", "image/jpeg": "JPEG"}
+
+
+class Attachment(Base):
+    """One uploaded file of one material kind of one case."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    material: Mapped[str] = mapped_column(String(32))
+    filename: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    content_type: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    uploaded_by: Mapped[User] = relationship(lazy="joined")
+
+    __table_args__ = (
+        # the same bytes once per case and material kind
+        UniqueConstraint("case_id", "material", "sha256", name="uq_attachments_case_material_sha256"),
+        Index("ix_attachments_case", "case_id", "material", "uploaded_at"),
+        Index("ix_attachments_sha256", "sha256"),
+    )
+
+
+# ---------------------------------------------------------------- errors
+
+class UploadRejected(WorkflowError):
+    status, code = 400, "invalid_upload"
+
+
+class UploadTooLarge(UploadRejected):
+    status, code = 413, "payload_too_large"
+
+
+class UnsupportedFileType(UploadRejected):
+    status, code = 415, "unsupported_media_type"
+
+
+# ---------------------------------------------------------------- pure checks
+
+def sniff(content: bytes) -> str | None:
+    """The content type the bytes themselves declare (JPEG, PNG or PDF), else None."""
+    for magic, content_type in SIGNATURES:
+        if content.startswith(magic):
+            return content_type
+    return None
+
+
+def clean_filename(filename: Any) -> str:
+    """The name as the user's system had it, without folders or control characters."""
+    name = str(filename or "")
+    name = re.split(r"[\\/]", name)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().strip(".")
+    if len(name) > MAX_FILENAME:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: MAX_FILENAME - len(ext) - 1] + "." + ext) if dot and len(ext) <= 10 else name[:MAX_FILENAME]
+    return name or "upload"
+
+
+def size_text(n: int) -> str:
+    if n >= 1024 * 1024 and n % (1024 * 1024) == 0:
+        return f"{n // (1024 * 1024)} MiB"
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f} MiB"
+    if n >= 1024:
+        return f"{n / 1024:.1f} KiB"
+    return f"{n} B"
+
+
+def check_file(filename: str, content: bytes, max_bytes: int) -> str:
+    """The file's content type; raises when the file is empty, too large or not a JPEG, PNG or PDF."""
+    if not content:
+        raise UploadRejected([Reason("file_empty", {"filename": filename})])
+    if len(content) > max_bytes:
+        raise UploadTooLarge([Reason("file_too_large", {"filename": filename, "size": size_text(len(content)),
+                                                        "limit": size_text(max_bytes)})])
+    content_type = sniff(content)
+    if content_type is None:
+        raise UnsupportedFileType([Reason("file_type_not_allowed", {"filename": filename})])
+    if not filename.lower().endswith(EXTENSIONS[content_type]):
+        raise UnsupportedFileType([Reason("file_extension_mismatch", {
+            "filename": filename, "detected": TYPE_NAMES[content_type],
+            "extensions": "/".join(EXTENSIONS[content_type])})])
+    return content_type
+
+
+def material_kinds(extra: Any) -> list[str]:
+    return [m["id"] for m in (extra or {}).get("materials", ())]
+
+
+def may_attach(actor: Actor, case: Case) -> bool:
+    """The case's own enterprise (preparer or union reviewer) adds materials while the case is open."""
+    return actor.role in UPLOAD_ROLES and actor.org_id is not None and actor.org_id == case.org_id and not case.closed
+
+
+# ---------------------------------------------------------------- the service
+
+@dataclass(frozen=True)
+class Attached:
+    attachment: Attachment
+    created: bool  # False: the same file was already attached as this material
+
+
+def attach(session: Session, engine: Engine, case_id: int, actor: Actor, material: Any, filename: Any,
+           content: bytes, store: FileStore, max_bytes: int) -> Attached:
+    """Check and record one upload in the caller's unit of work; nothing is stored when a check fails."""
+    case = engine.load_for_update(session, case_id, actor)  # 404 outside the actor's subtree
+    kinds = material_kinds(engine.definition_of(case).extra)
+    if not kinds:
+        raise NotFound()
+    if actor.role not in UPLOAD_ROLES or actor.org_id != case.org_id:
+        raise Forbidden([Reason("attachment_forbidden", {"role": actor.role})])
+    if case.closed:
+        raise InvalidState([Reason("attachments_closed", {"state": case.state})])
+    if not isinstance(material, str) or material not in kinds:
+        raise UploadRejected([Reason("material_unknown", {"material": str(material or "—")[:40]})])
+    name = clean_filename(filename)
+    content_type = check_file(name, content, max_bytes)
+
+    digest = sha256_of(content)
+    existing = session.scalars(select(Attachment).where(
+        Attachment.case_id == case.id, Attachment.material == material, Attachment.sha256 == digest)).first()
+    if existing is not None:
+        return Attached(existing, False)
+    row = Attachment(case_id=case.id, material=material, filename=name, size=len(content),
+                     content_type=content_type, sha256=digest, uploaded_by_id=actor.id, uploaded_at=utcnow())
+    session.add(row)
+    session.flush()
+    audit.append(
+        session, actor=actor.username, role=actor.role, subject_type=SUBJECT,
+        subject_id=f"{case.id}:{digest[:12]}", trigger=TRIGGER, from_state=None, to_state=None, version=None,
+        comment="", data={"case_id": case.id, "attachment_id": row.id, "material": material, "filename": name,
+                          "size": len(content), "content_type": content_type, "sha256": digest},
+    )
+    session.flush()
+    # the bytes last: a refused row never leaves a file, a failed write rolls the row back
+    store.put(content)
+    return Attached(row, True)
+
+
+def attachments_of(session: Session, case_ids: Iterable[int]) -> list[Attachment]:
+    ids = list(case_ids)
+    if not ids:
+        return []
+    return list(session.scalars(
+        select(Attachment).where(Attachment.case_id.in_(ids)).order_by(Attachment.uploaded_at, Attachment.id)
+    ).unique())
+
+
+def attachments_for(session: Session, case_id: int) -> list[Attachment]:
+    return attachments_of(session, [case_id])
+
+
+def get_attachment(session: Session, attachment_id: int, actor: Actor) -> tuple[Attachment, Case]:
+    """The attachment and its case, for someone who may see the case; NotFound otherwise."""
+    row = session.get(Attachment, attachment_id)
+    if row is None:
+        raise NotFound()
+    case = session.get(Case, row.case_id)
+    if case is None or not can_view(actor, case.org):
+        raise NotFound()
+    return row, case
