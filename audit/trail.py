@@ -21,6 +21,11 @@ from .models import AuditEntry, AuditHead
 
 HEAD_ID = 1
 
+# built once: executed with parameters, their compiled form is cached
+_LOCK_HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID).with_for_update()
+_INSERT_ENTRY = insert(AuditEntry.__table__)
+_MOVE_HEAD = update(AuditHead.__table__).where(AuditHead.__table__.c.id == HEAD_ID)
+
 
 @dataclass(frozen=True)
 class Subject:
@@ -63,9 +68,7 @@ def append(
     data: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write one entry in the caller's transaction and return it as a mapping."""
-    head = session.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID).with_for_update()
-    ).one_or_none()
+    head = session.execute(_LOCK_HEAD).one_or_none()
     if head is None:  # a schema made without the migration's head row
         session.execute(insert(AuditHead).values(id=HEAD_ID, seq=0, hash=GENESIS))
         prev_seq, prev_hash = 0, GENESIS
@@ -88,8 +91,8 @@ def append(
         prev_hash=prev_hash,
     )
     row["hash"] = entry_hash(**{**row, "at": format_at(at)})
-    session.execute(insert(AuditEntry).values(**row))
-    session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=row["seq"], hash=row["hash"]))
+    session.execute(_INSERT_ENTRY, row)
+    session.execute(_MOVE_HEAD, {"seq": row["seq"], "hash": row["hash"]})
     return row
 
 

@@ -141,6 +141,8 @@ class Engine:
             if case.competent_org is not None:
                 return case.competent_org
             rule = "case_org"
+        if rule == "case_org":
+            return case.org
         node = RULES[rule](_node(case.org), [_node(a) for a in ancestors_of(session, case.org)], self.params_of(case))
         return case.org if node.id == case.org.id else session.get(Organisation, node.id)
 
