@@ -124,7 +124,15 @@ def definition_json(engine: Engine, name: str) -> dict[str, Any]:
         "transitions": transitions,
         "params": thaw(profile.for_workflow(d.name)),
     }
+    # inspection: items and vetoes with the title in the caller's language and both in `label`
     for key in ("checklist", "vetoes"):
         if key in d.extra:
-            out[key] = thaw(d.extra[key])
+            out[key] = [_titled(item) for item in thaw(d.extra[key])]
     return out
+
+
+def _titled(item: dict[str, Any]) -> dict[str, Any]:
+    title = item.get("title")
+    if isinstance(title, dict):
+        return {**item, "title": text(title, item.get("id", "")), "label": {"zh": title.get("zh"), "en": title.get("en")}}
+    return item
