@@ -34,7 +34,7 @@ class Organisation(Base):
     member_count: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    parent: Mapped["Organisation | None"] = relationship(remote_side=[id], lazy="joined", join_depth=1)
+    parent: Mapped["Organisation | None"] = relationship(remote_side=[id], lazy="select")
 
     def is_within(self, other: "Organisation") -> bool:
         """True when self is `other` or one of its descendants."""
@@ -106,7 +106,7 @@ class Case(Base):
 
     org: Mapped[Organisation] = relationship(foreign_keys=[org_id], lazy="joined")
     competent_org: Mapped[Organisation | None] = relationship(foreign_keys=[competent_org_id], lazy="joined")
-    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="joined")
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="select")
 
     __table_args__ = (
         Index("ix_cases_org_state", "org_id", "state"),
