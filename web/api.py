@@ -270,8 +270,8 @@ def post_event(session: Session, actor: Actor, case_id: int) -> Response:
         _visible_case(session, actor, case_id)
         raise InvalidInput(fields=fields)
     engine = get_engine()
-    case = engine.fire(session, case_id, trigger, actor, body.get("data"), comment or "", version)
-    return respond(case_json(session, engine, case, actor))
+    engine.fire(session, case_id, trigger, actor, body.get("data"), comment or "", version)
+    return respond(case_json(session, engine, session.get(Case, case_id), actor))
 
 
 @bp.get("/cases/<int:case_id>/audit")

@@ -38,6 +38,7 @@ from .errors import (
 )
 from .machine import machine_for
 from .models import Case, Organisation
+from .records import CaseRecord, OrgRecord, load_case, orgs_by_id, save_case, update_org
 from .rules import CONDITIONS, EFFECTS, GUARDS, ORG_FIELDS, ActorFacts, Context, OrgFacts, Reason
 
 CASE = "case"
@@ -79,12 +80,10 @@ def can_view(actor: Actor, org: Organisation) -> bool:
     return actor.org_path is not None and org.path.startswith(actor.org_path)
 
 
-def ancestors_of(session: Session, org: Organisation) -> list[Organisation]:
-    """The ancestors of `org`, nearest first, in one query."""
+def ancestors_of(session: Session, org: Any) -> list[OrgRecord]:
+    """The ancestors of `org` (a model or a record), nearest first, in one query."""
     ids = [int(p) for p in org.path.strip("/").split("/") if p][:-1]
-    if not ids:
-        return []
-    rows = {o.id: o for o in session.scalars(select(Organisation).where(Organisation.id.in_(ids)))}
+    rows = orgs_by_id(session, ids)
     return [rows[i] for i in reversed(ids) if i in rows]
 
 
@@ -136,15 +135,17 @@ class Engine:
             extra=self.definition_of(case).extra,
         )
 
-    def competent_org(self, session: Session, case: Case, rule: str) -> Organisation:
+    def competent_org(self, session: Session, case: Case | CaseRecord, rule: str) -> Organisation | OrgRecord:
+        """The organisation that must decide a step under `rule` (the case's own, or an ancestor)."""
         if rule == FIXED:
             if case.competent_org is not None:
                 return case.competent_org
             rule = "case_org"
         if rule == "case_org":
             return case.org
-        node = RULES[rule](_node(case.org), [_node(a) for a in ancestors_of(session, case.org)], self.params_of(case))
-        return case.org if node.id == case.org.id else session.get(Organisation, node.id)
+        ancestors = ancestors_of(session, case.org)
+        node = RULES[rule](_node(case.org), [_node(a) for a in ancestors], self.params_of(case))
+        return case.org if node.id == case.org.id else next(a for a in ancestors if a.id == node.id)
 
     # -- checks shared by fire and available ------------------------------
     def _authority_reasons(self, session: Session, case: Case, t: Transition, actor: Actor) -> list[Reason]:
@@ -191,9 +192,8 @@ class Engine:
         return facts, data, org, ctx
 
     # -- the choke point ---------------------------------------------------
-    def load_for_update(self, session: Session, case_id: int, actor: Actor) -> Case:
-        stmt = select(Case).where(Case.id == case_id).execution_options(populate_existing=True)
-        case = session.scalars(stmt.with_for_update(of=Case)).unique().one_or_none()
+    def load_for_update(self, session: Session, case_id: int, actor: Actor) -> CaseRecord:
+        case = load_case(session, case_id, lock=True)
         if case is None or not can_view(actor, case.org):
             raise NotFound()
         return case
@@ -208,8 +208,9 @@ class Engine:
         comment: str | None = "",
         expected_version: int | None = None,
         today: date | None = None,
-    ) -> Case:
-        case_id = case.id if isinstance(case, Case) else case
+    ) -> CaseRecord:
+        """Fire `trigger` on the case; returns the case as it now stands (a record, not a model)."""
+        case_id = case.id if isinstance(case, (Case, CaseRecord)) else case
         if not isinstance(case_id, int) or isinstance(case_id, bool):
             raise NotFound()
         case = self.load_for_update(session, case_id, actor)
@@ -247,28 +248,24 @@ class Engine:
         t = machine_for(definition).choose(candidates, ctx, CONDITIONS)
 
         before = case.state
-        new_data = dict(case.data or {})
         if t.record == "merge":
-            new_data.update(recorded)
-        new_data.update(effect_data)
-        case.data = new_data
-        case.facts = {**(case.facts or {}), **facts}
-        case.fired_by = {**(case.fired_by or {}), trigger: [actor.id, case.version + 1]}
+            case.data.update(recorded)
+        case.data.update(effect_data)
+        case.facts.update(facts)
+        case.fired_by[trigger] = [actor.id, case.version + 1]
         if t.fix_competent:
             case.competent_org = self.competent_org(session, case, t.fix_competent)
-        for key, value in org_changes.items():
-            setattr(org, key, value)
+            case.competent_org_id = case.competent_org.id
+        if org_changes:
+            update_org(session, org.id, org_changes)
         now = utcnow()
-        if t.dest != before:
-            case.state_since = now
         case.state = t.dest
         case.version += 1
-        case.updated_at = now
         if t.dest in definition.final_states:
             case.closed = True
             if definition.creation.unique and definition.creation.unique.get("scope") == "open":
                 case.unique_key = None
-        session.flush()
+        save_case(session, case, updated_at=now, state_since=now if t.dest != before else None)
         entry_data: dict[str, Any] = dict(recorded)
         if facts or effect_data:
             entry_data["computed"] = {**effect_data, **facts}
@@ -289,7 +286,6 @@ class Engine:
             comment=comment,
             data=entry_data,
         )
-        session.flush()
         return case
 
     @staticmethod
@@ -349,7 +345,7 @@ class Engine:
         if creation.fix_competent:
             node = RULES[creation.fix_competent](_node(org), [_node(a) for a in ancestors_of(session, org)],
                                                  self.catalog.profile(profile).for_workflow(workflow))
-            case.competent_org = org if node.id == org.id else session.get(Organisation, node.id)
+            case.competent_org = session.get(Organisation, node.id)
         for key, value in org_changes.items():
             setattr(org, key, value)
         session.add(case)

@@ -1,0 +1,135 @@
+"""The hot path's data access: a case and its organisations as plain records, read and written with
+prepared Core statements instead of the ORM's unit of work.
+
+`fire` runs here for every step, so it avoids identity-map bookkeeping, eager
+loading and flush planning; it still goes through the caller's session and
+transaction, and expires any ORM copy of what it changed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.util import identity_key
+
+from .models import Case, Organisation
+
+
+@dataclass(frozen=True)
+class OrgRecord:
+    id: int
+    code: str
+    name: str
+    kind: str
+    path: str
+    employees: int | None
+    female_employees: int | None
+    union_status: str
+    member_count: int | None
+
+
+@dataclass
+class CaseRecord:
+    """The columns of a case the engine needs, with the same attribute names as the model."""
+
+    id: int
+    workflow: str
+    definition_version: str
+    profile: str
+    state: str
+    version: int
+    closed: bool
+    competent_org_id: int | None
+    data: dict[str, Any]
+    facts: dict[str, Any]
+    fired_by: dict[str, Any]
+    unique_key: str | None
+    created_by_id: int
+    org: OrgRecord
+    competent_org: OrgRecord | None
+
+
+_ORG_COLUMNS = (Organisation.id, Organisation.code, Organisation.name, Organisation.kind, Organisation.path,
+                Organisation.employees, Organisation.female_employees, Organisation.union_status,
+                Organisation.member_count)
+_competent = aliased(Organisation)
+_COMPETENT_COLUMNS = tuple(getattr(_competent, c.key) for c in _ORG_COLUMNS)
+_CASE_COLUMNS = (Case.id, Case.workflow, Case.definition_version, Case.profile, Case.state, Case.version,
+                 Case.closed, Case.competent_org_id, Case.data, Case.facts, Case.fired_by, Case.unique_key,
+                 Case.created_by_id)
+
+_LOAD = (
+    select(*_CASE_COLUMNS, *_ORG_COLUMNS, *_COMPETENT_COLUMNS)
+    .join(Organisation, Organisation.id == Case.org_id)
+    .outerjoin(_competent, _competent.id == Case.competent_org_id)
+    .where(Case.id == bindparam("case_id"))
+)
+_LOAD_FOR_UPDATE = _LOAD.with_for_update(of=Case.__table__)
+_ORGS_BY_ID = select(*_ORG_COLUMNS).where(Organisation.id.in_(bindparam("ids", expanding=True)))
+_UPDATE_CASE = (
+    update(Case.__table__)
+    .where(Case.__table__.c.id == bindparam("case_id"))
+    .values(
+        state=bindparam("state"), version=bindparam("version"), closed=bindparam("closed"),
+        competent_org_id=bindparam("competent_org_id"), data=bindparam("data"), facts=bindparam("facts"),
+        fired_by=bindparam("fired_by"), unique_key=bindparam("unique_key"), updated_at=bindparam("updated_at"),
+        state_since=bindparam("state_since"),
+    )
+)
+_UPDATE_CASE_SAME_STATE = (
+    update(Case.__table__)
+    .where(Case.__table__.c.id == bindparam("case_id"))
+    .values(
+        state=bindparam("state"), version=bindparam("version"), closed=bindparam("closed"),
+        competent_org_id=bindparam("competent_org_id"), data=bindparam("data"), facts=bindparam("facts"),
+        fired_by=bindparam("fired_by"), unique_key=bindparam("unique_key"), updated_at=bindparam("updated_at"),
+    )
+)
+
+
+def _org(values: Sequence[Any]) -> OrgRecord | None:
+    return None if values[0] is None else OrgRecord(*values)
+
+
+def load_case(session: Session, case_id: int, lock: bool = True) -> CaseRecord | None:
+    """The case and its organisations; with `lock`, its row stays locked to the end of the transaction."""
+    row = session.execute(_LOAD_FOR_UPDATE if lock else _LOAD, {"case_id": case_id}).one_or_none()
+    if row is None:
+        return None
+    n, m = len(_CASE_COLUMNS), len(_ORG_COLUMNS)
+    values = tuple(row)
+    case = CaseRecord(*values[:n], org=_org(values[n:n + m]), competent_org=_org(values[n + m:]))
+    case.data, case.facts, case.fired_by = dict(case.data or {}), dict(case.facts or {}), dict(case.fired_by or {})
+    return case
+
+
+def orgs_by_id(session: Session, ids: Sequence[int]) -> dict[int, OrgRecord]:
+    if not ids:
+        return {}
+    return {r[0]: OrgRecord(*r) for r in session.execute(_ORGS_BY_ID, {"ids": list(ids)})}
+
+
+def save_case(session: Session, case: CaseRecord, updated_at: Any, state_since: Any | None) -> None:
+    """Write the case's new state; `state_since` None keeps it (a step that stays in its state)."""
+    stmt = _UPDATE_CASE if state_since is not None else _UPDATE_CASE_SAME_STATE
+    session.execute(stmt, {
+        "case_id": case.id, "state": case.state, "version": case.version, "closed": case.closed,
+        "competent_org_id": case.competent_org_id, "data": case.data, "facts": case.facts,
+        "fired_by": case.fired_by, "unique_key": case.unique_key, "updated_at": updated_at,
+        **({"state_since": state_since} if state_since is not None else {}),
+    })
+    _expire(session, Case, case.id)
+
+
+def update_org(session: Session, org_id: int, changes: dict[str, Any]) -> None:
+    session.execute(update(Organisation.__table__).where(Organisation.__table__.c.id == org_id).values(**changes))
+    _expire(session, Organisation, org_id)
+
+
+def _expire(session: Session, model: type, pk: int) -> None:
+    """An ORM copy loaded earlier in this session must not show the old values."""
+    obj = session.identity_map.get(identity_key(model, pk))
+    if obj is not None:
+        session.expire(obj)
