@@ -38,11 +38,20 @@ def catalog():
     return checked_catalog(extra_workflow_dirs=(SAMPLE_DEFINITIONS,))
 
 
-def _reset_postgres(url: str) -> None:
+# each test process gets its own schema, so that two runs against one database never meet
+PG_SCHEMA = f"uf_test_{os.getpid()}"
+
+
+def _schema_url(url: str) -> str:
+    return url + ("&" if "?" in url else "?") + f"options=-csearch_path%3D{PG_SCHEMA}"
+
+
+def _recreate_schema(url: str, create: bool = True) -> None:
     engine = create_engine(normalise_url(url), poolclass=NullPool)
     with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+        if create:
+            conn.execute(text(f"CREATE SCHEMA {PG_SCHEMA}"))
     engine.dispose()
 
 
@@ -58,9 +67,11 @@ def backend(request, tmp_path_factory) -> dict[str, Any]:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         engine.dispose()
         return {"name": "sqlite", "template": template}
-    _reset_postgres(PG_URL)
-    migrate.upgrade(PG_URL)
-    return {"name": "postgresql", "url": PG_URL}
+    _recreate_schema(PG_URL)
+    request.addfinalizer(lambda: _recreate_schema(PG_URL, create=False))
+    url = _schema_url(PG_URL)
+    migrate.upgrade(url)
+    return {"name": "postgresql", "url": url}
 
 
 TABLES = ("api_tokens", "attachments", "cases", "users", "organisations", "audit_entries", "audit_head")
