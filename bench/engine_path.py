@@ -14,7 +14,7 @@ from definitions.loader import PROFILES_DIR, REASONS_DIR, WORKFLOWS_DIR
 HERE = Path(__file__).resolve().parent
 
 
-def _catalog() -> Catalog:
+def bench_catalog() -> Catalog:
     import bench.rules  # noqa: F401  (registers the guard)
     from workflow.catalog import checked_catalog
 
@@ -36,7 +36,7 @@ def engine_steps_per_s(steps: int, url: str | None = None) -> float:
         url = url or f"sqlite:///{tmp}/bench.db"
         migrate.upgrade(url)
         db = Database(url)
-        engine = Engine(_catalog())
+        engine = Engine(bench_catalog())
         with db.write() as s:
             create_org(s, code="BF", name="bench federation", kind="federation")
             create_org(s, code="BE", name="bench enterprise", kind="enterprise", parent="BF", employees=100)

@@ -41,7 +41,7 @@ class _LineDict(dict):
     line: int = 0
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when present
     """SafeLoader that remembers the line of every mapping (1-based)."""
 
 

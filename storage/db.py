@@ -8,6 +8,8 @@ PostgreSQL the engine takes row locks (`SELECT ... FOR UPDATE`).
 from __future__ import annotations
 
 import json
+import os
+import threading
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, Iterator
@@ -83,6 +85,41 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
 
+class WriterQueue:
+    """Writers to one SQLite file wait their turn here, in order, instead of in SQLite's busy handler.
+
+    SQLite admits one writer at a time; a waiting writer polls with growing
+    sleeps and may be passed over again and again by a busy process (seconds
+    of delay under load). A kernel file lock (flock) queues waiters across
+    processes without polling, and a lock per process queues its threads.
+    """
+
+    def __init__(self, db_path: str):
+        self.path = db_path + "-writer.lock"
+        self._local = threading.RLock()
+        self._fd: int | None = None
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        import fcntl
+
+        with self._local:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+def _sqlite_file(url: str) -> str | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return parsed.database
+
+
 class Database:
     """One engine and its two session factories: read (default) and write."""
 
@@ -92,11 +129,17 @@ class Database:
         self.postgres = is_postgres(self.engine)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(**{_WRITE: True}), expire_on_commit=False)
+        path = _sqlite_file(self.url)
+        self._queue = WriterQueue(path) if path and os.name == "posix" else None
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One unit of work: commits once at the end, rolls everything back on error."""
-        with self._write() as session, session.begin():
+        if self._queue is None:
+            with self._write() as session, session.begin():
+                yield session
+            return
+        with self._queue.turn(), self._write() as session, session.begin():
             yield session
 
     @contextmanager
@@ -109,3 +152,6 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._queue is not None and self._queue._fd is not None:
+            os.close(self._queue._fd)
+            self._queue._fd = None

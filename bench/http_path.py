@@ -1,0 +1,146 @@
+"""Steps over HTTP: a multi-worker gunicorn on 127.0.0.1 and concurrent clients firing steps.
+
+Each client owns one case and alternates the preparer's `hold` and the
+reviewer's `release` (four eyes), so every request is a full step: token
+authentication, the engine's checks, the hash-chained entry, one commit, and
+the JSON answer with the available actions. Traffic goes to loopback only and
+every loop is bounded in time.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _prepare(url: str, clients: int) -> list[dict[str, Any]]:
+    """Organisations, users, tokens and one case per client, made through the engine."""
+    from argon2 import PasswordHasher
+    from argon2.profiles import CHEAPEST
+
+    from storage import Database, migrate
+    from workflow import Actor, Engine
+    from workflow.accounts import create_org, create_user, issue_token, set_password_hasher
+
+    from .engine_path import bench_catalog
+
+    set_password_hasher(PasswordHasher.from_parameters(CHEAPEST))
+    migrate.upgrade(url)
+    db = Database(url)
+    engine = Engine(bench_catalog())
+    out = []
+    with db.write() as s:
+        create_org(s, code="BF", name="bench federation", kind="federation")
+        reviewer = create_user(s, username="br", password="bench-password", role="reviewer", org="BF")
+        review_token = issue_token(s, reviewer)
+        for i in range(clients):
+            create_org(s, code=f"BE{i}", name=f"bench enterprise {i}", kind="enterprise", parent="BF", employees=10)
+            prep = create_user(s, username=f"bp{i}", password="bench-password", role="preparer", org=f"BE{i}")
+            case = engine.create_case(s, "bench", f"BE{i}", Actor.of(prep), {})
+            out.append({"case": case.id, "prep": issue_token(s, prep), "review": review_token})
+    db.dispose()
+    return out
+
+
+def _client(port: int, job: dict[str, Any], until: float, latencies: list[float], errors: list[int]) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    steps = [("hold", job["prep"], {"amount": 5}), ("release", job["review"], {})]
+    i = 0
+    while time.perf_counter() < until:
+        trigger, token, data = steps[i % 2]
+        body = json.dumps({"trigger": trigger, "data": data})
+        start = time.perf_counter()
+        try:
+            conn.request("POST", f"/api/v1/cases/{job['case']}/events", body,
+                         {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+            resp = conn.getresponse()
+            resp.read()
+        except (ConnectionError, http.client.HTTPException):
+            conn.close()  # the server closed an idle connection: open a new one and try again
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            continue
+        elapsed = time.perf_counter() - start
+        if resp.status != 200:
+            errors.append(resp.status)
+            break
+        latencies.append(elapsed)
+        i += 1
+    conn.close()
+
+
+def run(seconds: float = 10.0, clients: int = 16, workers: int = 4, threads: int = 4,
+        url: str | None = None) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        url = url or f"sqlite:///{tmp}/http.db"
+        jobs = _prepare(url, clients)
+        port = _free_port()
+        env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-secret", "UNIONFLOW_ENV": "production",
+               "UNIONFLOW_LOG_LEVEL": "WARNING"}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "gthread",
+             "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+             "bench.wsgi_bench:app"],
+            cwd=ROOT, env=env, start_new_session=True,
+        )
+        try:
+            _wait_for(port, server)
+            latencies: list[float] = []
+            errors: list[int] = []
+            until = time.perf_counter() + seconds
+            pool = [threading.Thread(target=_client, args=(port, job, until, latencies, errors)) for job in jobs]
+            start = time.perf_counter()
+            for t in pool:
+                t.start()
+            for t in pool:
+                t.join(seconds + 60)
+            elapsed = time.perf_counter() - start
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(30)
+        if errors:
+            raise RuntimeError(f"the server answered {sorted(set(errors))} during the benchmark")
+        latencies.sort()
+        return {
+            "http_steps_per_s": round(len(latencies) / elapsed, 1),
+            "http_p50_ms": round(1000 * statistics.median(latencies), 2),
+            "http_p99_ms": round(1000 * latencies[int(len(latencies) * 0.99) - 1], 2),
+            "http_clients": clients,
+            "http_workers": workers,
+            "http_threads": threads,
+        }
+
+
+def _wait_for(port: int, server: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError("the server stopped while starting")
+        try:  # every worker must be up, not just the listening socket
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/health")
+            if conn.getresponse().status == 200:
+                conn.close()
+                return
+            conn.close()
+        except (OSError, http.client.HTTPException):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the server did not start in time")

@@ -1,0 +1,6 @@
+"""The app with the benchmark workflow added, for the HTTP benchmark's gunicorn workers."""
+from web import create_app
+
+from .engine_path import bench_catalog
+
+app = create_app({"UNIONFLOW_CATALOG": bench_catalog(), "RATELIMIT_ENABLED": False})
