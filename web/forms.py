@@ -32,6 +32,16 @@ from definitions import FieldSpec
 from .i18n import text
 
 
+try:  # WTForms 3.3 takes choices as SelectChoice; older versions as (value, label) pairs
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # pragma: no cover - WTForms < 3.3
+    SelectChoice = None
+
+
+def choice(value: str, label: str) -> Any:
+    return SelectChoice(value, label) if SelectChoice is not None else (value, label)
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
@@ -41,8 +51,8 @@ def _label(spec: FieldSpec) -> str:
     return text(spec.label, spec.name) if spec.label else spec.name
 
 
-def _choice_labels(spec: FieldSpec, titles: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(v, text(titles.get(v), v) if titles.get(v) else v) for v in spec.values]
+def _choice_labels(spec: FieldSpec, titles: dict[str, Any]) -> list[Any]:
+    return [choice(v, text(titles.get(v), v) if titles.get(v) else v) for v in spec.values]
 
 
 def _field_for(spec: FieldSpec, titles: dict[str, Any]) -> Any:
@@ -58,7 +68,7 @@ def _field_for(spec: FieldSpec, titles: dict[str, Any]) -> Any:
     if spec.type == "boolean":
         return BooleanField(label)
     if spec.type == "enum":
-        return SelectField(label, choices=[("", "—")] + _choice_labels(spec, titles), validators=[Optional()])
+        return SelectField(label, choices=[choice("", "—")] + _choice_labels(spec, titles), validators=[Optional()])
     if spec.type == "list" and spec.items is not None and spec.items.type == "enum":
         return MultiCheckboxField(label, choices=_choice_labels(spec.items, titles), validators=[Optional()])
     if spec.type == "list" and spec.items is not None and spec.items.type == "string":
