@@ -1,3 +1,19 @@
+"""The WSGI entry point: `gunicorn wsgi:app` serves it, and the `flask` command finds it.
+
+A server must not start without SECRET_KEY outside development and testing
+(sessions would be signed with a key no other worker shares, and the pages
+would answer 503). The `flask` command line (migrations, users, audit
+verification, backups) needs no SECRET_KEY, so the check applies only when
+the app is not being loaded by a `flask` command.
+"""
+import click
+
 from web import create_app
 
 app = create_app()
+
+if app.config.get("SECRET_KEY_MISSING") and click.get_current_context(silent=True) is None:
+    raise RuntimeError(
+        "SECRET_KEY is not set: refusing to serve UnionFlow in production. Set SECRET_KEY in the environment "
+        "(a long random value shared by every worker and host), or UNIONFLOW_ENV=development on a development machine."
+    )

@@ -1,14 +1,19 @@
-"""The `flask` command line of api.md: db, users, demo, audit."""
+"""The `flask` command line of api.md: db (upgrade, backup), users, demo, audit (verify, keygen, checkpoint)."""
 from __future__ import annotations
 
+import os
+import sqlite3
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy.engine import make_url
 
 import audit
-from storage import migrate
+from audit import checkpoint as checkpoints
+from storage import migrate, utcnow
 from workflow.accounts import create_user, find_user, issue_token
 from workflow.errors import WorkflowError
 
@@ -43,6 +48,48 @@ def db_downgrade(revision: str) -> None:
 @db_cli.command("current")
 def db_current() -> None:
     migrate.current(_url())
+
+
+@db_cli.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False))
+def db_backup(file: str) -> None:
+    """Copy the SQLite database to FILE with SQLite's online backup: consistent while the server runs.
+
+    PostgreSQL is backed up with pg_dump (see the README's Operations section).
+    """
+    url = make_url(_url())
+    if url.get_backend_name() != "sqlite":
+        click.echo("error: `flask db backup` copies SQLite databases; back up PostgreSQL with "
+                   "pg_dump --format=custom (see the README's Operations section)", err=True)
+        sys.exit(2)
+    if not url.database or url.database == ":memory:":
+        click.echo("error: an in-memory database cannot be backed up", err=True)
+        sys.exit(2)
+    if os.path.exists(file):
+        click.echo(f"error: {file} exists; refusing to overwrite it", err=True)
+        sys.exit(2)
+    partial = file + ".partial"
+    source = sqlite3.connect(url.database, timeout=30)
+    target = sqlite3.connect(partial)
+    try:
+        source.backup(target)  # one step: the copy is one consistent snapshot
+        target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+        ok = target.execute("PRAGMA integrity_check").fetchone()[0]
+        head = target.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+    except BaseException:
+        target.close()
+        os.unlink(partial)
+        raise
+    finally:
+        target.close()
+        source.close()
+    if ok != "ok":
+        os.unlink(partial)
+        click.echo(f"error: the copy failed its integrity check: {ok}", err=True)
+        sys.exit(1)
+    os.replace(partial, file)
+    seq, digest = head or (0, "-")
+    click.echo(f"backed up {url.database} to {file}: audit trail head {seq} {digest}")
 
 
 def _fail(err: WorkflowError) -> None:
@@ -126,9 +173,14 @@ def demo_run(host: str, port: int) -> None:
 
 @audit_cli.command("verify")
 @click.option("--quiet", is_flag=True, help="No progress output.")
-def audit_verify(quiet: bool) -> None:
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Also prove that the trail extends this signed checkpoint.")
+@click.option("--public-key", "public_key_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="The audit office's public key (PEM) the checkpoint must be signed with.")
+def audit_verify(quiet: bool, checkpoint_file: str | None, public_key_file: str | None) -> None:
     """Recompute the whole trail; exit 0 when intact, 1 naming the first bad entry."""
     engine = get_engine()
+    checkpoint = _read_checkpoint(checkpoint_file, public_key_file) if checkpoint_file else None
 
     def progress(n: int) -> None:
         if not quiet:
@@ -136,15 +188,90 @@ def audit_verify(quiet: bool) -> None:
 
     with get_db().read(snapshot=True) as session:
         result = audit.verify(session, lambda: engine.subjects(session), progress=progress)
+        problem = None
+        if checkpoint is not None and result.ok:
+            cp = checkpoint[0]
+            problem = checkpoints.extension_problem(cp, checkpoints.head_of(session),
+                                                    checkpoints.hash_at(session, cp["seq"]) if cp["seq"] else None)
     if not quiet:
         click.echo("", err=True)
-    if result.ok:
-        click.echo(f"audit trail intact: {result.checked} entries, {result.subjects} cases, head {result.head}")
+    if not result.ok:
+        bad = result.first_bad or {}
+        click.echo(f"audit trail BROKEN at entry {bad.get('seq')}: {bad.get('problem')} "
+                   f"({result.checked} entries checked before it)")
+        sys.exit(1)
+    click.echo(f"audit trail intact: {result.checked} entries, {result.subjects} cases, head {result.head}")
+    if checkpoint is None:
         return
-    bad = result.first_bad or {}
-    click.echo(f"audit trail BROKEN at entry {bad.get('seq')}: {bad.get('problem')} "
-               f"({result.checked} entries checked before it)")
-    sys.exit(1)
+    cp, trusted = checkpoint
+    if problem is not None:
+        click.echo(f"audit trail does NOT extend the checkpoint: {problem}")
+        sys.exit(1)
+    who = "the given public key" if trusted else "the key inside the checkpoint (pass --public-key to check whose)"
+    click.echo(f"extends the checkpoint of {cp['time']}: entry {cp['seq']} has hash {cp['hash']}; "
+               f"signature by key {cp['key_id']} valid ({who})")
+
+
+def _read_checkpoint(path: str, public_key_file: str | None) -> tuple[dict, bool]:
+    """The checkpoint, its signature checked; exit 2 when a file cannot be read, 1 when the signature fails."""
+    try:
+        cp = checkpoints.loads(Path(path).read_bytes())
+        trusted = checkpoints.load_public_key(Path(public_key_file).read_bytes()) if public_key_file else None
+    except (OSError, checkpoints.CheckpointError) as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(2)
+    try:
+        checkpoints.check_signature(cp, trusted)
+    except checkpoints.CheckpointError as err:
+        click.echo(f"checkpoint signature INVALID: {err}")
+        sys.exit(1)
+    return cp, trusted is not None
+
+
+@audit_cli.command("keygen")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Where to write the private key.")
+def audit_keygen(out: str) -> None:
+    """Create an Ed25519 signing key for checkpoints: the private key goes to OUT (mode 0600),
+    the public key is printed. Keep OUT off the server."""
+    key = checkpoints.generate_key()
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        click.echo(f"error: {out} exists; refusing to overwrite a key", err=True)
+        sys.exit(2)
+    with os.fdopen(fd, "wb") as fh:
+        os.fchmod(fh.fileno(), 0o600)
+        fh.write(checkpoints.private_key_pem(key))
+    click.echo(checkpoints.public_key_pem(key.public_key()).decode("ascii"), nl=False)
+    click.echo(f"private key written to {out}; key id {checkpoints.key_id(key.public_key())}", err=True)
+
+
+@audit_cli.command("checkpoint")
+@click.option("--key", "key_file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The Ed25519 private key (PEM) to sign with.")
+@click.option("--out", "out", default=None, type=click.Path(dir_okay=False),
+              help="Write the checkpoint here instead of standard output.")
+def audit_checkpoint(key_file: str, out: str | None) -> None:
+    """Verify the trail, then print (or write) a signed checkpoint of its head."""
+    try:
+        key = checkpoints.load_private_key(Path(key_file).read_bytes())
+    except (OSError, checkpoints.CheckpointError) as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(2)
+    engine = get_engine()
+    with get_db().read(snapshot=True) as session:
+        result = audit.verify(session, lambda: engine.subjects(session))
+        head = checkpoints.head_of(session)
+    if not result.ok:
+        bad = result.first_bad or {}
+        click.echo(f"refusing to sign: audit trail BROKEN at entry {bad.get('seq')}: {bad.get('problem')}", err=True)
+        sys.exit(1)
+    text = checkpoints.dumps(checkpoints.sign(head, key, utcnow()))
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+        click.echo(f"checkpoint of {head.entries} entries (head {head.seq}) written to {out}", err=True)
+    else:
+        click.echo(text, nl=False)
 
 
 def init_app(app: Flask) -> None:

@@ -1,0 +1,152 @@
+"""The API's authorisation matrix: every route under /api/v1 (from app.url_map) × every role, inside and
+outside the subtree of the thing asked for, × no token and a bad one. A route missing from the table fails.
+
+Who is who (tests/conftest.py `tree`): the things asked for belong to ENT-L, under FED.
+inside: prep (preparer of ENT-L), fed (reviewer of FED), auditor (of FED); outside: prep_x (ENT-X under FED2),
+fed2 (reviewer of FED2), auditor2 (of FED2); admin sees everything.
+"""
+from __future__ import annotations
+
+import io
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pytest
+
+from tests.workflow.hardship_support import application, png_bytes
+from workflow.accounts import find_org
+
+USERS = ("admin", "prep", "fed", "auditor", "prep_x", "fed2", "auditor2")
+_serial = itertools.count(1)
+
+
+def row(**statuses: int) -> dict[str, int]:
+    assert set(statuses) == set(USERS), set(USERS) ^ set(statuses)
+    return statuses
+
+
+SEES_ENT_L = row(admin=200, prep=200, fed=200, auditor=200, prep_x=404, fed2=404, auditor2=404)
+EVERYONE = row(admin=200, prep=200, fed=200, auditor=200, prep_x=200, fed2=200, auditor2=200)
+ADMIN_ONLY = row(admin=201, prep=403, fed=403, auditor=403, prep_x=403, fed2=403, auditor2=403)
+READERS_OF_FED = row(admin=200, prep=403, fed=200, auditor=200, prep_x=403, fed2=404, auditor2=404)
+
+
+@dataclass
+class Call:
+    method: str
+    path: Callable[[dict[str, Any]], str]
+    expect: dict[str, int]
+    body: Callable[[dict[str, Any]], Any] | None = None
+    form: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    public: bool = False  # answers without a token
+    notes: list[str] = field(default_factory=list)
+
+
+def _new_hardship_case(ctx: dict[str, Any]) -> int:
+    resp = ctx["api"].post("/cases", ctx["tree"]["prep"], {"workflow": "hardship", "org": "ENT-L",
+                                                           "data": application()})
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()["id"]
+
+
+TABLE: dict[str, Call] = {
+    "api.post_org": Call("POST", lambda c: "/orgs", ADMIN_ONLY,
+                         body=lambda c: {"code": f"T-{next(_serial)}", "name": "新镇工会", "kind": "town",
+                                         "parent": "FED"}),
+    "api.get_org": Call("GET", lambda c: "/orgs/ENT-L", SEES_ENT_L),
+    "api.post_user": Call("POST", lambda c: "/users", ADMIN_ONLY,
+                          body=lambda c: {"username": f"u{next(_serial)}", "password": "correct-horse-1",
+                                          "role": "preparer", "org": "ENT-L"}),
+    # a token for prep: the admin, or prep themself
+    "api.post_token": Call("POST", lambda c: "/users/prep/tokens",
+                           row(admin=201, prep=201, fed=403, auditor=403, prep_x=403, fed2=403, auditor2=403)),
+    "api.get_me": Call("GET", lambda c: "/me", EVERYONE),
+    "api.get_workflows": Call("GET", lambda c: "/workflows", EVERYONE),
+    "api.get_workflow": Call("GET", lambda c: "/workflows/hardship", EVERYONE),
+    "api.post_case": Call("POST", lambda c: "/cases",
+                          row(admin=403, prep=201, fed=403, auditor=403, prep_x=404, fed2=404, auditor2=404),
+                          body=lambda c: {"workflow": "hardship", "org": "ENT-L", "data": application()}),
+    "api.get_cases": Call("GET", lambda c: "/cases?org=ENT-L", SEES_ENT_L),
+    "api.get_case": Call("GET", lambda c: f"/cases/{c['case']}", SEES_ENT_L),
+    # a fresh draft for every caller: only the enterprise's preparer may submit it
+    "api.post_event": Call("POST", lambda c: f"/cases/{_new_hardship_case(c)}/events",
+                           row(admin=403, prep=200, fed=403, auditor=403, prep_x=404, fed2=404, auditor2=404),
+                           body=lambda c: {"trigger": "submit", "data": {}}),
+    "api.get_case_audit": Call("GET", lambda c: f"/cases/{c['case']}/audit", SEES_ENT_L),
+    "api.get_verify": Call("GET", lambda c: "/audit/verify",
+                           row(admin=200, prep=403, fed=403, auditor=200, prep_x=403, fed2=403, auditor2=200)),
+    "hardship_files.api_upload": Call(
+        "POST", lambda c: f"/cases/{c['case']}/attachments",
+        row(admin=403, prep=201, fed=403, auditor=403, prep_x=404, fed2=404, auditor2=404),
+        form=lambda c: {"material": "id_copies", "file": (io.BytesIO(png_bytes(3, 3)), "身份证.png")}),
+    "hardship_files.api_list": Call("GET", lambda c: f"/cases/{c['case']}/attachments", SEES_ENT_L),
+    "hardship_files.api_download": Call("GET", lambda c: f"/attachments/{c['attachment']}", SEES_ENT_L),
+    "reports_api.get_coverage": Call("GET", lambda c: "/reports/coverage?org=FED", READERS_OF_FED),
+    "reports_api.get_coverage_xlsx": Call("GET", lambda c: "/reports/coverage.xlsx?org=FED", READERS_OF_FED),
+    "reports_api.get_coverage_csv": Call("GET", lambda c: "/reports/coverage.csv?org=FED", READERS_OF_FED),
+    "openapi.openapi_json": Call("GET", lambda c: "/openapi.json", EVERYONE, public=True),
+}
+
+
+def api_endpoints(app) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/"):
+            out.setdefault(rule.endpoint, set()).update(rule.methods - {"HEAD", "OPTIONS"})
+    return out
+
+
+def test_every_api_endpoint_is_in_the_table(app):
+    endpoints = api_endpoints(app)
+    assert sorted(set(endpoints) - set(TABLE)) == [], "add these endpoints to TABLE"
+    assert sorted(set(TABLE) - set(endpoints)) == [], "TABLE names endpoints the app does not have"
+    for name, methods in endpoints.items():
+        assert methods == {TABLE[name].method}, name
+
+
+@pytest.fixture
+def app_config(app_config, tmp_path):
+    return {**app_config, "UPLOAD_DIR": str(tmp_path / "uploads")}
+
+
+@pytest.fixture
+def ctx(api, tree, db) -> dict[str, Any]:
+    with db.write() as session:  # hardship needs a founded union (工会) at the enterprise
+        org = find_org(session, "ENT-L")
+        org.union_status, org.member_count = "founded", 50
+    ctx: dict[str, Any] = {"api": api, "tree": tree}
+    ctx["case"] = _new_hardship_case(ctx)
+    upload = api.client.post(f"/api/v1/cases/{ctx['case']}/attachments", headers=tree["prep"].headers,
+                             data={"material": "archive_form", "file": (io.BytesIO(png_bytes()), "档案表.png")},
+                             content_type="multipart/form-data")
+    assert upload.status_code == 201, upload.get_json()
+    ctx["attachment"] = upload.get_json()["id"]
+    return ctx
+
+
+def _request(client, call: Call, ctx: dict[str, Any], headers: dict[str, str]):
+    kwargs: dict[str, Any] = {"headers": headers}
+    if call.form is not None:
+        kwargs.update(data=call.form(ctx), content_type="multipart/form-data")
+    elif call.body is not None:
+        kwargs.update(json=call.body(ctx))
+    return client.open("/api/v1" + call.path(ctx), method=call.method, **kwargs)
+
+
+def test_authorisation_matrix(app, client, tree, ctx):
+    wrong = []
+    for endpoint in sorted(api_endpoints(app)):
+        call = TABLE[endpoint]
+        cells = [(who, tree[who].headers, status) for who, status in call.expect.items()]
+        denied = 200 if call.public else 401
+        cells += [("anonymous", {}, denied), ("bad token", {"Authorization": "Bearer uf_forged"}, denied),
+                  ("not bearer", {"Authorization": f"Basic {tree['admin'].token}"}, denied)]
+        for who, headers, expected in cells:
+            resp = _request(client, call, ctx, headers)
+            if resp.status_code != expected:
+                wrong.append(f"{endpoint} as {who}: {resp.status_code}, expected {expected} "
+                             f"{resp.get_data(as_text=True)[:120]}")
+            elif expected >= 400 and resp.mimetype == "application/json":
+                assert set(resp.get_json()["error"]) >= {"code", "message", "reasons"}
+    assert wrong == [], "\n".join(wrong)
