@@ -84,6 +84,7 @@ def load_demo(app: Flask) -> str:
     walker.foundings()
     walker.hardship()
     walker.inspections()
+    _district(app, walker)
     with db.read() as session:
         orgs = session.scalar(select(func.count()).select_from(Organisation))
         users = session.scalar(select(func.count()).select_from(User))
@@ -223,6 +224,20 @@ class _Walker:
         self.fire(case_id, "inspect", "fed_li", {"scores": full, "vetoes": ["no_collective_contract"]})
         self.fire(case_id, "decide", "fed_wang", {})
         self.fire(case_id, "start_rectification", "prep_prec", {})
+
+
+def _district(app: Flask, walker: "_Walker") -> str:
+    """A district large enough for the coverage reports: see web/demo_district.py.
+
+    Towns and communities are created as an administrator would; the 320
+    enterprises (and the unions some founded before the system) go in through
+    the register import, one `import_create` audit entry each; a few large
+    enterprises then walk founding cases through the engine, stopped at
+    different steps.
+    """
+    from .demo_district import load_district
+
+    return load_district(app, walker, DEMO_PASSWORD)
 
 
 __all__ = ["DEMO_PASSWORD", "DEMO_USERS", "has_data", "load_demo", "date"]
