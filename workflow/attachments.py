@@ -37,6 +37,7 @@ from .rules import Reason
 SUBJECT = "attachment"
 TRIGGER = "attach"
 UPLOAD_ROLES = ("preparer", "reviewer")
+MAX_ID = 2**31 - 1  # the largest id an INTEGER column holds on both databases
 MAX_FILENAME = 200
 
 # what a file's first bytes say it is, and the names it may carry
@@ -114,13 +115,19 @@ def clean_filename(filename: Any) -> str:
 
 
 def size_text(n: int) -> str:
-    if n >= 1024 * 1024 and n % (1024 * 1024) == 0:
-        return f"{n // (1024 * 1024)} MiB"
-    if n >= 1024 * 1024:
-        return f"{n / (1024 * 1024):.1f} MiB"
-    if n >= 1024:
-        return f"{n / 1024:.1f} KiB"
+    """1 MiB = 1024 KiB: whole units as such, others to two decimals ("10 MiB", "10.01 MiB", "512 B")."""
+    for unit, name in ((1024 * 1024, "MiB"), (1024, "KiB")):
+        if n >= unit:
+            return f"{n // unit} {name}" if n % unit == 0 else f"{n / unit:.2f} {name}"
     return f"{n} B"
+
+
+def _sizes(n: int, limit: int) -> tuple[str, str]:
+    """A size and the limit it exceeds, in bytes when the rounded figures would look equal."""
+    size, most = size_text(n), size_text(limit)
+    if float(size.split()[0]) <= float(most.split()[0]) and size.split()[1] == most.split()[1]:
+        return f"{n:,} B", f"{limit:,} B"
+    return size, most
 
 
 def check_file(filename: str, content: bytes, max_bytes: int) -> str:
@@ -128,8 +135,8 @@ def check_file(filename: str, content: bytes, max_bytes: int) -> str:
     if not content:
         raise UploadRejected([Reason("file_empty", {"filename": filename})])
     if len(content) > max_bytes:
-        raise UploadTooLarge([Reason("file_too_large", {"filename": filename, "size": size_text(len(content)),
-                                                        "limit": size_text(max_bytes)})])
+        size, limit = _sizes(len(content), max_bytes)
+        raise UploadTooLarge([Reason("file_too_large", {"filename": filename, "size": size, "limit": limit})])
     content_type = sniff(content)
     if content_type is None:
         raise UnsupportedFileType([Reason("file_type_not_allowed", {"filename": filename})])
@@ -146,7 +153,7 @@ def material_kinds(extra: Any) -> list[str]:
 
 def may_attach(actor: Actor, case: Case) -> bool:
     """The case's own enterprise (preparer or union reviewer) adds materials while the case is open."""
-    return actor.role in UPLOAD_ROLES and actor.org_id is not None and actor.org_id == case.org_id and not case.closed
+    return actor.role in UPLOAD_ROLES and actor.org_id is not None and actor.org_id == case.org.id and not case.closed
 
 
 # ---------------------------------------------------------------- the service
@@ -160,11 +167,13 @@ class Attached:
 def attach(session: Session, engine: Engine, case_id: int, actor: Actor, material: Any, filename: Any,
            content: bytes, store: FileStore, max_bytes: int) -> Attached:
     """Check and record one upload in the caller's unit of work; nothing is stored when a check fails."""
+    if not 0 < case_id <= MAX_ID:
+        raise NotFound()
     case = engine.load_for_update(session, case_id, actor)  # 404 outside the actor's subtree
     kinds = material_kinds(engine.definition_of(case).extra)
     if not kinds:
         raise NotFound()
-    if actor.role not in UPLOAD_ROLES or actor.org_id != case.org_id:
+    if actor.role not in UPLOAD_ROLES or actor.org_id != case.org.id:
         raise Forbidden([Reason("attachment_forbidden", {"role": actor.role})])
     if case.closed:
         raise InvalidState([Reason("attachments_closed", {"state": case.state})])
@@ -209,7 +218,7 @@ def attachments_for(session: Session, case_id: int) -> list[Attachment]:
 
 def get_attachment(session: Session, attachment_id: int, actor: Actor) -> tuple[Attachment, Case]:
     """The attachment and its case, for someone who may see the case; NotFound otherwise."""
-    row = session.get(Attachment, attachment_id)
+    row = session.get(Attachment, attachment_id) if 0 < attachment_id <= MAX_ID else None
     if row is None:
         raise NotFound()
     case = session.get(Case, row.case_id)

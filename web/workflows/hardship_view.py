@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any, Iterable, Mapping
 
+from flask import current_app
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -84,10 +85,11 @@ def posting(data: Mapping[str, Any], params: Mapping[str, Any], today: date) -> 
     calendar = Calendar.from_params(params)
     ends_on = calendar.first_allowed_day(posted_on, n)
     days = []
-    day = posted_on + timedelta(days=1)
+    day, counted = posted_on + timedelta(days=1), 0
     while day <= ends_on:
         kind = "work" if calendar.is_working_day(day) else ("weekend" if day.weekday() >= 5 else "holiday")
-        days.append({"day": day, "kind": kind, "past": day <= today})
+        counted += kind == "work"
+        days.append({"day": day, "kind": kind, "n": counted, "past": day <= today})
         day += timedelta(days=1)
     elapsed = min(n, calendar.working_days_between(posted_on, today))
     return {"posted_on": posted_on, "days_required": n, "elapsed": elapsed, "left": n - elapsed,
@@ -144,6 +146,7 @@ def case_view(session: Session, case: Case, actor: Actor, entries: Iterable[Mapp
         "checklist": checklist(data, extra, files, names),
         "files": files,
         "can_upload": may_attach(actor, case),
+        "upload_limit": size_text(int(current_app.config["UPLOAD_MAX_BYTES"])),
         "posting": posting(data, params, today),
         "objections": objections(data, entries, extra, names),
         "open_objections": [o for o in data.get("objections") or () if o.get("status") == "open"],
