@@ -138,7 +138,8 @@ def test_the_whole_cycle_fail_rectify_reinspect_pass_revoke(api, tree, make_case
     assert case["competent_org"] == "FED"
 
     # 自查自评: the preparer's own scoring, kept apart from the inspector's
-    assert api.post(f"/cases/{cid}/events", fed, {"trigger": "self_assess", "data": {"scores": FULL}}).status_code == 403
+    resp = api.post(f"/cases/{cid}/events", fed, {"trigger": "self_assess", "data": {"scores": FULL}})
+    assert resp.status_code == 403
     self_scores = FULL | {"org_seal": 1, "rights_contract": 3}
     del self_scores["trust_care"]  # a self-assessment may leave items open
     case = fire(prep, cid, "self_assess", {"scores": self_scores, "notes": {"org_seal": "印章正在刻制"}})
@@ -212,7 +213,8 @@ def test_the_whole_cycle_fail_rectify_reinspect_pass_revoke(api, tree, make_case
     data = case["data"]
     assert (case["state"], case["overdue"]) == ("inspected", [])
     assert (data["total_score"], data["vetoes_applied"], data["vetoes"], data["notes"]) == (92, [], [], {})
-    assert (data["result"], data["result_rule"], data["title"], data["inspected_on"]) == (None, None, None, "2026-12-21")
+    assert (data["result"], data["result_rule"], data["title"]) == (None, None, None)
+    assert data["inspected_on"] == "2026-12-21"
 
     # the re-inspection is judged by someone other than its inspector, who may be the first inspector
     resp = api.post(f"/cases/{cid}/events", fed_b, {"trigger": "decide", "data": {}})
@@ -301,7 +303,8 @@ def test_a_mandatory_item_scored_zero_fails(walk, big, item_id):
     data = case["data"]
     assert (case["state"], data["result"], data["total_score"]) == ("failed", "failed", 100 - FULL[item_id])
     assert data["missing_mandatory_items"] == [item_id]
-    assert (data["result_rule"]["code"], data["result_rule"]["params"]) == ("mandatory_item_missing", {"items": [item_id]})
+    assert data["result_rule"]["code"] == "mandatory_item_missing"
+    assert data["result_rule"]["params"] == {"items": [item_id]}
 
 
 def test_the_same_item_at_one_point_and_an_optional_item_at_zero_pass(walk, big):

@@ -449,3 +449,20 @@ def test_the_rules_read_the_checklist_of_the_cases_own_version(params, items):
     assert decided(params, old_scores, 10, 10)[0]["title"]["zh"] == "模范职工之家"
     out = rules.score(make_ctx(params, data={"scores": new_scores}, extra=changed))
     assert out.facts["scores_by_dimension"]["org"] == 20 and out.facts["total_score"] == 100
+
+
+def test_every_computed_fact_has_a_label(params, items):
+    """The pages name each computed fact; the recorded fields carry their own labels."""
+    outcomes = [
+        rules.self_assess(make_ctx(params, trigger="self_assess", data={"scores": full_scores(items)})),
+        rules.record_evaluation(make_ctx(params, data={"respondents": 10, "satisfied": 9})),
+        rules.score(make_ctx(params, data={"scores": full_scores(items)})),
+        rules.start_rectification(make_ctx(params)),
+        rules.revoke(make_ctx(params)),
+    ]
+    keys = {k for out in outcomes for k in (*out.facts, *out.data)}
+    keys |= set(decided(params, full_scores(items), 10, 9)[0])
+    labels = EXTRA["fact_labels"]
+    recorded = {"scores", "vetoes", "notes"}  # fields of the scoring steps, labelled in the definition
+    assert keys - recorded == set(labels)
+    assert all(labels[k]["zh"] and labels[k]["en"] for k in labels)

@@ -9,7 +9,8 @@ engine; its errors come back onto the form.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from datetime import datetime, timezone
+from typing import Any, Mapping, Sequence
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -20,7 +21,7 @@ from workflow import Actor, Case, WorkflowError, can_view
 from workflow.guards import inspection as rules
 
 from ..extensions import get_db, get_engine
-from ..i18n import error_payload, field_errors, text
+from ..i18n import error_payload, field_errors, reason_message, text
 from ..present import case_data
 from . import inspection_forms as forms
 
@@ -59,7 +60,7 @@ class _Step:
     def context(self) -> dict[str, Any]:
         return {"case": self.case, "definition": self.definition, "transition": self.transition,
                 "availability": self.availability, "data": self.data,
-                "need": (self.extra.get("needs") or {}).get(self.trigger)}
+                "need": (self.extra.get("needs") or {}).get(self.trigger), "reason_message": reason_message}
 
     def fire(self, event: Mapping[str, Any], comment: str, version_raw: str | None) -> None:
         version = int(version_raw) if (version_raw or "").isdigit() else None
@@ -158,6 +159,7 @@ def _scoring(case_id: int, trigger: str) -> Any:
         membership=forms.membership(step.members, step.employees, step.params),
         satisfaction=forms.satisfaction(data.get("respondents"), data.get("satisfied"), step.params),
         self_total=data.get("self_score_total"), last_total=data.get("total_score"), estimate=estimate,
+        last_vetoes=forms.veto_labels(extra, data.get("vetoes_applied") or []) if trigger == "reinspect" else None,
         **step.context(),
     ), status
 
@@ -225,7 +227,30 @@ def record_evaluation(case_id: int) -> Any:
 
 # -- the case panel ----------------------------------------------------------------------------
 
-def panel(case: Case, data: Mapping[str, Any], definition: Definition, overdue: Any = ()) -> dict[str, Any]:
+HISTORY = ("inspect", "reinspect", "decide", "start_rectification", "revoke")
+
+
+def history(entries: Sequence[Mapping[str, Any]], extra: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The scorings and decisions so far, oldest first: a re-inspection replaces the scores, not this record."""
+    out = []
+    for e in entries:
+        if e.get("trigger") not in HISTORY:
+            continue
+        computed = (e.get("data") or {}).get("computed") or {}
+        out.append({
+            "at": datetime.strptime(e["at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc),
+            "trigger": e["trigger"], "actor": e["actor"], "comment": e.get("comment") or "",
+            "total": computed.get("total_score"),
+            "vetoes": forms.veto_labels(extra, computed.get("vetoes_applied") or []),
+            "result": forms.result_label(extra, computed.get("result")) if e["trigger"] == "decide" else "",
+            "passed": computed.get("result") not in (None, rules.FAILED),
+            "due_on": computed.get("rectification_due_on"),
+        })
+    return out
+
+
+def panel(case: Case, data: Mapping[str, Any], definition: Definition, overdue: Any = (),
+          entries: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """What the case page shows of an inspection, computed from its recorded data and facts."""
     engine = get_engine()
     extra = definition.extra
@@ -236,6 +261,7 @@ def panel(case: Case, data: Mapping[str, Any], definition: Definition, overdue: 
         g["total"] = (data.get("scores_by_dimension") or {}).get(g["id"])
     rule = data.get("result_rule")
     inspected = data.get("total_score") is not None
+    rate = data.get("membership_rate")
     return {
         "year": data.get("year"),
         "groups": groups,
@@ -244,12 +270,12 @@ def panel(case: Case, data: Mapping[str, Any], definition: Definition, overdue: 
         "notes": data.get("notes") or {},
         "self_notes": data.get("self_notes") or {},
         "satisfaction": forms.satisfaction(data.get("respondents"), data.get("satisfied"), params),
-        "membership": (forms.membership(data["membership_rate"]["numerator"], data["membership_rate"]["denominator"],
-                                        params) if data.get("membership_rate") else None),
+        "membership": forms.membership(rate["numerator"], rate["denominator"], params) if rate else None,
         "vetoes": forms.veto_labels(extra, data.get("vetoes_applied") or []) if inspected else None,
         "missing": forms.item_labels(extra, data.get("missing_mandatory_items") or []),
         "result": data.get("result"),
         "result_label": forms.result_label(extra, data.get("result")),
+        "passed": data.get("result") not in (None, rules.FAILED),
         "rule": text(rule) if rule else None,
         "grounds": [text(g) for g in data.get("result_grounds") or []],
         "estimate": (forms.preview(extra, params, engine.catalog.reasons, data)
@@ -261,9 +287,11 @@ def panel(case: Case, data: Mapping[str, Any], definition: Definition, overdue: 
         "late": "rectification_due_on" in (overdue or ()),
         "decided_on": data.get("decided_on"),
         "inspected_on": data.get("inspected_on"),
+        "history": history(entries, extra),
     }
 
 
 @bp.app_context_processor
 def _panel_helpers() -> dict[str, Any]:
     return {"inspection_panel": panel}
+

@@ -16,6 +16,12 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
+try:
+    from wtforms import SelectChoice
+except ImportError:  # WTForms before 3.3 takes (value, label) pairs
+    def SelectChoice(value: str, label: str) -> tuple[str, str]:  # type: ignore[no-redef]  # noqa: N802
+        return (value, label)
+
 from workflow.guards import inspection as rules
 
 from ..forms import MultiCheckboxField
@@ -36,12 +42,13 @@ def scoring_form(items: Sequence[Mapping[str, Any]], vetoes: Sequence[Mapping[st
         pass
 
     for item in items:
-        setattr(ScoringForm, f"score_{item['id']}", StringField(filters=[_strip], validators=[Optional(), Length(max=8)]))
+        setattr(ScoringForm, f"score_{item['id']}",
+                StringField(filters=[_strip], validators=[Optional(), Length(max=8)]))
         setattr(ScoringForm, f"note_{item['id']}",
                 StringField(filters=[_strip], validators=[Optional(), Length(max=NOTE_MAX)]))
     if vetoes is not None:
         setattr(ScoringForm, "vetoes", MultiCheckboxField(
-            _l("检查中发现的一票否决项"), choices=[(v["id"], text(v["title"], v["id"])) for v in vetoes],
+            _l("检查中发现的一票否决项"), choices=[SelectChoice(v["id"], text(v["title"], v["id"])) for v in vetoes],
             validators=[Optional()]))
     setattr(ScoringForm, "comment", TextAreaField(_l("意见说明（必填）") if comment_required else _l("意见说明"),
                                                   filters=[_strip]))
@@ -50,8 +57,10 @@ def scoring_form(items: Sequence[Mapping[str, Any]], vetoes: Sequence[Mapping[st
 
 
 class EvaluationForm(FlaskForm):
-    respondents = StringField(_l("参评会员人数"), filters=[_strip], validators=[Optional(), Length(max=9)])
-    satisfied = StringField(_l("满意人数"), filters=[_strip], validators=[Optional(), Length(max=9)])
+    respondents = StringField(_l("参评会员人数"), filters=[_strip], validators=[Optional(), Length(max=9)],
+                              render_kw={"type": "number", "min": 1, "step": 1, "inputmode": "numeric"})
+    satisfied = StringField(_l("满意人数"), filters=[_strip], validators=[Optional(), Length(max=9)],
+                            render_kw={"type": "number", "min": 0, "step": 1, "inputmode": "numeric"})
     comment = TextAreaField(_l("意见说明"), filters=[_strip])
     version = HiddenField()
 
@@ -115,6 +124,7 @@ def groups(extra: Mapping[str, Any], form: FlaskForm | None, scores: Mapping[str
                 "number": f"{n}.{m}", "item": item, "title": text(item["title"], item["id"]),
                 "score": form[f"score_{item['id']}"] if form is not None else None,
                 "note": form[f"note_{item['id']}"] if form is not None else None,
+                "value": scores.get(item["id"]),
                 "self": (self_scores or {}).get(item["id"]),
                 "last": (last_scores or {}).get(item["id"]),
                 "errors": (item_errors or {}).get(item["id"], []),
