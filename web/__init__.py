@@ -17,6 +17,7 @@ from .extensions import babel, csrf, limiter, login_manager
 from .i18n import select_locale
 
 log = logging.getLogger("unionflow")
+MAX_ID = 2**31 - 1
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -44,21 +45,46 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["unionflow.db"] = db
     app.extensions["unionflow.engine"] = engine
 
+    from . import health, logging_setup, openapi
+
+    logging_setup.init_app(app)  # first: every later hook and error already has the request id
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from . import admin, api, audit_views, auth, cases, cli, pages, workflows
+    from . import admin, api, audit_views, auth, cases, cli, pages, reports, reports_api, workflows
 
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(audit_views.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(openapi.bp)
+    app.register_blueprint(reports_api.bp)
+    reports.init_app(app)  # the report pages and `flask orgs import`
     pages.init_app(app)
     workflows.init_app(app)
     cli.init_app(app)
+
+    @app.url_value_preprocessor
+    def _bound_ids(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        """Ids in URLs fit the database's 32-bit keys; a larger one names nothing (404)."""
+        from flask import abort
+
+        for value in (values or {}).values():
+            if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value <= MAX_ID:
+                abort(404)
+
+    @app.before_request
+    def _refuse_unstorable_text() -> None:
+        """A NUL or a lone surrogate in the path or query string can name nothing: 400, before any lookup."""
+        from werkzeug.exceptions import BadRequest
+
+        from .api import storable
+
+        if not storable(request.path) or not all(storable(k) and storable(v) for k, v in request.args.items(multi=True)):
+            raise BadRequest("The address contains characters that cannot be stored.")
 
     @app.before_request
     def _require_secret_key() -> Response | None:
@@ -66,13 +92,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             return Response("SECRET_KEY is not configured: set it in the environment.", 503, mimetype="text/plain")
         return None
 
-    @app.get("/health")
-    def health() -> Response:
-        from sqlalchemy import text
-
-        with db.read() as session:
-            session.execute(text("SELECT 1"))
-        return Response('{"status":"ok"}', mimetype="application/json")
+    health.init_app(app)  # /health: database reachable, schema at this code's migration
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

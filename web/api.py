@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 import audit
 from workflow import Actor, Case, FieldError, Forbidden, InvalidInput, NotFound, WorkflowError, can_view
 from workflow.accounts import create_org, create_user, find_org, find_user, issue_token, user_for_token
-from workflow.queries import list_cases
+from workflow.queries import MAX_PAGE, list_cases
 
 from .extensions import csrf, get_db, get_engine
 from .i18n import error_payload, lang
@@ -63,7 +63,38 @@ def read_json() -> dict[str, Any]:
         raise InvalidInput(fields={"body": FieldError("malformed_json")}) from None
     if not isinstance(body, dict):
         raise InvalidInput(fields={"body": FieldError("not_object")})
+    bad = first_unstorable(body)
+    if bad is not None:
+        raise InvalidInput(fields={bad or "body": FieldError("bad_characters")})
     return body
+
+
+def first_unstorable(value: Any, path: str = "") -> str | None:
+    """The path of the first string no database can store (NUL, lone surrogates), or None."""
+    if isinstance(value, str):
+        return path if not storable(value) else None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found = first_unstorable(k, path) if isinstance(k, str) and not storable(k) else None
+            found = found if found is not None else first_unstorable(v, f"{path}.{k}" if path else str(k))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            found = first_unstorable(v, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
+
+
+def storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _reject_constant(name: str) -> Any:
@@ -119,6 +150,8 @@ def _int_arg(name: str, default: int) -> int:
         raise InvalidInput(fields={name: FieldError("not_integer")}) from None
     if value < 1:
         raise InvalidInput(fields={name: FieldError("below_min", min=1)})
+    if value > MAX_PAGE:
+        raise InvalidInput(fields={name: FieldError("above_max", max=MAX_PAGE)})
     return value
 
 

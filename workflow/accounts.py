@@ -52,8 +52,13 @@ def needs_rehash(user: User) -> bool:
         return True
 
 
+def valid_code(code: str) -> bool:
+    """An organisation code stands in URLs: letters (any script), digits, '-', '_' and '.' only."""
+    return bool(code) and all(c.isalnum() or c in "-_." for c in code)
+
+
 def find_org(session: Session, code: str) -> Organisation | None:
-    if not isinstance(code, str):
+    if not isinstance(code, str) or not valid_code(code):
         return None
     return session.scalars(select(Organisation).where(Organisation.code == code)).one_or_none()
 
@@ -66,7 +71,7 @@ def get_org(session: Session, code: str) -> Organisation:
 
 
 def find_user(session: Session, username: str) -> User | None:
-    if not isinstance(username, str):
+    if not isinstance(username, str) or "\x00" in username:
         return None
     return session.scalars(select(User).where(User.username == username)).one_or_none()
 
@@ -100,12 +105,16 @@ def create_org(
     errors: dict[str, FieldError] = {}
     if not isinstance(code, str) or not code.strip() or len(code) > 64:
         errors["code"] = FieldError("required" if not code else "not_string")
+    elif not valid_code(code.strip()):
+        errors["code"] = FieldError("bad_code")
     elif find_org(session, code.strip()):
         errors["code"] = FieldError("taken")
     if not isinstance(name, str) or not name.strip():
         errors["name"] = FieldError("required")
     elif len(name) > 200:
         errors["name"] = FieldError("too_long", max=200)
+    elif not name.isprintable():
+        errors["name"] = FieldError("bad_characters")
     if kind not in ORG_KINDS:
         errors["kind"] = FieldError("not_in_choices", choices=", ".join(ORG_KINDS))
     parent_org = None

@@ -25,6 +25,8 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     "taken": ("已被使用", "is already taken"),
     "invalid_credit_code": ("统一社会信用代码校验位错误", "is not a valid unified social credit code"),
     "weak_password": ("密码至少10个字符", "must be at least 10 characters"),
+    "bad_characters": ("含有不能保存的字符（如控制字符）", "contains characters that cannot be stored"),
+    "bad_code": ("只能包含字母、数字、“-”、“_”和“.”", "may contain only letters, digits, '-', '_' and '.'"),
 }
 
 ERROR_MESSAGES: dict[str, tuple[str, str]] = {

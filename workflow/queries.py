@@ -11,6 +11,7 @@ from .engine import Actor
 from .models import Case, Organisation
 
 MAX_PER_PAGE = 100
+MAX_PAGE = 2**31 - 1  # past it the offset would overflow the database's integers
 
 
 @dataclass
@@ -36,7 +37,7 @@ def visible_orgs(actor: Actor) -> Any:
 
 def paginate(session: Session, stmt: Select, page: int, per_page: int) -> Page:
     per_page = max(1, min(per_page, MAX_PER_PAGE))
-    page = max(1, page)
+    page = max(1, min(page, MAX_PAGE))
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     items = session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique().all()
     return Page(items, total, page, per_page)
