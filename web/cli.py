@@ -165,6 +165,7 @@ def demo_run(host: str, port: int) -> None:
     click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     for username, role, org, what in DEMO_USERS:
         click.echo(f"  {username:<14} {role:<9} {org:<10} {what}")
+    click.echo("  prep_d1 … prep_d5 preparer  the district's five large enterprises founding their unions")
     click.echo("")
     from werkzeug.serving import run_simple
 
