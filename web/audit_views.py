@@ -1,43 +1,57 @@
-"""The auditor's trail explorer: filter, open an entry, export CSV / JSON Lines, verify."""
+"""The auditor's trail explorer (审计留痕): filter, open an entry, export CSV / JSON Lines, verify.
+
+Auditors read the entries about their subtree: the cases of its enterprises
+(and the materials attached to them, subject "<case id>:<digest>"), its
+organisations and its users. Administrators read the whole trail. ID
+numbers are always masked here, since the explorer spans many enterprises;
+the JSON Lines export is otherwise verbatim (each line re-hashes to its
+`hash`), the CSV export defuses cells that a spreadsheet would run as formulas.
+"""
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import String, and_, cast, or_, select
+from sqlalchemy import Select, String, cast, false, or_, select
 from sqlalchemy.orm import Session
 
 import audit
 from audit import AuditEntry
-from workflow import Actor, Case
+from storage import utcnow
+from workflow import Actor, Case, User
 from workflow.accounts import find_org
 from workflow.models import Organisation
 from workflow.queries import Page, paginate
 
 from .extensions import get_db, get_engine
+from .i18n import local_time
 from .present import entry_json
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 READERS = ("auditor", "admin")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+SUBJECT_TYPES = ("case", "attachment", "org", "user")
+PER_PAGE = 50
 
 
-def _actor() -> Actor:
+def reader() -> Actor:
     actor = current_user.actor()
     if actor.role not in READERS:
         abort(403)
     return actor
 
 
-def _day(name: str, end: bool = False) -> datetime | None:
-    raw = request.args.get(name)
+def _day(args: Mapping[str, str], name: str, end: bool = False) -> datetime | None:
+    raw = args.get(name)
     if not raw:
         return None
     try:
@@ -48,31 +62,53 @@ def _day(name: str, end: bool = False) -> datetime | None:
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def _filtered(session: Session, actor: Actor) -> Any:
-    """Entries the actor may read, filtered by the query string; newest first."""
+def _within(path: str | None) -> tuple[Select, Select, Select]:
+    """Subjects (case ids, org codes, usernames) within the subtree at `path` (all when None)."""
+    cases = select(cast(Case.id, String)).join(Case.org)
+    orgs = select(Organisation.code)
+    users = select(User.username).join(User.org)
+    if path is not None:
+        prefix = Organisation.path.startswith(path, autoescape=True)
+        cases, orgs, users = cases.where(prefix), orgs.where(prefix), users.where(prefix)
+    return cases, orgs, users
+
+
+def scoped_entries(session: Session, actor: Actor, args: Mapping[str, str]) -> Select:
+    """Entries the actor may read, filtered by `args` (the explorer's query string); newest first."""
     stmt = select(AuditEntry)
-    case_subject = and_(AuditEntry.subject_type == "case")
-    scope_org = None
-    if request.args.get("org"):
-        scope_org = find_org(session, request.args["org"])
-        if scope_org is None or (actor.role != "admin" and not scope_org.path.startswith(actor.org_path or "\0")):
+    path: str | None = None if actor.role == "admin" else (actor.org_path or "\0")
+    if args.get("org"):
+        org = find_org(session, args["org"].strip())
+        if org is None or (path is not None and not org.path.startswith(path)):
             abort(404)
-    if actor.role != "admin" or scope_org is not None or request.args.get("workflow"):
-        # entries about cases within the scope (an auditor reads their subtree only)
-        path = scope_org.path if scope_org is not None else actor.org_path
-        cases = select(cast(Case.id, String)).join(Case.org)
-        if path:
-            cases = cases.where(Organisation.path.startswith(path, autoescape=True))
-        if request.args.get("workflow"):
-            cases = cases.where(Case.workflow == request.args["workflow"])
-        stmt = stmt.where(case_subject, AuditEntry.subject_id.in_(cases))
-    if request.args.get("actor"):
-        stmt = stmt.where(AuditEntry.actor == request.args["actor"])
-    if request.args.get("trigger"):
-        stmt = stmt.where(AuditEntry.trigger == request.args["trigger"])
-    if request.args.get("case"):
-        stmt = stmt.where(AuditEntry.subject_type == "case", AuditEntry.subject_id == request.args["case"])
-    start, end = _day("from"), _day("to", end=True)
+        path = org.path
+    if path is not None:
+        cases, orgs, users = _within(path)
+        stmt = stmt.where(or_(
+            (AuditEntry.subject_type == "case") & AuditEntry.subject_id.in_(cases),
+            (AuditEntry.subject_type == "attachment") & _attached_to(Organisation.path.startswith(path, autoescape=True)),
+            (AuditEntry.subject_type == "org") & AuditEntry.subject_id.in_(orgs),
+            (AuditEntry.subject_type == "user") & AuditEntry.subject_id.in_(users),
+        ))
+    if args.get("workflow"):
+        of_workflow = select(cast(Case.id, String)).where(Case.workflow == args["workflow"])
+        stmt = stmt.where(or_(
+            (AuditEntry.subject_type == "case") & AuditEntry.subject_id.in_(of_workflow),
+            (AuditEntry.subject_type == "attachment") & _attached_to(Case.workflow == args["workflow"]),
+        ))
+    if args.get("subject") in SUBJECT_TYPES:
+        stmt = stmt.where(AuditEntry.subject_type == args["subject"])
+    elif args.get("subject"):
+        stmt = stmt.where(false())
+    if args.get("actor"):
+        stmt = stmt.where(AuditEntry.actor == args["actor"].strip())
+    if args.get("trigger"):
+        stmt = stmt.where(AuditEntry.trigger == args["trigger"])
+    if args.get("case"):
+        stmt = stmt.where(AuditEntry.subject_type == "case", AuditEntry.subject_id == args["case"].strip().lstrip("#"))
+    if args.get("q"):
+        stmt = stmt.where(_search(args["q"].strip()))
+    start, end = _day(args, "from"), _day(args, "to", end=True)
     if start:
         stmt = stmt.where(AuditEntry.at >= start)
     if end:
@@ -80,92 +116,223 @@ def _filtered(session: Session, actor: Actor) -> Any:
     return stmt.order_by(AuditEntry.seq.desc())
 
 
-def _masked(actor: Actor) -> bool:
-    # the explorer spans many enterprises: ID numbers are always masked here
-    return True
+def _attached_to(condition: Any) -> Any:
+    """An attachment entry ("<case id>:<digest>") whose case meets `condition`."""
+    return (select(Case.id).join(Case.org)
+            .where(condition, AuditEntry.subject_id.startswith(cast(Case.id, String) + ":")).exists())
+
+
+def _search(q: str) -> Any:
+    """A case number, an entry number, a person, or (part of) an organisation's name or code."""
+    q = q.lstrip("#")
+    if q.isdigit():
+        return or_((AuditEntry.subject_type == "case") & (AuditEntry.subject_id == q), AuditEntry.seq == int(q))
+    named = or_(Organisation.name.contains(q, autoescape=True), Organisation.code == q)
+    cases = select(cast(Case.id, String)).join(Case.org).where(named)
+    orgs = select(Organisation.code).where(named)
+    return or_(
+        AuditEntry.actor == q,
+        (AuditEntry.subject_type == "user") & (AuditEntry.subject_id == q),
+        (AuditEntry.subject_type == "case") & AuditEntry.subject_id.in_(cases),
+        (AuditEntry.subject_type == "org") & AuditEntry.subject_id.in_(orgs),
+    )
+
+
+def workflows_of(session: Session, entries: list[dict[str, Any]]) -> dict[str, str]:
+    """{case id: workflow} for the case entries shown, to label their triggers and states."""
+    ids = {int(case_of(e)) for e in entries if case_of(e)}
+    if not ids:
+        return {}
+    return {str(i): w for i, w in session.execute(select(Case.id, Case.workflow).where(Case.id.in_(ids)))}
+
+
+def case_of(entry: Mapping[str, Any]) -> str | None:
+    """The case an entry is about: a case's own entries and those of its attachments."""
+    if entry["subject_type"] == "case" and entry["subject_id"].isdigit():
+        return entry["subject_id"]
+    if entry["subject_type"] == "attachment":
+        head = entry["subject_id"].split(":")[0]
+        return head if head.isdigit() else None
+    return None
+
+
+def trigger_choices() -> list[tuple[str, list[tuple[str, Any]]]]:
+    """The trigger filter's options, grouped by workflow."""
+    from .i18n import text
+    from .templating import ADMIN_TRIGGERS
+
+    groups = []
+    for name, d in get_engine().catalog.definitions.items():
+        seen: dict[str, Any] = {"create": ADMIN_TRIGGERS["create"]}
+        for t in d.transitions:
+            seen.setdefault(t.trigger, text(t.label, t.trigger))
+        groups.append((text(d.title, name), list(seen.items())))
+    groups.append((_("组织与用户"), [(k, v) for k, v in ADMIN_TRIGGERS.items() if k != "create"]))
+    return groups
+
+
+def _page_no() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        return 1
 
 
 @bp.get("/")
 @login_required
 def explorer() -> Any:
-    actor = _actor()
-    try:
-        page_no = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page_no = 1
+    actor = reader()
     with get_db().read() as session:
-        page: Page = paginate(session, _filtered(session, actor), page_no, 50)
-        entries = [entry_json(e, _masked(actor)) for e in page.items]
-        return render_template("audit/explorer.html", page=page, entries=entries, args=request.args)
+        page: Page = paginate(session, scoped_entries(session, actor, request.args), _page_no(), PER_PAGE)
+        entries = [entry_json(e, True) for e in page.items]
+        filtered = any(v for k, v in request.args.items() if k not in ("page", "lang"))
+        return render_template("audit/explorer.html", page=page, entries=entries, args=request.args,
+                               workflow_of=workflows_of(session, entries), trigger_groups=trigger_choices(),
+                               filtered=filtered, subject_types=SUBJECT_TYPES)
 
 
 @bp.get("/entries/<int:seq>")
 @login_required
 def entry(seq: int) -> Any:
-    actor = _actor()
+    actor = reader()
     with get_db().read() as session:
-        found = session.scalars(_filtered(session, actor).where(AuditEntry.seq == seq)).first()
+        scoped = scoped_entries(session, actor, {})
+        found = session.scalars(scoped.where(AuditEntry.seq == seq)).first()
         if found is None:
             abort(404)
         previous = session.get(AuditEntry, seq - 1) if seq > 1 else None
-        return render_template("audit/entry.html", entry=entry_json(found, _masked(actor)),
-                               previous=entry_json(previous, True) if previous else None, json=json)
+        following = session.get(AuditEntry, seq + 1)
+        visible = set(session.scalars(
+            select(AuditEntry.seq).where(AuditEntry.seq.in_([seq - 1, seq + 1]))
+            .where(AuditEntry.seq.in_(scoped.with_only_columns(AuditEntry.seq).order_by(None)))
+        ))
+        shown = entry_json(found, True)
+        checks = {
+            "hash": _rehash(found) == found.hash,
+            "prev": found.prev_hash == (previous.hash if previous else audit.GENESIS),
+            "next": None if following is None else following.prev_hash == found.hash,
+        }
+        return render_template(
+            "audit/entry.html", entry=shown, checks=checks, genesis=audit.GENESIS,
+            previous=entry_json(previous, True) if previous else None,
+            following=entry_json(following, True) if following else None, visible=visible,
+            workflow_of=workflows_of(session, [shown]), json=json,
+        )
 
 
-def _export_rows(actor: Actor) -> Iterator[dict[str, Any]]:
+def _rehash(e: AuditEntry) -> str:
+    from audit.chain import format_at
+
+    return audit.entry_hash(
+        seq=e.seq, at=format_at(e.at), actor=e.actor, role=e.role, subject_type=e.subject_type,
+        subject_id=e.subject_id, trigger=e.trigger, from_state=e.from_state, to_state=e.to_state,
+        version=e.version, comment=e.comment, data=e.data, prev_hash=e.prev_hash,
+    )
+
+
+def _export_rows(actor: Actor, args: Mapping[str, str]) -> Iterator[dict[str, Any]]:
     with get_db().read() as session:
-        result = session.scalars(_filtered(session, actor).execution_options(yield_per=2000))
+        result = session.scalars(scoped_entries(session, actor, args).execution_options(yield_per=2000))
         for e in result:
-            yield entry_json(e, _masked(actor))
+            yield entry_json(e, True)
 
 
 EXPORT_COLUMNS = ("seq", "at", "actor", "role", "subject_type", "subject_id", "trigger", "from", "to", "version",
                   "comment", "data", "prev_hash", "hash")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """A cell as text; one that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if value is None:
+        return ""
+    cell = value if isinstance(value, str) else str(value)
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
+
+
+def _filename(ext: str) -> str:
+    return f"attachment; filename=audit-trail-{utcnow().strftime('%Y%m%d-%H%M%S')}.{ext}"
 
 
 @bp.get("/export.csv")
 @login_required
 def export_csv() -> Response:
-    actor = _actor()
+    actor = reader()
+    args = request.args.to_dict()
+    with get_db().read() as session:
+        scoped_entries(session, actor, args)  # a bad filter fails here, before the download starts
 
     def generate() -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         buffer.write("\ufeff")  # so that Excel and WPS open the UTF-8 text as such
-        writer.writerow(EXPORT_COLUMNS)
-        for row in _export_rows(actor):
+        writer.writerow((*EXPORT_COLUMNS, "at_local"))
+        for row in _export_rows(actor, args):
             row = {**row, "data": json.dumps(row["data"], ensure_ascii=False, sort_keys=True)}
-            writer.writerow([row[c] if row[c] is not None else "" for c in EXPORT_COLUMNS])
+            writer.writerow([csv_cell(row[c]) for c in EXPORT_COLUMNS] + [local_time(row["at"], "yyyy-MM-dd HH:mm:ss")])
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
         yield buffer.getvalue()
 
     return Response(stream_with_context(generate()), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": "attachment; filename=audit-trail.csv"})
+                    headers={"Content-Disposition": _filename("csv"), "Cache-Control": "no-store"})
 
 
 @bp.get("/export.jsonl")
 @login_required
 def export_jsonl() -> Response:
-    actor = _actor()
+    actor = reader()
+    args = request.args.to_dict()
+    with get_db().read() as session:
+        scoped_entries(session, actor, args)
 
     def generate() -> Iterator[str]:
-        for row in _export_rows(actor):
+        for row in _export_rows(actor, args):
             yield json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n"
 
     return Response(stream_with_context(generate()), mimetype="application/x-ndjson; charset=utf-8",
-                    headers={"Content-Disposition": "attachment; filename=audit-trail.jsonl"})
+                    headers={"Content-Disposition": _filename("jsonl"), "Cache-Control": "no-store"})
+
+
+PROBLEMS: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"entry (?P<a>\d+) is missing \(next entry is (?P<b>\d+)\)"),
+     lambda m: _("第 %(a)s 条记录缺失（其后是第 %(b)s 条）：记录被删除。", **m.groupdict())),
+    (re.compile(r"entries out of order"), lambda m: _("记录的顺序被打乱。")),
+    (re.compile(r"prev_hash does not match"), lambda m: _("本条记录的“前一条哈希”与前一条记录的哈希不符：记录被删除、插入或改动。")),
+    (re.compile(r"content does not match its hash"), lambda m: _("记录内容与其哈希不符：记录被篡改。")),
+    (re.compile(r"the trail ends at entry (?P<a>\d+) but its head records entry (?P<b>\d+)"),
+     lambda m: _("审计链止于第 %(a)s 条，而链头记录的是第 %(b)s 条：末尾的记录被删除。", **m.groupdict())),
+    (re.compile(r"(?P<t>\w+) (?P<i>\S+) has no audit entry"),
+     lambda m: _("%(t)s %(i)s 没有任何审计记录：它是绕过引擎写入的。", **m.groupdict())),
+    (re.compile(r"(?P<t>\w+) (?P<i>\S+) is in state (?P<s>.+) version (?P<v>\S+) but its last entry says "
+                r"(?P<s2>.+) version (?P<v2>\S+)"),
+     lambda m: _("%(t)s %(i)s 当前为状态 %(s)s（版本 %(v)s），而其最后一条记录为状态 %(s2)s（版本 %(v2)s）："
+                 "数据被绕过引擎改动。", **m.groupdict())),
+    (re.compile(r"(?P<t>\w+) (?P<i>\S+) has entries but no longer exists"),
+     lambda m: _("%(t)s %(i)s 有审计记录，但已不存在：数据被删除。", **m.groupdict())),
+]
+
+
+def explain_problem(problem: str | None) -> str:
+    for pattern, say in PROBLEMS:
+        found = pattern.search(problem or "")
+        if found:
+            return say(found)
+    return problem or ""
 
 
 @bp.post("/verify")
 @login_required
 def verify() -> Any:
-    _actor()
+    actor = reader()
     engine = get_engine()
     with get_db().read(snapshot=True) as session:
         result = audit.verify(session, lambda: engine.subjects(session))
-    return render_template("audit/verify.html", result=result), 200
-
-
-__all__ = ["bp", "or_"]
+        bad_seq = (result.first_bad or {}).get("seq")
+        bad_visible = bool(bad_seq) and session.scalar(
+            scoped_entries(session, actor, {}).with_only_columns(AuditEntry.seq).where(AuditEntry.seq == bad_seq)
+        ) is not None
+    problem = (result.first_bad or {}).get("problem")
+    return render_template("audit/verify.html", result=result, explained=explain_problem(problem), problem=problem,
+                           bad_visible=bad_visible, at=utcnow())

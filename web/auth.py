@@ -1,12 +1,24 @@
-"""Login, logout and password change (Flask-Login, CSRF-protected WTForms, rate limited)."""
+"""Login, logout and password change (Flask-Login, CSRF-protected WTForms, rate limited).
+
+* The session cookie is HttpOnly and SameSite=Lax; it is Secure when the
+  deployment says so (UNIONFLOW_HTTPS=1) or the request itself came over
+  HTTPS (directly, or through a trusted proxy's X-Forwarded-Proto).
+* A user is locked out for LOGIN_LOCK_MINUTES after LOGIN_MAX_FAILURES wrong
+  passwords in a row; every address may post the form 20 times a minute.
+* After login the user goes back where they were going, but only to a path on
+  this site: never another host, scheme, or anything a browser would read so.
+* A password change (or reset) ends the user's other sessions.
+"""
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -37,7 +49,7 @@ class LoginUser(UserMixin):
         self.language = user.language
         self.active = user.active
         stamp = user.password_changed_at.timestamp() if user.password_changed_at else 0
-        self._session_id = f"{user.id}:{int(stamp)}"
+        self._session_id = f"{user.id}:{int(stamp * 1_000_000)}"
 
     def get_id(self) -> str:
         return self._session_id
@@ -52,7 +64,7 @@ class LoginUser(UserMixin):
 
 @login_manager.user_loader
 def _load_user(session_id: str) -> LoginUser | None:
-    user_id, _, stamp = session_id.partition(":")
+    user_id, _sep, _stamp = session_id.partition(":")
     if not user_id.isdigit():
         return None
     with get_db().read() as session:
@@ -67,30 +79,56 @@ def _load_user(session_id: str) -> LoginUser | None:
     return loaded
 
 
-login_manager.login_view = "auth.login"
-login_manager.login_message = None  # the login page says it itself
+@login_manager.unauthorized_handler
+def _unauthorized() -> Any:
+    """To the login page, remembering the page asked for as a relative path."""
+    target = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(url_for("auth.login", next=safe_next(target)))
+
+
 login_manager.session_protection = "basic"
 
 
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie session, Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or (request and request.is_secure))
+
+
+@bp.record_once
+def _install_session_interface(state: Any) -> None:
+    state.app.session_interface = _SessionInterface()
+
+
 class LoginForm(FlaskForm):
-    username = StringField("用户名", validators=[DataRequired(message="请输入用户名"), Length(max=64)])
-    password = PasswordField("密码", validators=[DataRequired(message="请输入密码"), Length(max=200)])
+    username = StringField(_l("用户名"), validators=[DataRequired(message=_l("请输入用户名")), Length(max=64)],
+                           render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"})
+    password = PasswordField(_l("密码"), validators=[DataRequired(message=_l("请输入密码")), Length(max=200)],
+                             render_kw={"autocomplete": "current-password"})
 
 
 class PasswordForm(FlaskForm):
-    current = PasswordField("当前密码", validators=[DataRequired(message="请输入当前密码")])
-    new = PasswordField("新密码", validators=[
-        DataRequired(message="请输入新密码"),
-        Length(min=MIN_PASSWORD, max=200, message=f"密码至少{MIN_PASSWORD}个字符")])
-    confirm = PasswordField("确认新密码", validators=[EqualTo("new", message="两次输入的新密码不一致")])
+    current = PasswordField(_l("当前密码"), validators=[DataRequired(message=_l("请输入当前密码"))],
+                            render_kw={"autocomplete": "current-password"})
+    new = PasswordField(_l("新密码"), validators=[
+        DataRequired(message=_l("请输入新密码")),
+        Length(min=MIN_PASSWORD, max=200, message=_l("密码至少%(n)s个字符", n=MIN_PASSWORD))],
+        description=_l("至少%(n)s个字符；可用一句容易记住的话。", n=MIN_PASSWORD),
+        render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("确认新密码"), validators=[EqualTo("new", message=_l("两次输入的新密码不一致"))],
+                            render_kw={"autocomplete": "new-password"})
 
 
 def safe_next(target: str | None) -> str | None:
     """Only a relative path on this site: never another host, never a scheme."""
-    if not target:
+    if not target or len(target) > 2000:
+        return None
+    # browsers drop tabs and newlines and read a backslash as a slash: "/\t/evil" is "//evil"
+    if any(ord(c) < 0x21 or c == "\x7f" or c == "\\" for c in target):
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
 
@@ -102,15 +140,21 @@ def _login_key() -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("20 per minute", methods=["POST"], key_func=_login_key)
 def login() -> Any:
+    target = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
-        return redirect(url_for("pages.home"))
+        return redirect(target or url_for("pages.home"))
     form = LoginForm()
     error = None
     if form.validate_on_submit():
         error = _attempt_login(form.username.data.strip(), form.password.data)
         if error is None:
-            return redirect(safe_next(request.args.get("next")) or url_for("pages.home"))
-    return render_template("auth/login.html", form=form, error=error), (401 if error else 200)
+            return redirect(target or url_for("pages.home"))
+    status = 401 if error else (400 if request.method == "POST" else 200)
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+def _locked_message(minutes: int) -> str:
+    return _("登录失败次数过多，账号已锁定，请%(minutes)s分钟后再试。", minutes=minutes)
 
 
 def _attempt_login(username: str, password: str) -> str | None:
@@ -120,15 +164,16 @@ def _attempt_login(username: str, password: str) -> str | None:
         user = find_user(session, username)
         now = utcnow()
         if user is not None and user.locked_until and user.locked_until > now:
-            return _("登录失败次数过多，账号已锁定，请%(minutes)s分钟后再试", minutes=lock_minutes)
+            left = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+            return _locked_message(min(left, lock_minutes))
         if user is None or not user.active or not check_password(user, password):
             if user is not None:
                 user.failed_logins = (user.failed_logins or 0) + 1
                 if user.failed_logins >= max_failures:
                     user.locked_until = now + timedelta(minutes=lock_minutes)
                     user.failed_logins = 0
-                    return _("登录失败次数过多，账号已锁定，请%(minutes)s分钟后再试", minutes=lock_minutes)
-            return _("用户名或密码错误")
+                    return _locked_message(lock_minutes)
+            return _("用户名或密码错误。")
         user.failed_logins = 0
         user.locked_until = None
         if needs_rehash(user):
@@ -141,7 +186,7 @@ def _attempt_login(username: str, password: str) -> str | None:
 @bp.post("/logout")
 def logout() -> Any:
     logout_user()
-    flash(_("您已退出登录"), "info")
+    flash(_("您已安全退出。"), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -155,10 +200,13 @@ def password() -> Any:
             if user is None or not check_password(user, form.current.data):
                 form.current.errors = [_("当前密码不正确")]
                 return render_template("auth/password.html", form=form), 400
+            if form.new.data == form.current.data:
+                form.new.errors = [_("新密码不能与当前密码相同")]
+                return render_template("auth/password.html", form=form), 400
             user.password_hash = hash_password(form.new.data)
             user.password_changed_at = utcnow()
             loaded = LoginUser(user)
         login_user(loaded)
-        flash(_("密码已修改"), "success")
+        flash(_("密码已修改。您在其他设备上的登录已失效。"), "success")
         return redirect(url_for("pages.home"))
-    return render_template("auth/password.html", form=form), (400 if form.errors else 200)
+    return render_template("auth/password.html", form=form), (400 if request.method == "POST" else 200)

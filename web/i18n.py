@@ -23,9 +23,9 @@ HTML_LANG = {"zh_CN": "zh-CN", "en": "en"}
 
 
 def remember_choice() -> None:
-    """?lang=en or ?lang=zh_CN switches the language for the rest of the session."""
+    """?lang=en or ?lang=zh_CN switches the pages' language for the rest of the session (the API has none)."""
     asked = request.args.get("lang")
-    if asked in LANGUAGES:
+    if asked in LANGUAGES and not request.path.startswith("/api/"):
         session["lang"] = asked
 
 

@@ -21,8 +21,11 @@ fails while anything is untranslated or the .mo does not match the .po.
 from __future__ import annotations
 
 import argparse
+import ast
 import io
+import re
 import sys
+import tokenize
 from pathlib import Path
 from typing import Iterable
 
@@ -39,6 +42,8 @@ PO = WEB / "translations" / LOCALE / "LC_MESSAGES" / "messages.po"
 MO = PO.with_suffix(".mo")
 KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "_l": None, "lazy_ngettext": (1, 2)}
 PROJECT = "UnionFlow"
+HEADER = ("# English texts of the UnionFlow pages; each msgid is the Chinese original.\n"
+          "# Kept up to date by `python -m web.i18n_catalog` (see web/i18n_catalog.py).")
 
 
 def extract(root: Path = WEB) -> Catalog:
@@ -52,7 +57,29 @@ def extract(root: Path = WEB) -> Catalog:
         directory_filter=lambda d: Path(d).name not in skip,
     ):
         template.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    for path in sorted(root.rglob("*.py")):
+        if not skip & set(path.relative_to(root).parts):
+            for lineno, message in fstring_messages(path):
+                template.add(message, None, [(str(path.relative_to(root)), lineno)])
     return template
+
+
+_IN_FSTRING = re.compile(r"""(?<![\w.])(?:_|gettext|lazy_gettext|_l)\(\s*((?:"(?:[^"\\]|\\.)*")|(?:'(?:[^'\\]|\\.)*'))""")
+
+
+def fstring_messages(path: Path) -> list[tuple[int, str]]:
+    """gettext calls with a literal inside f-strings, which Babel's extractor skips before Python 3.12."""
+    found: list[tuple[int, str]] = []
+    with tokenize.open(path) as fh:
+        for tok in tokenize.generate_tokens(fh.readline):
+            prefix = tok.string[:3].lower()
+            if tok.type == tokenize.STRING and "f" in prefix.split('"')[0].split("'")[0]:
+                for match in _IN_FSTRING.finditer(tok.string):
+                    try:
+                        found.append((tok.start[0], ast.literal_eval(match.group(1))))
+                    except (SyntaxError, ValueError):
+                        continue
+    return found
 
 
 def load(path: Path = PO) -> Catalog:
@@ -67,6 +94,10 @@ def merged(existing: Catalog, template: Catalog) -> Catalog:
     existing.update(template, no_fuzzy_matching=True, update_creation_date=False)
     existing.obsolete.clear()
     existing.fuzzy = False
+    existing.header_comment = HEADER
+    existing.project, existing.version = PROJECT, "1"
+    existing.copyright_holder = existing.last_translator = PROJECT
+    existing.msgid_bugs_address, existing.language_team = "", "English"
     return existing
 
 

@@ -1,78 +1,40 @@
-"""The home page per role, error pages and what every template may use."""
+"""The home page per role, the language switch and the error pages.
+
+Preparers see their open cases and the next step each needs; reviewers the
+queue of cases awaiting their decision (oldest first, overdue marked);
+auditors the recent activity of their subtree and a search; administrators
+the state of the organisation tree and the accounts.
+"""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Flask, render_template, request
+from flask import Blueprint, Flask, abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from audit import AuditEntry
-from workflow import Case
+from storage import utcnow
+from workflow import Actor, ApiToken, Case, Engine, User, can_view
+from workflow.accounts import find_org
+from workflow.models import Organisation
 from workflow.queries import list_cases, review_queue, visible_orgs
 
+from . import templating
+from .diagram import escape_states
 from .extensions import get_db, get_engine
-from .i18n import lang, local_time, text
+from .i18n import remember_choice
+from .templating import KIND_LABELS, ROLE_LABELS, UNION_STATUS_LABELS, pick, review_states
 
 bp = Blueprint("pages", __name__)
-
-ROLE_LABELS = {
-    "preparer": ("经办人", "Preparer"),
-    "reviewer": ("审核人", "Reviewer"),
-    "auditor": ("审计人员", "Auditor"),
-    "admin": ("系统管理员", "Administrator"),
-}
-KIND_LABELS = {
-    "federation": ("总工会", "Federation"),
-    "town": ("乡镇(街道)工会", "Town union"),
-    "community": ("社区工会", "Community union"),
-    "enterprise": ("企事业单位", "Enterprise"),
-}
-UNION_STATUS_LABELS = {"none": ("未建会", "No union"), "founding": ("筹建中", "Founding"),
-                       "founded": ("已建会", "Founded")}
-
-
-def pick(pair: tuple[str, str] | None, fallback: str = "") -> str:
-    if pair is None:
-        return fallback
-    return pair[1] if lang() == "en" else pair[0]
-
-
-def review_states() -> dict[str, list[str]]:
-    """Per workflow, the states in which a reviewer decides something."""
-    out: dict[str, list[str]] = {}
-    for name, d in get_engine().catalog.definitions.items():
-        out[name] = sorted({t.source for t in d.transitions if "reviewer" in t.roles and "preparer" not in t.roles})
-    return out
-
-
-@bp.get("/")
-@login_required
-def home() -> Any:
-    actor = current_user.actor()
-    engine = get_engine()
-    with get_db().read() as session:
-        context: dict[str, Any] = {}
-        if actor.role == "preparer":
-            page = list_cases(session, actor, open_only=True, page=_page(), per_page=20)
-            context["cases"] = page
-            context["next_steps"] = {c.id: [a for a in engine.available(session, c, actor) if a.allowed] for c in page.items}
-        elif actor.role == "reviewer":
-            context["queue"] = review_queue(session, actor, review_states(), page=_page(), per_page=20)
-        elif actor.role in ("auditor", "admin"):
-            stmt = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(20)
-            context["recent"] = session.scalars(stmt).all()
-        counts = dict(
-            session.execute(
-                select(Case.workflow, func.count()).join(Case.org).where(visible_orgs(actor), Case.closed.is_(False))
-                .group_by(Case.workflow)
-            ).all()
-        )
-        context["counts"] = counts
-        return render_template("home.html", **context)
+PER_PAGE = 20
+# how many open cases the preparer's counts look at (an enterprise has a handful)
+COUNT_LIMIT = 500
 
 
 def _page() -> int:
@@ -82,56 +44,152 @@ def _page() -> int:
         return 1
 
 
+def filter_org(session: Session, actor: Actor) -> Organisation | None:
+    """The ?org= filter: an organisation code within the actor's subtree (404 otherwise)."""
+    code = (request.args.get("org") or "").strip()
+    if not code:
+        return None
+    org = find_org(session, code)
+    if org is None or not can_view(actor, org):
+        abort(404)
+    return org
+
+
+def org_options(session: Session, actor: Actor, limit: int = 300) -> list[tuple[str, str]]:
+    """(code, name) of the organisations in the actor's subtree, for a filter's suggestions."""
+    rows = session.execute(
+        select(Organisation.code, Organisation.name).where(visible_orgs(actor)).order_by(Organisation.path).limit(limit)
+    )
+    return [(c, n) for c, n in rows]
+
+
+@bp.get("/")
+@login_required
+def home() -> Any:
+    actor = current_user.actor()
+    with get_db().read() as session:
+        view = {"preparer": _preparer, "reviewer": _reviewer, "auditor": _auditor, "admin": _admin}[actor.role]
+        return render_template("home.html", **view(session, actor, get_engine()))
+
+
+def _open_counts(session: Session, actor: Actor) -> dict[str, int]:
+    return dict(session.execute(
+        select(Case.workflow, func.count()).join(Case.org).where(visible_orgs(actor), Case.closed.is_(False))
+        .group_by(Case.workflow)
+    ).all())
+
+
+def _preparer(session: Session, actor: Actor, engine: Engine) -> dict[str, Any]:
+    page = list_cases(session, actor, open_only=True, page=_page(), per_page=PER_PAGE)
+    rows = [_case_row(session, engine, c, actor) for c in page.items]
+    everything = list_cases(session, actor, open_only=True, page=1, per_page=COUNT_LIMIT).items
+    mine = waiting = late = 0
+    for c in everything:
+        row = _case_row(session, engine, c, actor)
+        if row["allowed"]:
+            mine += 1
+        elif row["reviewing"]:
+            waiting += 1
+        late += bool(row["overdue"])
+    closed = list_cases(session, actor, page=1, per_page=5)
+    recent_closed = [c for c in closed.items if c.closed]
+    creatable = [name for name, d in engine.catalog.definitions.items() if actor.role in d.creation.roles]
+    return {"cases": page, "rows": rows, "recent_closed": recent_closed, "creatable": creatable,
+            "summary": [(_("待我办理"), mine, "todo"), (_("等待上级审核"), waiting, "review"),
+                      (_("已逾期"), late, "late"), (_("未办结案件"), len(everything), "open")]}
+
+
+def _case_row(session: Session, engine: Engine, case: Case, actor: Actor) -> dict[str, Any]:
+    """A preparer's case with what it needs next: the steps they may take, or whom it waits for and why.
+
+    A way out that is open at every step (withdrawal) is not a next step: it stays on the case page.
+    """
+    available = engine.available(session, case, actor)
+    ways_out = escape_states(engine.definition_of(case))
+    allowed = [a for a in available if a.allowed and a.dest not in ways_out]
+    blocked = [a for a in available if not a.allowed and a.dest not in ways_out
+               and a.reasons and a.reasons[0].code != "forbidden"]
+    reviewing = case.state in review_states().get(case.workflow, [])
+    waiting_for = None
+    if reviewing and not allowed:
+        step = next((a.transition for a in available if "reviewer" in a.transition.roles), None)
+        if step is not None:
+            waiting_for = engine.competent_org(session, case, step.competent).name
+    return {"case": case, "allowed": allowed, "blocked": blocked, "reviewing": reviewing,
+            "waiting_for": waiting_for, "overdue": engine.overdue(case)}
+
+
+def _reviewer(session: Session, actor: Actor, engine: Engine) -> dict[str, Any]:
+    workflow = request.args.get("workflow") or None
+    org = filter_org(session, actor)
+    queue = review_queue(session, actor, review_states(), workflow=workflow, org=org, page=_page(), per_page=PER_PAGE)
+    overdue = {c.id: engine.overdue(c) for c in queue.items}
+    everything = review_queue(session, actor, review_states(), page=1, per_page=COUNT_LIMIT)
+    late = sum(1 for c in everything.items if engine.overdue(c))
+    by_workflow: dict[str, int] = {}
+    for c in everything.items:
+        by_workflow[c.workflow] = by_workflow.get(c.workflow, 0) + 1
+    month_ago = utcnow() - timedelta(days=30)
+    decided = session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.actor == actor.username, AuditEntry.at >= month_ago)) or 0
+    return {"queue": queue, "overdue": overdue, "workflow": workflow, "org": org, "by_workflow": by_workflow,
+            "org_options": org_options(session, actor),
+            "summary": [(_("待我审核"), everything.total, "review"), (_("已逾期"), late, "late"),
+                      (_("近30天我办理的"), decided, "done"),
+                      (_("辖区未办结案件"), sum(_open_counts(session, actor).values()), "open")]}
+
+
+def _auditor(session: Session, actor: Actor, engine: Engine) -> dict[str, Any]:
+    from .audit_views import scoped_entries, workflows_of
+    from .present import entry_json
+
+    recent_rows = session.scalars(scoped_entries(session, actor, {}).limit(15)).all()
+    recent = [entry_json(e, True) for e in recent_rows]
+    week_ago = utcnow() - timedelta(days=7)
+    week = session.scalar(
+        select(func.count()).select_from(scoped_entries(session, actor, {}).where(AuditEntry.at >= week_ago)
+                                         .order_by(None).subquery())) or 0
+    open_counts = _open_counts(session, actor)
+    closed = session.scalar(select(func.count()).select_from(Case).join(Case.org)
+                            .where(visible_orgs(actor), Case.closed.is_(True))) or 0
+    late = sum(1 for c in list_cases(session, actor, open_only=True, page=1, per_page=COUNT_LIMIT).items
+               if engine.overdue(c))
+    return {"recent": recent, "workflow_of": workflows_of(session, recent), "counts": open_counts,
+            "summary": [(_("辖区未办结案件"), sum(open_counts.values()), "open"), (_("已逾期"), late, "late"),
+                        (_("已办结案件"), closed, "done"), (_("近7天审计记录"), week, "review")]}
+
+
+def _admin(session: Session, actor: Actor, engine: Engine) -> dict[str, Any]:
+    kinds = dict(session.execute(select(Organisation.kind, func.count()).group_by(Organisation.kind)).all())
+    users = dict(session.execute(select(User.active, func.count()).group_by(User.active)).all())
+    now = utcnow()
+    tokens = session.scalar(select(func.count()).select_from(ApiToken).where(
+        ApiToken.revoked_at.is_(None), (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > now))) or 0
+    locked = session.scalar(select(func.count()).select_from(User).where(User.locked_until > now)) or 0
+    recent = session.scalars(select(AuditEntry).where(AuditEntry.subject_type.in_(("org", "user")))
+                             .order_by(AuditEntry.seq.desc()).limit(10)).all()
+    return {"kinds": kinds, "recent_admin": recent,
+            "summary": [(_("组织"), sum(kinds.values()), "open"), (_("在用账号"), users.get(True, 0), "done"),
+                      (_("已停用账号"), users.get(False, 0), "ended"), (_("有效令牌"), tokens, "review"),
+                      (_("锁定中的账号"), locked, "late")]}
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-
-    @app.context_processor
-    def _helpers() -> dict[str, Any]:
-        engine = get_engine(app)
-
-        def workflow_title(name: str) -> str:
-            d = engine.catalog.definitions.get(name)
-            return text(d.title, name) if d else name
-
-        def state_label(case: Case) -> str:
-            try:
-                return text(engine.definition_of(case).state(case.state).label, case.state)
-            except KeyError:
-                return case.state
-
-        def state_name_label(workflow: str, state: str | None) -> str:
-            d = engine.catalog.definitions.get(workflow)
-            if d is None or state is None:
-                return state or "—"
-            try:
-                return text(d.state(state).label, state)
-            except KeyError:
-                return state
-
-        def trigger_label(workflow: str, trigger: str) -> str:
-            if trigger == "create":
-                return _("创建案件")
-            d = engine.catalog.definitions.get(workflow)
-            return text(d.trigger_label(trigger), trigger) if d else trigger
-
-        return {
-            "lang": lang,
-            "text": text,
-            "local_time": local_time,
-            "role_label": lambda r: pick(ROLE_LABELS.get(r), r),
-            "kind_label": lambda k: pick(KIND_LABELS.get(k), k),
-            "union_status_label": lambda s: pick(UNION_STATUS_LABELS.get(s), s),
-            "workflow_title": workflow_title,
-            "state_label": state_label,
-            "state_name_label": state_name_label,
-            "trigger_label": trigger_label,
-            "workflows": engine.catalog.definitions,
-        }
+    templating.init_app(app)
+    app.before_request(remember_choice)
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError) -> Any:
-        return render_template("errors/error.html", status=400,
-                               message=_("表单已过期或无效，请返回上一页刷新后重新提交。")), 400
+        message = _("表单已过期或无效（页面停留过久，或已在别处退出登录）。请重新打开此页，再提交一次。")
+        if request.endpoint == "auth.login":
+            from .auth import LoginForm
+
+            return render_template("auth/login.html", form=LoginForm(formdata=None),
+                                   error=_("登录表单已过期，请重新输入用户名和密码。")), 400
+        again = request.full_path.rstrip("?") if request.endpoint and request.endpoint != "auth.logout" else None
+        return render_template("errors/error.html", status=400, title=_("表单已过期"), message=message,
+                               again=again), 400
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
@@ -141,13 +199,27 @@ def init_app(app: Flask) -> None:
             code = {413: "payload_too_large", 405: "method_not_allowed", 404: "not_found",
                     429: "rate_limited"}.get(exc.code or 500, "invalid_input")
             return error(code, exc.code or 400)
+        titles = {
+            400: _("请求有误"),
+            403: _("无权访问"),
+            404: _("未找到"),
+            405: _("不支持此请求方法"),
+            409: _("情况已变化"),
+            413: _("内容过大"),
+            429: _("尝试次数过多"),
+        }
         messages = {
-            403: _("您无权查看此页面。"),
+            400: _("请求的内容有误，请返回检查后再试。"),
+            403: _("您的角色无权查看或办理此页面的内容。"),
             404: _("页面不存在，或不在您的管辖范围内。"),
             405: _("不支持此请求方法。"),
             413: _("提交的内容过大。"),
             429: _("尝试次数过多，请稍后再试。"),
         }
         status = exc.code or 500
-        return render_template("errors/error.html", status=status,
+        return render_template("errors/error.html", status=status, title=titles.get(status, str(status)),
                                message=messages.get(status, exc.description)), status
+
+
+# the labels and helpers moved to templating.py; still importable from here
+__all__ = ["KIND_LABELS", "ROLE_LABELS", "UNION_STATUS_LABELS", "bp", "init_app", "pick", "review_states"]

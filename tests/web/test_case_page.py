@@ -1,0 +1,86 @@
+"""The case page: the state, the diagram with the current state and the path taken, the timeline,
+the actions the viewer may take and, for the others, why not."""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import update
+
+from workflow import Case
+
+from .ui_support import login, text_of
+
+
+def _walked(make_case, fire, tree) -> int:
+    case = make_case(tree["prep"], "sample")
+    fire(tree["prep"], case["id"], "submit", {"amount": 50, "note": "请审批"})
+    fire(tree["fed"], case["id"], "approve", comment="同意")
+    return case["id"]
+
+
+def test_the_diagram_marks_the_current_state_and_the_path_taken(client, tree, make_case, fire):
+    case_id = _walked(make_case, fire, tree)
+    login(client, "prep")
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    svg = re.search(r"<svg[^>]*class=\"diagram\".*?</svg>", page, re.S).group(0)
+    states = {name: cls for cls, name in re.findall(r'<g class="([^"]+)" data-state="(\w+)"', svg)}
+    assert states["approved"] == "node current"
+    assert states["draft"] == states["submitted"] == "node visited"
+    assert states["large"] == "node"
+    assert "final" in states["closed"] and "visited" not in states["closed"]
+    assert len(re.findall(r'class="edge taken"', svg)) == 2  # draft → submitted → approved
+    assert "办理路径： 草稿 → 已提交 → 已批准" in text_of(client.get(f"/cases/{case_id}"))
+
+
+def test_the_timeline_says_who_when_what_and_what_changed(client, tree, make_case, fire, db):
+    case_id = _walked(make_case, fire, tree)
+    with db.write() as session:  # created at 16:30 UTC, i.e. half past midnight the next day in Shanghai
+        session.execute(update(Case).where(Case.id == case_id).values(created_at=datetime(2026, 1, 1, 16, 30)))
+    login(client, "auditor")
+    text = text_of(client.get(f"/cases/{case_id}"))
+    timeline = text[text.index("办理记录"):]
+    assert "批准 已提交 → 已批准" in timeline and "fed（审核人）" in timeline and "同意" in timeline
+    assert "提交 草稿 → 已提交" in timeline and "prep（经办人）" in timeline and "请审批" in timeline
+    assert "创建案件 — → 草稿" in timeline
+    assert "系统计算" in timeline  # the data the step recorded and computed
+    assert "2026-01-02 00:30" in text
+
+
+def test_a_refused_action_shows_its_reason(client, tree, make_case, fire):
+    case = make_case(tree["prep_m"], "sample")
+    fire(tree["prep_m"], case["id"], "submit", {"amount": 10})
+    # the town reviewer sees the case (ENT-M is below TOWN) but the federation decides it
+    login(client, "town")
+    resp = client.get(f"/cases/{case['id']}")
+    text = text_of(resp)
+    refused = text[text.index("暂不能办理"):text.index("流程图")]
+    assert "批准" in refused and "退回" in refused
+    assert "某区总工会" in refused  # who is competent instead
+    assert f'/cases/{case["id"]}/steps/approve"' not in resp.get_data(as_text=True)
+
+
+def test_steps_of_other_roles_are_named_with_the_role(app, tree, make_case, fire):
+    case = make_case(tree["prep"], "sample")
+    fire(tree["prep"], case["id"], "submit", {"amount": 10})
+    preparer, reviewer = app.test_client(), app.test_client()
+    login(preparer, "prep")
+    text = text_of(preparer.get(f"/cases/{case['id']}"))
+    assert "由其他角色办理：批准（审核人）；退回（审核人）" in text
+    login(reviewer, "fed")
+    page = reviewer.get(f"/cases/{case['id']}").get_data(as_text=True)
+    assert f'href="/cases/{case["id"]}/steps/approve"' in page and f'href="/cases/{case["id"]}/steps/return"' in page
+
+
+def test_a_closed_case_offers_nothing(client, tree, make_case, fire):
+    case_id = _walked(make_case, fire, tree)
+    fire(tree["prep"], case_id, "close")
+    login(client, "prep")
+    text = text_of(client.get(f"/cases/{case_id}"))
+    assert "本案已办结，没有可办理的步骤。" in text
+
+
+def test_a_case_outside_the_subtree_does_not_exist(client, tree, make_case):
+    case = make_case(tree["prep_x"], "sample")
+    login(client, "fed")
+    assert client.get(f"/cases/{case['id']}").status_code == 404

@@ -1,0 +1,228 @@
+"""What every template may use: labels of roles, kinds, states and triggers, times, the language switch.
+
+Texts of the pages are msgids in Chinese (see web/i18n_catalog.py); labels
+that come with the definitions ({zh, en}) go through `text`.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from flask import Flask, request
+from markupsafe import Markup
+from flask_babel import lazy_gettext as _l
+
+from definitions import Definition, FieldSpec
+
+from .diagram import escape_states, path_labels
+from .extensions import get_engine
+from .i18n import days_since, html_lang, lang, lang_url, local_date, local_time, reason_message, text
+
+ROLE_LABELS = {
+    "preparer": ("经办人", "Preparer"),
+    "reviewer": ("审核人", "Reviewer"),
+    "auditor": ("审计人员", "Auditor"),
+    "admin": ("系统管理员", "Administrator"),
+}
+KIND_LABELS = {
+    "federation": ("总工会", "Federation"),
+    "town": ("乡镇(街道)工会", "Town union"),
+    "community": ("社区工会", "Community union"),
+    "enterprise": ("企事业单位", "Enterprise"),
+}
+UNION_STATUS_LABELS = {"none": ("未建会", "No union"), "founding": ("筹建中", "Founding"),
+                       "founded": ("已建会", "Founded")}
+
+# entries of the trail that are not steps of a workflow
+ADMIN_TRIGGERS = {
+    "create": _l("创建案件"),
+    "create_org": _l("新建组织"),
+    "update_org": _l("修改组织"),
+    "move_org": _l("迁移组织"),
+    "create_user": _l("新建用户"),
+    "update_user": _l("修改用户"),
+    "disable_user": _l("停用用户"),
+    "enable_user": _l("启用用户"),
+    "reset_password": _l("重置密码"),
+    "issue_token": _l("签发令牌"),
+    "revoke_token": _l("吊销令牌"),
+    "import_create": _l("导入新增单位"),
+    "import_update": _l("导入更新单位"),
+    "attach": _l("上传材料"),
+}
+SUBJECT_LABELS = {"case": _l("案件"), "attachment": _l("材料"), "org": _l("组织"), "user": _l("用户")}
+# keys that the engine adds to an entry's data
+ENTRY_KEYS = {"computed": _l("系统计算"), "org": _l("单位信息变更"), "competent_org": _l("审批单位"),
+              "changes": _l("变更内容"), "name": _l("名称"), "kind": _l("类型"), "parent": _l("上级组织"),
+              "employees": _l("职工人数"), "female_employees": _l("女职工人数"), "credit_code": _l("统一社会信用代码"),
+              "role": _l("角色"), "display_name": _l("姓名"), "address": _l("地址"), "from_parent": _l("原上级组织"),
+              "to_parent": _l("新上级组织"), "from_path": _l("原路径"), "to_path": _l("新路径"),
+              "moved": _l("迁移的组织数"), "token_id": _l("令牌编号"), "expires_at": _l("到期日"),
+              "file": _l("导入文件"), "row": _l("行号"), "union_status": _l("建会状态"),
+              "member_count": _l("会员人数"), "case_id": _l("案件编号"), "attachment_id": _l("材料编号"),
+              "material": _l("材料"), "filename": _l("文件名"), "size": _l("大小（字节）"),
+              "content_type": _l("文件类型"), "sha256": _l("SHA-256"), "code": _l("组织代码")}
+
+
+def pick(pair: tuple[str, str] | None, fallback: str = "") -> str:
+    if pair is None:
+        return fallback
+    return pair[1] if lang() == "en" else pair[0]
+
+
+def review_states() -> dict[str, list[str]]:
+    """Per workflow, the states in which a reviewer decides something."""
+    out: dict[str, list[str]] = {}
+    for name, d in get_engine().catalog.definitions.items():
+        out[name] = sorted({t.source for t in d.transitions if "reviewer" in t.roles and "preparer" not in t.roles})
+    return out
+
+
+def _specs(d: Definition) -> dict[str, FieldSpec]:
+    """Every field a definition's steps take, by name (nested object fields included)."""
+    out: dict[str, FieldSpec] = {}
+
+    def add(spec: FieldSpec) -> None:
+        out.setdefault(spec.name, spec)
+        for f in spec.fields:
+            add(f)
+        if spec.items is not None:
+            for f in spec.items.fields:
+                add(f)
+
+    for spec in d.creation.data:
+        add(spec)
+    for t in d.transitions:
+        for spec in t.data:
+            add(spec)
+    return out
+
+
+PUNCTUATION = {"zh": {"(": "（", ")": "）", ",": "、", ";": "；", ":": "："},
+               "en": {"(": " (", ")": ")", ",": ", ", ";": "; ", ":": ": "}}
+
+
+def punct(mark: str) -> str:
+    """A punctuation mark in the page's language: full-width in Chinese."""
+    return PUNCTUATION[lang()][mark]
+
+
+def paren(inner: Any) -> Markup:
+    """`inner` in brackets: （…） in Chinese, " (…)" in English; `inner` is escaped unless it is Markup."""
+    return Markup(punct("(")) + (inner if isinstance(inner, str) else str(inner)) + Markup(punct(")"))
+
+
+def simple_data(data: Any, most: int = 4) -> bool:
+    """Few plain values: shown inline in the timeline rather than folded away."""
+    if not isinstance(data, Mapping) or len(data) > most:
+        return False
+    return all(isinstance(v, (str, int, float, bool)) or v is None
+               or (isinstance(v, list) and all(isinstance(x, (str, int)) for x in v)) for v in data.values())
+
+
+def init_app(app: Flask) -> None:
+    engine = get_engine(app)
+    tones: dict[tuple[str, str], str] = {}
+    specs: dict[str, dict[str, FieldSpec]] = {}
+
+    def definition(workflow: str) -> Definition | None:
+        return engine.catalog.definitions.get(workflow)
+
+    def workflow_title(name: str) -> str:
+        d = definition(name)
+        return text(d.title, name) if d else name
+
+    def state_name_label(workflow: str, state: str | None) -> str:
+        d = definition(workflow)
+        if d is None or state is None:
+            return state or "—"
+        try:
+            return text(d.state(state).label, state)
+        except KeyError:
+            return state
+
+    def state_label(case: Any) -> str:
+        try:
+            return text(engine.definition_of(case).state(case.state).label, case.state)
+        except KeyError:
+            return case.state
+
+    def state_tone(workflow: str, state: str | None) -> str:
+        """done, ended (closed without success), review (a reviewer decides) or open."""
+        key = (workflow, state or "")
+        if key not in tones:
+            d = definition(workflow)
+            tone = "open"
+            if d is not None and state:
+                try:
+                    st = d.state(state)
+                except KeyError:
+                    st = None
+                if st is not None and st.final:
+                    tone = "ended" if state in ("rejected", "withdrawn", "declined", "revoked", "closed_failed") \
+                        else "done"
+                elif state in review_states().get(workflow, []):
+                    tone = "review"
+            tones[key] = tone
+        return tones[key]
+
+    def trigger_label(workflow: str | None, trigger: str) -> str:
+        if trigger in ADMIN_TRIGGERS:
+            return str(ADMIN_TRIGGERS[trigger])
+        d = definition(workflow or "")
+        return text(d.trigger_label(trigger), trigger) if d else trigger
+
+    def data_label(workflow: str | None, key: str) -> str:
+        if key in ENTRY_KEYS:
+            return str(ENTRY_KEYS[key])
+        d = definition(workflow or "")
+        if d is None:
+            return key
+        if workflow not in specs:
+            specs[workflow] = _specs(d)  # type: ignore[index]
+        spec = specs[workflow].get(key)  # type: ignore[index]
+        return text(spec.label, key) if spec is not None and spec.label else key
+
+    def value_label(workflow: str | None, key: str, value: Any) -> Any:
+        """An enumerated value shown with its label when the definition has one."""
+        d = definition(workflow or "")
+        if d is None or not isinstance(value, str):
+            return value
+        titles: Mapping[str, Any] = d.extra.get("titles", {}) or {}
+        labels = (d.extra.get("enum_labels", {}) or {}).get(key, {}) or {}
+        label = labels.get(value) or titles.get(value)
+        return text(label, value) if isinstance(label, Mapping) else value
+
+    def nav_current(*prefixes: str) -> bool:
+        endpoint = request.endpoint or ""
+        return any(endpoint == p or endpoint.startswith(p + ".") for p in prefixes)
+
+    app.jinja_env.filters["role_name"] = lambda r: pick(ROLE_LABELS.get(r), r)
+    # globals rather than a context processor, so that imported macros see them too
+    app.jinja_env.globals.update({
+            "lang": lang,
+            "html_lang": html_lang,
+            "lang_url": lang_url,
+            "text": text,
+            "reason_text": reason_message,
+            "local_time": local_time,
+            "local_date": local_date,
+            "days_since": days_since,
+            "role_label": lambda r: pick(ROLE_LABELS.get(r), r),
+            "kind_label": lambda k: pick(KIND_LABELS.get(k), k),
+            "union_status_label": lambda s: pick(UNION_STATUS_LABELS.get(s), s),
+            "subject_label": lambda s: str(SUBJECT_LABELS.get(s, s)),
+            "workflow_title": workflow_title,
+            "state_label": state_label,
+            "state_name_label": state_name_label,
+            "state_tone": state_tone,
+            "trigger_label": trigger_label,
+            "data_label": data_label,
+            "value_label": value_label,
+            "nav_current": nav_current,
+            "simple_data": simple_data,
+            "punct": punct,
+            "paren": paren,
+            "path_labels": path_labels,
+            "escape_states": escape_states,
+            "workflows": engine.catalog.definitions,
+        })
