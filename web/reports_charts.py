@@ -27,7 +27,7 @@ class _Frame:
         return self.label + self.track * max(0.0, min(1.0, fraction))
 
 
-RATES = _Frame(96, 500, 84)
+RATES = _Frame(130, 466, 84)  # the label column fits "Membership rate" as well as 入会率
 CHILDREN = _Frame(210, 740, 110)
 
 
@@ -124,17 +124,22 @@ def children_chart(rows: Sequence[Row], c: Coverage, name_of: Callable[[Row], st
     return "".join(parts)
 
 
+def text_width(text: str) -> float:
+    """About how wide a tick-sized label draws: CJK characters take a full em, Latin ones about half."""
+    return sum(13.0 if ord(ch) >= 0x2E80 else 7.0 for ch in text)
+
+
 def _legend(c: Coverage, f: _Frame) -> str:
     parts = ['<g class="legend">']
     x = f.label
     for key, label in (("founding", _("建会率")), ("membership", _("入会率"))):
-        parts.append(f'<rect class="bar {key}" x="{x}" y="8" width="14" height="14" rx="2"/>')
-        parts.append(f'<text class="tick" x="{x + 20}" y="20">{escape(label)}</text>')
-        x += 96
+        parts.append(f'<rect class="bar {key}" x="{x:.0f}" y="8" width="14" height="14" rx="2"/>')
+        parts.append(f'<text class="tick" x="{x + 20:.0f}" y="20">{escape(label)}</text>')
+        x += 20 + text_width(label) + 24
     if c.targets.from_year is not None:
         for key, label in (("founding", _("建会率目标")), ("membership", _("入会率目标"))):
-            parts.append(f'<line class="target {key}" x1="{x}" y1="15" x2="{x + 24}" y2="15"/>')
-            parts.append(f'<text class="tick" x="{x + 30}" y="20">{escape(label)}</text>')
-            x += 130
+            parts.append(f'<line class="target {key}" x1="{x:.0f}" y1="15" x2="{x + 24:.0f}" y2="15"/>')
+            parts.append(f'<text class="tick" x="{x + 30:.0f}" y="20">{escape(label)}</text>')
+            x += 30 + text_width(label) + 24
     parts.append("</g>")
     return "".join(parts)
