@@ -12,7 +12,7 @@ import statistics
 import time
 from pathlib import Path
 
-from . import engine_path
+from . import engine_path, http_path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -30,6 +30,7 @@ def main() -> None:
         engine.append(engine_path.engine_steps_per_s(steps))
         raw.append(engine_path.raw_sqlite_steps_per_s(steps))
     ratios = [e / r for e, r in zip(engine, raw)]
+    http = http_path.run(seconds=5 if args.quick else 15)
     result = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "python": platform.python_version(),
@@ -40,6 +41,7 @@ def main() -> None:
         "engine_steps_per_s": round(statistics.median(engine), 1),
         "raw_sqlite_steps_per_s": round(statistics.median(raw), 1),
         "engine_vs_raw": round(statistics.median(ratios), 4),
+        **http,
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
@@ -47,6 +49,8 @@ def main() -> None:
     print(f"{'engine full path (steps/s)':<34}{result['engine_steps_per_s']:>14,.1f}")
     print(f"{'raw sqlite3 same work (steps/s)':<34}{result['raw_sqlite_steps_per_s']:>14,.1f}")
     print(f"{'engine / raw':<34}{result['engine_vs_raw']:>14.3f}")
+    print(f"{'HTTP steps/s (16 clients)':<34}{result['http_steps_per_s']:>14,.1f}")
+    print(f"{'HTTP p50 / p99 (ms)':<34}{result['http_p50_ms']:>7.1f} / {result['http_p99_ms']:.1f}")
     print(f"written to {RESULTS / 'latest.json'}")
 
 

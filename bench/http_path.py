@@ -94,10 +94,14 @@ def run(seconds: float = 10.0, clients: int = 16, workers: int = 4, threads: int
         port = _free_port()
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-secret", "UNIONFLOW_ENV": "production",
                "UNIONFLOW_LOG_LEVEL": "WARNING"}
+        from gunicorn.config import KNOWN_SETTINGS
+
+        args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "gthread",
+                "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
+        if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS):
+            args.append("--no-control-socket")  # gunicorn 27 would open one under the home directory
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "gthread",
-             "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-             "bench.wsgi_bench:app"],
+            [*args, "bench.wsgi_bench:app"],
             cwd=ROOT, env=env, start_new_session=True,
         )
         try:
