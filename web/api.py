@@ -52,6 +52,13 @@ class _Unauthenticated(Exception):
     pass
 
 
+class AfterCommit:
+    """A write view's answer, rendered in a fresh read once its unit of work has committed."""
+
+    def __init__(self, render: Callable[[Session], Response]):
+        self.render = render
+
+
 def read_json() -> dict[str, Any]:
     """The request body as a JSON object; numbers with a fraction become Decimals (never floats)."""
     raw = request.get_data(cache=True)
@@ -109,10 +116,17 @@ def endpoint(write: bool = False) -> Callable:
         def wrapper(*args: Any, **kwargs: Any) -> Response:
             db = get_db()
             try:
-                with (db.write() if write else db.read()) as session:
+                # the write transaction holds only the step itself: who is calling is read before it,
+                # and the answer is rendered after its commit (SQLite admits one writer at a time)
+                with db.read() as session:
                     actor = _authenticate(session)
-                    g.actor = actor
-                    return view(session, actor, *args, **kwargs)
+                g.actor = actor
+                with (db.write() if write else db.read()) as session:
+                    result = view(session, actor, *args, **kwargs)
+                if isinstance(result, AfterCommit):
+                    with db.read() as session:
+                        return result.render(session)
+                return result
             except _Unauthenticated:
                 return error("unauthenticated", 401)
             except WorkflowError as err:
@@ -245,8 +259,8 @@ def post_case(session: Session, actor: Actor) -> Response:
     if fields:
         raise InvalidInput(fields=fields)
     engine = get_engine()
-    case = engine.create_case(session, body["workflow"], body["org"], actor, body.get("data") or {})
-    return respond(case_json(session, engine, case, actor), 201)
+    case_id = engine.create_case(session, body["workflow"], body["org"], actor, body.get("data") or {}).id
+    return AfterCommit(lambda read: respond(case_json(read, engine, read.get(Case, case_id), actor), 201))
 
 
 @bp.get("/cases")
@@ -304,7 +318,7 @@ def post_event(session: Session, actor: Actor, case_id: int) -> Response:
         raise InvalidInput(fields=fields)
     engine = get_engine()
     engine.fire(session, case_id, trigger, actor, body.get("data"), comment or "", version)
-    return respond(case_json(session, engine, session.get(Case, case_id), actor))
+    return AfterCommit(lambda read: respond(case_json(read, engine, read.get(Case, case_id), actor)))
 
 
 @bp.get("/cases/<int:case_id>/audit")

@@ -46,12 +46,15 @@ def select_locale() -> str:
 def lang() -> str:
     """"en" or "zh": the language of the page being rendered."""
     try:
+        cached = g.get("uf_lang")
+    except RuntimeError:  # outside a request or app context
+        return "zh"
+    if cached is None:  # resolved once per request: Babel's locale parsing is not free
         from flask_babel import get_locale
 
         loc = get_locale()
-        return "en" if loc is not None and loc.language == "en" else "zh"
-    except RuntimeError:
-        return "zh"
+        cached = g.uf_lang = "en" if loc is not None and loc.language == "en" else "zh"
+    return cached
 
 
 def html_lang() -> str:
