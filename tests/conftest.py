@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import date
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,6 +257,35 @@ def fire(api):
         resp = api.post(f"/cases/{case_id}/events", who, body)
         assert resp.status_code == expect, resp.get_json()
         return resp.get_json()
+
+    return do
+
+
+class Clock:
+    """A settable business date: give it to the app as UNIONFLOW_CLOCK (tests move `today` on)."""
+
+    def __init__(self, today: date = date(2026, 11, 20)) -> None:
+        self.today = today
+
+    def __call__(self) -> date:
+        return self.today
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def found(db):
+    """Mark an enterprise's union as founded with its member count (the founding workflow's outcome)."""
+    def do(code: str, members: int | None) -> None:
+        from workflow.accounts import get_org
+
+        with db.write() as session:
+            org = get_org(session, code)
+            org.union_status = "founded"
+            org.member_count = members
 
     return do
 

@@ -7,25 +7,11 @@ from datetime import date
 
 import pytest
 
-from workflow.accounts import get_org
 
 from tests.browser.conftest import login
 from tests.workflow.test_inspection_rules import EXTRA, full_scores, scores_totalling
 
 ITEMS = EXTRA["checklist"]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.today = date(2026, 11, 20)
-
-    def __call__(self) -> date:
-        return self.today
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture
@@ -34,12 +20,10 @@ def app_config(app_config, clock):
 
 
 @pytest.fixture
-def founded(db, tree):
+def founded(found, tree):
     """中型企业 (ENT-M) has its union, 29 members of 30 employees; so has 小店 (ENT-S), not inspected yet."""
-    with db.write() as session:
-        for code, members in (("ENT-M", 29), ("ENT-S", 5)):
-            org = get_org(session, code)
-            org.union_status, org.member_count = "founded", members
+    found("ENT-M", 29)
+    found("ENT-S", 5)
     return tree
 
 

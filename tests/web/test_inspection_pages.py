@@ -7,7 +7,6 @@ from datetime import date
 
 import pytest
 
-from workflow.accounts import get_org
 
 from tests.workflow.test_inspection_rules import EXTRA, full_scores, scores_totalling
 
@@ -15,32 +14,9 @@ ITEMS = EXTRA["checklist"]
 FULL = full_scores(ITEMS)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.today = date(2026, 11, 20)
-
-    def __call__(self) -> date:
-        return self.today
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
 @pytest.fixture
 def app_config(app_config, clock):
     return {**app_config, "UNIONFLOW_CLOCK": clock}
-
-
-@pytest.fixture
-def found(db):
-    def do(code: str, members: int | None) -> None:
-        with db.write() as session:
-            org = get_org(session, code)
-            org.union_status, org.member_count = "founded", members
-
-    return do
 
 
 @pytest.fixture

@@ -7,29 +7,13 @@ from datetime import date
 
 import pytest
 
-from workflow.accounts import get_org
 
-from tests.web.test_inspection_pages import FULL, ITEMS, Clock, scores_totalling
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
+from tests.web.test_inspection_pages import FULL, ITEMS, scores_totalling
 
 
 @pytest.fixture
 def app_config(app_config, clock):
     return {**app_config, "UNIONFLOW_CLOCK": clock}
-
-
-@pytest.fixture
-def found(db):
-    def do(code: str, members: int) -> None:
-        with db.write() as session:
-            org = get_org(session, code)
-            org.union_status, org.member_count = "founded", members
-
-    return do
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 from definitions.loader import PROFILES_DIR, REASONS_DIR, WORKFLOWS_DIR
-from workflow.accounts import get_org
 from workflow.catalog import checked_catalog
 from workflow.models import Case
 
@@ -20,36 +19,9 @@ FULL = full_scores(ITEMS)
 START = date(2026, 11, 20)
 
 
-class Clock:
-    """The engine's business day (its `today`), moved by the tests."""
-
-    def __init__(self) -> None:
-        self.today = START
-
-    def __call__(self) -> date:
-        return self.today
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
 @pytest.fixture
 def app_config(app_config, clock):
     return {**app_config, "UNIONFLOW_CLOCK": clock}
-
-
-@pytest.fixture
-def found(db):
-    """Mark an enterprise's union as founded with its member count (the founding workflow's outcome)."""
-    def do(code: str, members: int | None) -> None:
-        with db.write() as session:
-            org = get_org(session, code)
-            org.union_status = "founded"
-            org.member_count = members
-
-    return do
 
 
 @pytest.fixture
