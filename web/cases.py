@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 import audit
 from definitions import Transition
-from workflow import Actor, Case, InvalidInput, WorkflowError, can_view
+from workflow import Actor, Case, WorkflowError, can_view
 from workflow.accounts import find_org
 from workflow.models import Organisation
 from workflow.queries import list_cases, review_queue, visible_orgs
@@ -190,8 +190,6 @@ def step(case_id: int, trigger: str) -> Any:
                     engine.fire(session, case_id, trigger, actor, event, form.comment.data or "", version)
                 flash(_("已办理：%(step)s", step=t.label.get("en" if _is_en() else "zh")), "success")
                 return redirect(url_for("cases.show", case_id=case_id))
-            except InvalidInput as err:
-                errors, status = _explain(err, form)
             except WorkflowError as err:
                 errors, status = _explain(err, form)
     else:

@@ -38,6 +38,7 @@ from .errors import (
 )
 from .machine import machine_for
 from .models import Case, Organisation
+from .validation import validate
 from .records import CaseRecord, OrgRecord, load_case, orgs_by_id, save_case, update_org
 from .rules import CONDITIONS, EFFECTS, GUARDS, ORG_FIELDS, ActorFacts, Context, OrgFacts, Reason
 
@@ -234,7 +235,7 @@ class Engine:
             raise InvalidInput([Reason("comment_required")], fields={"comment": FieldError("required")})
         if len(comment) > 2000:
             raise InvalidInput(fields={"comment": FieldError("too_long", max=2000)})
-        clean, recorded, errors = self._validate(t.data, data)
+        clean, recorded, errors = validate(t.data, data)
         if errors:
             raise InvalidInput(fields=errors)
 
@@ -288,12 +289,6 @@ class Engine:
         )
         return case
 
-    @staticmethod
-    def _validate(specs: Any, data: Any) -> tuple[dict, dict, dict[str, FieldError]]:
-        from .validation import validate
-
-        return validate(specs, data)
-
     # -- creating a case ---------------------------------------------------
     def create_case(
         self,
@@ -317,7 +312,7 @@ class Engine:
         creation = definition.creation
         if actor.role not in creation.roles:
             raise Forbidden([Reason("forbidden", {"role": actor.role})])
-        clean, recorded, errors = self._validate(creation.data, data)
+        clean, recorded, errors = validate(creation.data, data)
         if errors:
             raise InvalidInput(fields=errors)
         if org.kind != creation.org_kind:

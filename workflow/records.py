@@ -68,25 +68,16 @@ _LOAD = (
 )
 _LOAD_FOR_UPDATE = _LOAD.with_for_update(of=Case.__table__)
 _ORGS_BY_ID = select(*_ORG_COLUMNS).where(Organisation.id.in_(bindparam("ids", expanding=True)))
-_UPDATE_CASE = (
-    update(Case.__table__)
-    .where(Case.__table__.c.id == bindparam("case_id"))
-    .values(
-        state=bindparam("state"), version=bindparam("version"), closed=bindparam("closed"),
-        competent_org_id=bindparam("competent_org_id"), data=bindparam("data"), facts=bindparam("facts"),
-        fired_by=bindparam("fired_by"), unique_key=bindparam("unique_key"), updated_at=bindparam("updated_at"),
-        state_since=bindparam("state_since"),
-    )
-)
-_UPDATE_CASE_SAME_STATE = (
-    update(Case.__table__)
-    .where(Case.__table__.c.id == bindparam("case_id"))
-    .values(
-        state=bindparam("state"), version=bindparam("version"), closed=bindparam("closed"),
-        competent_org_id=bindparam("competent_org_id"), data=bindparam("data"), facts=bindparam("facts"),
-        fired_by=bindparam("fired_by"), unique_key=bindparam("unique_key"), updated_at=bindparam("updated_at"),
-    )
-)
+_SAVED = ("state", "version", "closed", "competent_org_id", "data", "facts", "fired_by", "unique_key", "updated_at")
+
+
+def _update_case(*columns: str):
+    table = Case.__table__
+    return update(table).where(table.c.id == bindparam("case_id")).values({c: bindparam(c) for c in columns})
+
+
+_UPDATE_CASE = _update_case(*_SAVED, "state_since")
+_UPDATE_CASE_SAME_STATE = _update_case(*_SAVED)  # a step that stays in its state keeps state_since
 
 
 def _org(values: Sequence[Any]) -> OrgRecord | None:
