@@ -14,7 +14,9 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.util import identity_key
 
-from .models import Case, Organisation
+from storage.prepared import Prepared
+
+from .models import Case, Organisation, User
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,12 @@ class OrgRecord:
     female_employees: int | None
     union_status: str
     member_count: int | None
+
+
+@dataclass(frozen=True)
+class UserRef:
+    id: int
+    username: str
 
 
 @dataclass
@@ -49,6 +57,16 @@ class CaseRecord:
     created_by_id: int
     org: OrgRecord
     competent_org: OrgRecord | None
+    # read for showing a case (`load_case_view`), not by the engine's step
+    created_at: Any = None
+    updated_at: Any = None
+    state_since: Any = None
+    title: str = ""
+    created_by: UserRef | None = None
+
+    @property
+    def org_id(self) -> int:
+        return self.org.id
 
 
 _ORG_COLUMNS = (Organisation.id, Organisation.code, Organisation.name, Organisation.kind, Organisation.path,
@@ -60,20 +78,30 @@ _CASE_COLUMNS = (Case.id, Case.workflow, Case.definition_version, Case.profile, 
                  Case.closed, Case.competent_org_id, Case.data, Case.facts, Case.fired_by, Case.unique_key,
                  Case.created_by_id)
 
-_LOAD = (
+_load = (
     select(*_CASE_COLUMNS, *_ORG_COLUMNS, *_COMPETENT_COLUMNS)
     .join(Organisation, Organisation.id == Case.org_id)
     .outerjoin(_competent, _competent.id == Case.competent_org_id)
     .where(Case.id == bindparam("case_id"))
 )
-_LOAD_FOR_UPDATE = _LOAD.with_for_update(of=Case.__table__)
-_ORGS_BY_ID = select(*_ORG_COLUMNS).where(Organisation.id.in_(bindparam("ids", expanding=True)))
+_LOAD = Prepared(_load)
+_LOAD_FOR_UPDATE = Prepared(_load.with_for_update(of=Case.__table__))
+_VIEW = Prepared(
+    select(*_CASE_COLUMNS, *_ORG_COLUMNS, *_COMPETENT_COLUMNS, Case.created_at, Case.updated_at, Case.state_since,
+           Case.title, User.username)
+    .join(Organisation, Organisation.id == Case.org_id)
+    .outerjoin(_competent, _competent.id == Case.competent_org_id)
+    .outerjoin(User, User.id == Case.created_by_id)
+    .where(Case.id == bindparam("case_id"))
+)
+_ORGS_BY_ID: dict[int, Prepared] = {}  # by the number of ids (an organisation's depth)
 _SAVED = ("state", "version", "closed", "competent_org_id", "data", "facts", "fired_by", "unique_key", "updated_at")
 
 
 def _update_case(*columns: str):
     table = Case.__table__
-    return update(table).where(table.c.id == bindparam("case_id")).values({c: bindparam(c) for c in columns})
+    return Prepared(
+        update(table).where(table.c.id == bindparam("case_id")).values({c: bindparam(c) for c in columns}))
 
 
 _UPDATE_CASE = _update_case(*_SAVED, "state_since")
@@ -86,12 +114,25 @@ def _org(values: Sequence[Any]) -> OrgRecord | None:
 
 def load_case(session: Session, case_id: int, lock: bool = True) -> CaseRecord | None:
     """The case and its organisations; with `lock`, its row stays locked to the end of the transaction."""
-    row = session.execute(_LOAD_FOR_UPDATE if lock else _LOAD, {"case_id": case_id}).one_or_none()
-    if row is None:
+    values = (_LOAD_FOR_UPDATE if lock else _LOAD).one_or_none(session, {"case_id": case_id})
+    if values is None:
         return None
     n, m = len(_CASE_COLUMNS), len(_ORG_COLUMNS)
-    values = tuple(row)
     case = CaseRecord(*values[:n], org=_org(values[n:n + m]), competent_org=_org(values[n + m:]))
+    case.data, case.facts, case.fired_by = dict(case.data or {}), dict(case.facts or {}), dict(case.fired_by or {})
+    return case
+
+
+def load_case_view(session: Session, case_id: int) -> CaseRecord | None:
+    """The case as `load_case` reads it, with its times, title and creator: what a case's JSON shows."""
+    values = _VIEW.one_or_none(session, {"case_id": case_id})
+    if values is None:
+        return None
+    n, m = len(_CASE_COLUMNS), len(_ORG_COLUMNS)
+    created_at, updated_at, state_since, title, username = values[n + 2 * m:]
+    case = CaseRecord(*values[:n], org=_org(values[n:n + m]), competent_org=_org(values[n + m:n + 2 * m]),
+                      created_at=created_at, updated_at=updated_at, state_since=state_since, title=title or "",
+                      created_by=UserRef(values[n - 1], username) if username is not None else None)
     case.data, case.facts, case.fired_by = dict(case.data or {}), dict(case.facts or {}), dict(case.fired_by or {})
     return case
 
@@ -99,13 +140,18 @@ def load_case(session: Session, case_id: int, lock: bool = True) -> CaseRecord |
 def orgs_by_id(session: Session, ids: Sequence[int]) -> dict[int, OrgRecord]:
     if not ids:
         return {}
-    return {r[0]: OrgRecord(*r) for r in session.execute(_ORGS_BY_ID, {"ids": list(ids)})}
+    stmt = _ORGS_BY_ID.get(len(ids))
+    if stmt is None:
+        names = [f"id{i}" for i in range(len(ids))]
+        stmt = _ORGS_BY_ID[len(ids)] = Prepared(
+            select(*_ORG_COLUMNS).where(Organisation.id.in_([bindparam(n) for n in names])))
+    return {r[0]: OrgRecord(*r) for r in stmt.rows(session, {f"id{i}": v for i, v in enumerate(ids)})}
 
 
 def save_case(session: Session, case: CaseRecord, updated_at: Any, state_since: Any | None) -> None:
     """Write the case's new state; `state_since` None keeps it (a step that stays in its state)."""
     stmt = _UPDATE_CASE if state_since is not None else _UPDATE_CASE_SAME_STATE
-    session.execute(stmt, {
+    stmt.execute(session, {
         "case_id": case.id, "state": case.state, "version": case.version, "closed": case.closed,
         "competent_org_id": case.competent_org_id, "data": case.data, "facts": case.facts,
         "fired_by": case.fired_by, "unique_key": case.unique_key, "updated_at": updated_at,

@@ -1,0 +1,142 @@
+"""Statements compiled once per dialect and run on the session's own DBAPI connection.
+
+The engine's hot path runs the same handful of statements for every step.
+Through `Session.execute` each one pays for ORM compile-state lookup, cache
+keys, result metadata and event dispatch: most of a step's time. A
+`Prepared` statement is compiled once per dialect by SQLAlchemy itself (so
+the SQL, the parameter order, the casts and the type conversions are the
+ones SQLAlchemy would use) and then executed directly on the DBAPI
+connection of the caller's session: the same connection, the same
+transaction, nothing committed here.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ClauseElement
+
+Processor = Callable[[Any], Any]
+_REQUIRED = object()  # a parameter the caller must give
+_streams = itertools.count(1)  # names of server-side cursors
+
+
+@dataclass(frozen=True)
+class _Form:
+    sql: str
+    named: bool  # parameters by name (pyformat) or by position (qmark)
+    binds: tuple[tuple[str, Processor | None, Any], ...]  # name, conversion, the literal's own value; in order
+    results: tuple[tuple[int, Processor], ...]  # the result columns that need a conversion
+
+
+def _compile(statement: ClauseElement, dialect: Dialect) -> _Form:
+    compiled = statement.compile(dialect=dialect)
+    order = compiled.positiontup if compiled.positional else list(compiled.binds)
+    binds = []
+    for name in order:
+        bind = compiled.binds[name]
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        binds.append((name, process, _REQUIRED if bind.required else bind.effective_value))
+    columns = getattr(statement, "selected_columns", ())
+    processors = (c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
+    results = tuple((i, p) for i, p in enumerate(processors) if p is not None)
+    return _Form(compiled.string, not compiled.positional, tuple(binds), results)
+
+
+def _value(params: Mapping[str, Any], name: str, process: Processor | None, literal: Any) -> Any:
+    value = params[name] if literal is _REQUIRED or name in params else literal
+    return value if process is None else process(value)
+
+
+_KEY = "storage.prepared.connection"
+
+
+def dbapi_connection(session: Session) -> tuple[Any, Dialect]:
+    """The driver's connection under the session's current transaction (begun if need be), and its dialect.
+
+    Looked up once per transaction: the session's `info` keeps it beside the
+    transaction it belongs to.
+    """
+    cached = session.info.get(_KEY)
+    transaction = session.get_transaction()
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        return cached[1], cached[2]
+    connection = session.connection()
+    found = (session.get_transaction(), connection.connection.driver_connection, connection.dialect)
+    session.info[_KEY] = found
+    return found[1], found[2]
+
+
+class Prepared:
+    """One Core statement, compiled per dialect on first use."""
+
+    __slots__ = ("statement", "_forms")
+
+    def __init__(self, statement: ClauseElement):
+        self.statement = statement
+        self._forms: dict[str, _Form] = {}
+
+    def _form(self, dialect: Dialect) -> _Form:
+        form = self._forms.get(dialect.name)
+        if form is None:
+            form = self._forms[dialect.name] = _compile(self.statement, dialect)
+        return form
+
+    def _run(self, session: Session, params: Mapping[str, Any] | None) -> tuple[Any, _Form]:
+        connection, dialect = dbapi_connection(session)
+        form = self._forms.get(dialect.name) or self._form(dialect)
+        params = params or {}
+        cursor = connection.cursor()
+        if form.named:
+            cursor.execute(form.sql, {name: _value(params, name, p, lit) for name, p, lit in form.binds})
+        else:
+            cursor.execute(form.sql, tuple([_value(params, name, p, lit) for name, p, lit in form.binds]))
+        return cursor, form
+
+    def execute(self, session: Session, params: Mapping[str, Any] | None = None) -> Any:
+        """Run the statement in the session's transaction; returns the DBAPI cursor."""
+        return self._run(session, params)[0]
+
+    def rows(self, session: Session, params: Mapping[str, Any] | None = None) -> list[tuple]:
+        """All result rows, with the column types' conversions applied."""
+        cursor, form = self._run(session, params)
+        raw = cursor.fetchall()
+        if not form.results:
+            return [tuple(r) for r in raw]
+        return [_convert(r, form.results) for r in raw]
+
+    def stream(self, session: Session, size: int, params: Mapping[str, Any] | None = None) -> Iterator[tuple]:
+        """Rows as the driver returns them (no conversions), fetched `size` at a time.
+
+        On PostgreSQL a server-side cursor keeps only `size` rows in memory.
+        """
+        connection, dialect = dbapi_connection(session)
+        form = self._forms.get(dialect.name) or self._form(dialect)
+        params = params or {}
+        cursor = connection.cursor(name=f"stream_{next(_streams)}") if dialect.name == "postgresql" \
+            else connection.cursor()
+        if form.named:
+            cursor.execute(form.sql, {name: _value(params, name, p, lit) for name, p, lit in form.binds})
+        else:
+            cursor.execute(form.sql, tuple([_value(params, name, p, lit) for name, p, lit in form.binds]))
+        try:
+            while batch := cursor.fetchmany(size):
+                yield from batch
+        finally:
+            cursor.close()
+
+    def one_or_none(self, session: Session, params: Mapping[str, Any] | None = None) -> tuple | None:
+        found = self.rows(session, params)
+        if len(found) > 1:
+            raise LookupError("more than one row where at most one was expected")
+        return found[0] if found else None
+
+
+def _convert(row: Sequence[Any], processors: tuple[tuple[int, Processor], ...]) -> tuple:
+    values = list(row)
+    for i, process in processors:
+        values[i] = process(values[i])
+    return tuple(values)
