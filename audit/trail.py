@@ -11,20 +11,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage import utcnow
+from storage.prepared import Prepared
 
-from .chain import GENESIS, canonical_json, entry_hash, format_at
+from .chain import GENESIS, canonical_json, entry_hash, format_at, hashed_at, link_hash
 from .models import AuditEntry, AuditHead
 
 HEAD_ID = 1
 
 # built once: executed with parameters, their compiled form is cached
-_LOCK_HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID).with_for_update()
-_INSERT_ENTRY = insert(AuditEntry.__table__)
-_MOVE_HEAD = update(AuditHead.__table__).where(AuditHead.__table__.c.id == HEAD_ID)
+_LOCK_HEAD = Prepared(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID).with_for_update())
+_ENTRY_COLUMNS = ("seq", "at", "actor", "role", "subject_type", "subject_id", "trigger", "from_state", "to_state",
+                  "version", "comment", "data", "prev_hash", "hash")
+_INSERT_ENTRY = Prepared(insert(AuditEntry.__table__).values({c: bindparam(c) for c in _ENTRY_COLUMNS}))
+_MOVE_HEAD = Prepared(update(AuditHead.__table__).where(AuditHead.__table__.c.id == HEAD_ID)
+                      .values(seq=bindparam("seq"), hash=bindparam("hash")))
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,7 @@ def append(
     data: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write one entry in the caller's transaction and return it as a mapping."""
-    head = session.execute(_LOCK_HEAD).one_or_none()
+    head = _LOCK_HEAD.one_or_none(session)
     if head is None:  # a schema made without the migration's head row
         session.execute(insert(AuditHead).values(id=HEAD_ID, seq=0, hash=GENESIS))
         prev_seq, prev_hash = 0, GENESIS
@@ -91,8 +95,8 @@ def append(
         prev_hash=prev_hash,
     )
     row["hash"] = entry_hash(**{**row, "at": format_at(at)})
-    session.execute(_INSERT_ENTRY, row)
-    session.execute(_MOVE_HEAD, {"seq": row["seq"], "hash": row["hash"]})
+    _INSERT_ENTRY.execute(session, row)
+    _MOVE_HEAD.execute(session, {"seq": row["seq"], "hash": row["hash"]})
     return row
 
 
@@ -113,12 +117,12 @@ _COLUMNS = (
 )
 
 
+_ALL_ROWS = Prepared(select(*_COLUMNS).order_by(AuditEntry.seq))
+
+
 def _rows(session: Session, chunk: int) -> Iterator[tuple]:
-    result = session.execute(
-        select(*_COLUMNS).order_by(AuditEntry.seq).execution_options(yield_per=chunk)
-    )
-    for partition in result.partitions():
-        yield from partition
+    """Every entry in order, as the driver returns it (times unparsed), `chunk` rows at a time."""
+    return _ALL_ROWS.stream(session, chunk)
 
 
 def verify(
@@ -146,12 +150,8 @@ def verify(
             return VerifyResult(False, checked, {"seq": seq, "problem": problem})
         if prev != expected_prev:
             return VerifyResult(False, checked, {"seq": seq, "problem": "prev_hash does not match the previous entry's hash"})
-        recomputed = entry_hash(
-            seq=seq, at=format_at(at), actor=actor, role=role, subject_type=stype, subject_id=sid,
-            trigger=trigger, from_state=frm, to_state=to, version=version, comment=comment, data=data,
-            prev_hash=prev,
-        )
-        if recomputed != digest:
+        if link_hash(seq, hashed_at(at), actor, role, stype, sid, trigger, frm, to, version, comment, data,
+                     prev) != digest:
             return VerifyResult(False, checked, {"seq": seq, "problem": "content does not match its hash (entry edited)"})
         last[(stype, sid)] = (seq, to, version)
         expected_prev = digest
