@@ -14,8 +14,9 @@ from werkzeug.exceptions import HTTPException
 
 import audit
 from workflow import Actor, Case, FieldError, Forbidden, InvalidInput, NotFound, WorkflowError, can_view
-from workflow.accounts import create_org, create_user, find_org, find_user, issue_token, user_for_token
+from workflow.accounts import actor_for_token, create_org, create_user, find_org, find_user, issue_token
 from workflow.queries import MAX_PAGE, list_cases
+from workflow.records import load_case_view
 
 from .extensions import csrf, get_db, get_engine
 from .i18n import error_payload, lang
@@ -142,11 +143,11 @@ def _authenticate(session: Session) -> Actor:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise _Unauthenticated()
-    user = user_for_token(session, secret.strip())
-    if user is None:
+    found = actor_for_token(session, secret.strip())
+    if found is None:
         raise _Unauthenticated()
-    g.user_language = user.language
-    return Actor.of(user)
+    actor, g.user_language = found
+    return actor
 
 
 def _require(actor: Actor, *roles: str) -> None:
@@ -318,7 +319,7 @@ def post_event(session: Session, actor: Actor, case_id: int) -> Response:
         raise InvalidInput(fields=fields)
     engine = get_engine()
     engine.fire(session, case_id, trigger, actor, body.get("data"), comment or "", version)
-    return AfterCommit(lambda read: respond(case_json(read, engine, read.get(Case, case_id), actor)))
+    return AfterCommit(lambda read: respond(case_json(read, engine, load_case_view(read, case_id), actor)))
 
 
 @bp.get("/cases/<int:case_id>/audit")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from flask import current_app, g, request, session, url_for
+from flask import current_app, g, has_request_context, request, session, url_for
 from flask_babel import format_datetime
 
 from definitions import Label
@@ -49,11 +49,8 @@ def lang() -> str:
         cached = g.get("uf_lang")
     except RuntimeError:  # outside a request or app context
         return "zh"
-    if cached is None:  # resolved once per request: Babel's locale parsing is not free
-        from flask_babel import get_locale
-
-        loc = get_locale()
-        cached = g.uf_lang = "en" if loc is not None and loc.language == "en" else "zh"
+    if cached is None:  # resolved once per request, from the same choice Babel's locale is made of
+        cached = g.uf_lang = "en" if has_request_context() and select_locale() == "en" else "zh"
     return cached
 
 
