@@ -113,4 +113,6 @@ class Case(Base):
         Index("ix_cases_workflow_state", "workflow", "state"),
         Index("ix_cases_competent_state", "competent_org_id", "state", "state_since"),
         Index("ix_cases_created", "created_at"),
+        # the review queue: open cases, longest waiting first, read in index order page by page
+        Index("ix_cases_open_since", "closed", "state_since", "id"),
     )

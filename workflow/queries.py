@@ -20,6 +20,7 @@ class Page:
     total: int
     page: int
     per_page: int
+    more: bool = False  # counting stopped at `total`: there are more
 
     @property
     def pages(self) -> int:
@@ -35,11 +36,24 @@ def visible_orgs(actor: Actor) -> Any:
     return Organisation.path.startswith(actor.org_path, autoescape=True)
 
 
-def paginate(session: Session, stmt: Select, page: int, per_page: int) -> Page:
+def paginate(session: Session, stmt: Select, page: int, per_page: int, count_limit: int | None = None) -> Page:
+    """One page of `stmt`, and how many rows there are in all.
+
+    With `count_limit`, counting stops a little past the larger of the limit
+    and the current page (a queue of 90,000 cases need not be counted to show
+    its first page); the page then says there are more.
+    """
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, min(page, MAX_PAGE))
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    counted = stmt.order_by(None)
+    cap = None
+    if count_limit is not None:
+        cap = max(count_limit, page * per_page)
+        counted = counted.limit(cap + 1)
+    total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
     items = session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique().all()
+    if cap is not None and total > cap:
+        return Page(items, cap, page, per_page, more=True)
     return Page(items, total, page, per_page)
 
 
@@ -53,6 +67,7 @@ def list_cases(
     open_only: bool = False,
     page: int = 1,
     per_page: int = 20,
+    count_limit: int | None = None,
 ) -> Page:
     stmt = select(Case).join(Case.org).where(visible_orgs(actor))
     if workflow:
@@ -64,7 +79,7 @@ def list_cases(
     if open_only:
         stmt = stmt.where(Case.closed.is_(False))
     stmt = stmt.order_by(Case.created_at.desc(), Case.id.desc())
-    return paginate(session, stmt, page, per_page)
+    return paginate(session, stmt, page, per_page, count_limit)
 
 
 def review_queue(
@@ -76,6 +91,7 @@ def review_queue(
     org: Organisation | None = None,
     page: int = 1,
     per_page: int = 20,
+    count_limit: int | None = None,
 ) -> Page:
     """Open cases standing where a reviewer of the actor's organisation decides: oldest first."""
     competent = aliased(Organisation)
@@ -93,4 +109,4 @@ def review_queue(
     if org is not None:
         stmt = stmt.where(Organisation.path.startswith(org.path, autoescape=True))
     stmt = stmt.order_by(Case.state_since.asc(), Case.id.asc())
-    return paginate(session, stmt, page, per_page)
+    return paginate(session, stmt, page, per_page, count_limit)
