@@ -4,8 +4,12 @@
     python3 dev.py run     install everything, then start UnionFlow on SQLite with demonstration data
     python3 dev.py test    install everything, then run the whole test suite
 
+and a third for the benchmarks (README, "Performance"):
+
+    python3 dev.py bench   install everything with the `bench` extra, then run `python -m bench`
+
 Everything is installed into `.venv/` beside this file. `run` passes --host and
---port on to `flask demo run`; `test` passes any further arguments to pytest.
+--port on to `flask demo run`; `test` passes any further arguments to pytest, `bench` to the benchmark (--quick).
 """
 from __future__ import annotations
 
@@ -53,7 +57,7 @@ def ensure_browser() -> None:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("run", "test"):
+    if not argv or argv[0] not in ("run", "test", "bench"):
         print(__doc__)
         return 2
     env = {**os.environ, "FLASK_APP": "wsgi"}
@@ -61,6 +65,9 @@ def main(argv: list[str]) -> int:
         install(None)
         env.setdefault("UNIONFLOW_ENV", "development")
         return subprocess.run([str(BIN / "flask"), "demo", "run", *argv[1:]], cwd=ROOT, env=env).returncode
+    if argv[0] == "bench":
+        install("bench")
+        return subprocess.run([str(BIN / "python"), "-m", "bench", *argv[1:]], cwd=ROOT, env=env).returncode
     install("test")
     ensure_browser()
     return subprocess.run([str(BIN / "python"), "-m", "pytest", *argv[1:]], cwd=ROOT, env=env).returncode

@@ -1,57 +1,157 @@
-"""python -m bench [--quick]: print a table and write bench/results/latest.json.
+"""python -m bench [--quick] [--postgres URL]: print a table and write bench/results/latest.json.
 
-Every figure is the median of several runs, each paired with its baseline
-measured in the same run; ratios compare like with like on this machine.
+Every timing is paired with its baseline measured in the same run, and every
+figure is the median of several runs; ratios compare like with like on this
+machine. The measures:
+
+1. the engine's full path in-process on SQLite, one commit per step, against
+   raw sqlite3 doing the same statements on the same schema, against raw
+   sqlite3 on three bare tables (for reference), and against django-fsm-2 +
+   django-fsm-log doing the same two steps (installed by the `bench` extra);
+2. steps over HTTP: gunicorn workers on 127.0.0.1, 16 concurrent clients;
+   with each worker's peak memory;
+3. `flask audit verify` on a large trail (a million entries; fewer with --quick);
+4. the case page, the review queue and the case list on that installation;
+5. with --postgres, the engine path and its raw baseline on PostgreSQL.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from . import engine_path, http_path
+from . import big, engine_path, http_path
 
 RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def django_fsm_log_steps_per_s(steps: int) -> float | None:
+    """django-fsm-2 + django-fsm-log in a process of its own; None when the `bench` extra is missing."""
+    try:
+        import django_fsm  # noqa: F401
+        import django_fsm_log  # noqa: F401
+    except ImportError:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        out = subprocess.run([sys.executable, "-m", "bench.django_fsm_log_path", str(steps), tmp],
+                             cwd=ROOT, capture_output=True, text=True, check=True, timeout=600)
+    return json.loads(out.stdout.strip().splitlines()[-1])["steps_per_s"]
+
+
+def _median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return round(statistics.median(present), 4 if all(v < 10 for v in present) else 1) if present else None
+
+
+def _paired(runs: int, measure: dict[str, Any]) -> dict[str, list[float | None]]:
+    """Each run measures every contender once, one after the other, so that they share the machine's moment."""
+    out: dict[str, list[float | None]] = {name: [] for name in measure}
+    for _ in range(runs):
+        for name, fn in measure.items():
+            out[name].append(fn())
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--quick", action="store_true", help="fewer steps and runs (well under two minutes)")
+    parser.add_argument("--quick", action="store_true", help="fewer steps, runs and entries (under two minutes)")
     parser.add_argument("--runs", type=int, default=None)
+    parser.add_argument("--postgres", metavar="URL", default=os.environ.get("BENCH_POSTGRES_URL"),
+                        help="also measure on this PostgreSQL database (a schema of its own, dropped afterwards)")
     args = parser.parse_args()
-    steps = 600 if args.quick else 3000
+    steps = 600 if args.quick else 4000
     runs = args.runs or (3 if args.quick else 5)
+    big_cases, big_entries = (20_000, 200_000) if args.quick else (100_000, 1_000_000)
+    started = time.perf_counter()
 
-    engine, raw = [], []
-    for _ in range(runs):
-        engine.append(engine_path.engine_steps_per_s(steps))
-        raw.append(engine_path.raw_sqlite_steps_per_s(steps))
-    ratios = [e / r for e, r in zip(engine, raw)]
+    m = _paired(runs, {
+        "engine": lambda: engine_path.engine_steps_per_s(steps),
+        "raw": lambda: engine_path.raw_steps_per_s(steps),
+        "raw_minimal": lambda: engine_path.raw_sqlite_minimal_steps_per_s(steps),
+        "django": lambda: django_fsm_log_steps_per_s(steps),
+    })
+    vs_raw = [e / r for e, r in zip(m["engine"], m["raw"])]
+    vs_minimal = [e / r for e, r in zip(m["engine"], m["raw_minimal"])]
+    vs_django = [e / d for e, d in zip(m["engine"], m["django"]) if d]
     http = http_path.run(seconds=5 if args.quick else 15)
-    result = {
+    with tempfile.TemporaryDirectory() as tmp:
+        large = big.run(Path(tmp), big_cases, big_entries, samples=40 if args.quick else 200)
+    result: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "python": platform.python_version(),
         "machine": platform.machine(),
+        "cpus": os.cpu_count(),
         "quick": args.quick,
         "steps": steps,
         "runs": runs,
-        "engine_steps_per_s": round(statistics.median(engine), 1),
-        "raw_sqlite_steps_per_s": round(statistics.median(raw), 1),
-        "engine_vs_raw": round(statistics.median(ratios), 4),
+        "engine_steps_per_s": _median(m["engine"]),
+        "raw_sqlite_steps_per_s": _median(m["raw"]),
+        "engine_vs_raw": _median(vs_raw),
+        "raw_sqlite_minimal_steps_per_s": _median(m["raw_minimal"]),
+        "engine_vs_raw_minimal": _median(vs_minimal),
+        "django_fsm_log_steps_per_s": _median(m["django"]),
+        "engine_vs_django_fsm_log": _median(vs_django),
         **http,
+        **large,
     }
+    if args.postgres:
+        pg = _paired(runs, {
+            "engine": lambda: engine_path.engine_steps_per_s(steps // 2, args.postgres),
+            "raw": lambda: engine_path.raw_steps_per_s(steps // 2, args.postgres),
+        })
+        result.update({
+            "pg_engine_steps_per_s": _median(pg["engine"]),
+            "pg_raw_steps_per_s": _median(pg["raw"]),
+            "pg_engine_vs_raw": _median([e / r for e, r in zip(pg["engine"], pg["raw"])]),
+        })
+    result["seconds"] = round(time.perf_counter() - started, 1)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"{'measure':<34}{'median':>14}")
-    print(f"{'engine full path (steps/s)':<34}{result['engine_steps_per_s']:>14,.1f}")
-    print(f"{'raw sqlite3 same work (steps/s)':<34}{result['raw_sqlite_steps_per_s']:>14,.1f}")
-    print(f"{'engine / raw':<34}{result['engine_vs_raw']:>14.3f}")
-    print(f"{'HTTP steps/s (16 clients)':<34}{result['http_steps_per_s']:>14,.1f}")
-    print(f"{'HTTP p50 / p99 (ms)':<34}{result['http_p50_ms']:>7.1f} / {result['http_p99_ms']:.1f}")
+    print(table(result))
     print(f"written to {RESULTS / 'latest.json'}")
+
+
+ROWS = [
+    ("engine full path, SQLite (steps/s)", "engine_steps_per_s", "{:,.0f}"),
+    ("raw sqlite3, same schema (steps/s)", "raw_sqlite_steps_per_s", "{:,.0f}"),
+    ("engine / raw sqlite3", "engine_vs_raw", "{:.3f}"),
+    ("raw sqlite3, bare tables (steps/s)", "raw_sqlite_minimal_steps_per_s", "{:,.0f}"),
+    ("engine / raw on bare tables", "engine_vs_raw_minimal", "{:.3f}"),
+    ("django-fsm-2 + django-fsm-log (steps/s)", "django_fsm_log_steps_per_s", "{:,.0f}"),
+    ("engine / django-fsm-log", "engine_vs_django_fsm_log", "{:.2f}"),
+    ("HTTP, 16 clients (steps/s)", "http_steps_per_s", "{:,.0f}"),
+    ("HTTP p50 (ms)", "http_p50_ms", "{:.1f}"),
+    ("HTTP p99 (ms)", "http_p99_ms", "{:.1f}"),
+    ("peak memory per worker (MB)", "worker_peak_mb", "{:.0f}"),
+    ("large installation: cases", "big_cases", "{:,}"),
+    ("large installation: audit entries", "big_entries", "{:,}"),
+    ("audit verify (entries/s)", "verify_entries_per_s", "{:,.0f}"),
+    ("pages p50, slowest of three (ms)", "page_p50_ms", "{:.1f}"),
+    ("pages p95, slowest of three (ms)", "page_p95_ms", "{:.1f}"),
+    ("PostgreSQL: engine (steps/s)", "pg_engine_steps_per_s", "{:,.0f}"),
+    ("PostgreSQL: raw psycopg (steps/s)", "pg_raw_steps_per_s", "{:,.0f}"),
+    ("PostgreSQL: engine / raw", "pg_engine_vs_raw", "{:.3f}"),
+]
+
+
+def table(result: dict[str, Any]) -> str:
+    lines = [f"{'measure':<42}{'median':>14}"]
+    for label, key, fmt in ROWS:
+        if key in result:
+            value = result[key]
+            lines.append(f"{label:<42}{'n/a' if value is None else fmt.format(value):>14}")
+    for name, p in result.get("pages", {}).items():
+        lines.append(f"{'  ' + name + ' p50 / p95 (ms)':<42}{p['p50_ms']:>7.1f} / {p['p95_ms']:.1f}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Iterator
 
 from definitions import Catalog
 from definitions.loader import PROFILES_DIR, REASONS_DIR, WORKFLOWS_DIR
@@ -22,8 +25,8 @@ def bench_catalog() -> Catalog:
                            extra_workflow_dirs=(HERE / "definitions",))
 
 
-def engine_steps_per_s(steps: int, url: str | None = None) -> float:
-    """Fire `steps` steps through Engine.fire, each in its own unit of work (commit)."""
+def _setup(url: str) -> tuple[Any, Any, int, Any, Any]:
+    """Migrate, then one enterprise under a federation, a preparer, a reviewer and one case."""
     from argon2 import PasswordHasher
     from argon2.profiles import CHEAPEST
 
@@ -32,18 +35,47 @@ def engine_steps_per_s(steps: int, url: str | None = None) -> float:
     from workflow.accounts import create_org, create_user, set_password_hasher
 
     set_password_hasher(PasswordHasher.from_parameters(CHEAPEST))
-    with tempfile.TemporaryDirectory() as tmp:
-        url = url or f"sqlite:///{tmp}/bench.db"
-        migrate.upgrade(url)
-        db = Database(url)
-        engine = Engine(bench_catalog())
-        with db.write() as s:
-            create_org(s, code="BF", name="bench federation", kind="federation")
-            create_org(s, code="BE", name="bench enterprise", kind="enterprise", parent="BF", employees=100)
-            prep = Actor.of(create_user(s, username="bp", password="bench-password", role="preparer", org="BE"))
-            rev = Actor.of(create_user(s, username="br", password="bench-password", role="reviewer", org="BF"))
-        with db.write() as s:
-            case_id = engine.create_case(s, "bench", "BE", prep, {}).id
+    migrate.upgrade(url)
+    db = Database(url)
+    engine = Engine(bench_catalog())
+    with db.write() as s:
+        create_org(s, code="BF", name="bench federation", kind="federation")
+        create_org(s, code="BE", name="bench enterprise", kind="enterprise", parent="BF", employees=100)
+        prep = Actor.of(create_user(s, username="bp", password="bench-password", role="preparer", org="BE"))
+        rev = Actor.of(create_user(s, username="br", password="bench-password", role="reviewer", org="BF"))
+    with db.write() as s:
+        case_id = engine.create_case(s, "bench", "BE", prep, {}).id
+    return db, engine, case_id, prep, rev
+
+
+@contextmanager
+def _database(url: str | None) -> Iterator[str]:
+    """A fresh SQLite file, or a fresh schema of the given PostgreSQL database, dropped afterwards."""
+    if url is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{tmp}/bench.db"
+        return
+    from sqlalchemy import create_engine, text
+
+    from storage.db import normalise_url
+
+    schema = f"uf_bench_{os.getpid()}"
+    admin = create_engine(normalise_url(url))
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield url + ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.dispose()
+
+
+def engine_steps_per_s(steps: int, url: str | None = None) -> float:
+    """Fire `steps` steps through Engine.fire, each in its own unit of work (commit)."""
+    with _database(url) as url:
+        db, engine, case_id, prep, rev = _setup(url)
         start = time.perf_counter()
         for i in range(steps // 2):
             with db.write() as s:
@@ -55,8 +87,78 @@ def engine_steps_per_s(steps: int, url: str | None = None) -> float:
     return (steps // 2 * 2) / elapsed
 
 
-def raw_sqlite_steps_per_s(steps: int) -> float:
-    """The floor: check the state, update it, append a SHA-256-chained row, commit — in plain sqlite3."""
+_ENTRY = ("seq", "at", "actor", "role", "subject_type", "subject_id", "trigger", "from_state", "to_state",
+          "version", "comment", "data", "prev_hash", "hash")
+
+
+def raw_steps_per_s(steps: int, url: str | None = None) -> float:
+    """The database's own limit for the same work, on the same schema, in plain DBAPI calls.
+
+    Per step, as the engine: begin (IMMEDIATE on SQLite), read and lock the
+    case, update its state, version, data and timestamps, lock the trail's
+    head, insert the SHA-256-chained entry (the same canonical form), move the
+    head, commit. No roles, competence, four eyes, guards or validation.
+    """
+    from audit.chain import canonical_json, entry_hash, format_at
+    from storage import utcnow
+
+    with _database(url) as url:
+        db, _engine, case_id, _prep, _rev = _setup(url)
+        db.dispose()
+        postgres = url.startswith("postgres")
+        if postgres:
+            import psycopg
+
+            conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+            begin, lock, mark = "BEGIN", " FOR UPDATE", "%s"
+        else:
+            conn = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
+            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+                conn.execute(f"PRAGMA {pragma}")
+            begin, lock, mark = "BEGIN IMMEDIATE", "", "?"
+
+        def q(sql: str) -> str:
+            return sql.replace("?", mark)
+
+        select_case = q(f"SELECT state, version, data, fired_by FROM cases WHERE id = ?{lock}")
+        update_case = q("UPDATE cases SET state = ?, version = ?, data = ?, fired_by = ?, updated_at = ?,"
+                        " state_since = ? WHERE id = ?")
+        select_head = q(f"SELECT seq, hash FROM audit_head WHERE id = 1{lock}")
+        insert_entry = q(f"INSERT INTO audit_entries ({', '.join(_ENTRY)}) VALUES ({', '.join('?' * 14)})")
+        move_head = q("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1")
+        flip = {"open": ("hold", "held", "preparer"), "held": ("release", "open", "reviewer")}
+        cur = conn.cursor()
+        start = time.perf_counter()
+        for i in range(steps):
+            cur.execute(begin)
+            cur.execute(select_case, (case_id,))
+            state, version, data, fired_by = cur.fetchone()
+            data, fired_by = (data, fired_by) if postgres else (json.loads(data), json.loads(fired_by))
+            trigger, dest, role = flip[state]
+            if trigger == "hold":
+                data["amount"] = i % 500
+            fired_by[trigger] = [1, version + 1]
+            now = utcnow()
+            stamp = now if postgres else now.isoformat(" ")
+            cur.execute(update_case, (dest, version + 1, json.dumps(data), json.dumps(fired_by), stamp, stamp,
+                                      case_id))
+            cur.execute(select_head)
+            seq, prev = cur.fetchone()
+            entry = dict(seq=seq + 1, at=format_at(now), actor="bench", role=role, subject_type="case",
+                         subject_id=str(case_id), trigger=trigger, from_state=state, to_state=dest,
+                         version=version + 1, comment="", data=canonical_json({"amount": i % 500}), prev_hash=prev)
+            entry["hash"] = entry_hash(**entry)
+            entry["at"] = stamp
+            cur.execute(insert_entry, tuple(entry[c] for c in _ENTRY))
+            cur.execute(move_head, (seq + 1, entry["hash"]))
+            cur.execute("COMMIT")
+        elapsed = time.perf_counter() - start
+        conn.close()
+    return steps / elapsed
+
+
+def raw_sqlite_minimal_steps_per_s(steps: int) -> float:
+    """For reference: the same loop on three bare tables (no indexes, no foreign keys)."""
     with tempfile.TemporaryDirectory() as tmp:
         conn = sqlite3.connect(f"{tmp}/raw.db", isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")

@@ -116,6 +116,7 @@ def run(seconds: float = 10.0, clients: int = 16, workers: int = 4, threads: int
             for t in pool:
                 t.join(seconds + 60)
             elapsed = time.perf_counter() - start
+            peak_mb = _worker_peak_mb(server.pid)
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(30)
@@ -129,7 +130,24 @@ def run(seconds: float = 10.0, clients: int = 16, workers: int = 4, threads: int
             "http_clients": clients,
             "http_workers": workers,
             "http_threads": threads,
+            "worker_peak_mb": peak_mb,
         }
+
+
+def _worker_peak_mb(master: int) -> float:
+    """The largest peak resident size (VmHWM) among the server's worker processes, in MB."""
+    peaks = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("PPid", "").strip() == str(master) and "VmHWM" in fields:
+            peaks.append(int(fields["VmHWM"].split()[0]) / 1024)
+    return round(max(peaks), 1) if peaks else float("nan")
 
 
 def _wait_for(port: int, server: subprocess.Popen, timeout: float = 60.0) -> None:

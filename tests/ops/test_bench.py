@@ -1,0 +1,41 @@
+"""The benchmark's own code works and measures what it says (tiny sizes, nothing timed against a goal)."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from bench import big, engine_path
+
+
+def test_the_raw_baseline_does_the_engines_work_on_the_same_schema(tmp_path, monkeypatch):
+    monkeypatch.setattr(engine_path.tempfile, "tempdir", str(tmp_path))
+    assert engine_path.raw_steps_per_s(6) > 0
+    assert engine_path.engine_steps_per_s(6) > 0
+    assert engine_path.raw_sqlite_minimal_steps_per_s(6) > 0
+
+
+def test_the_large_installation_verifies_and_its_pages_answer(tmp_path):
+    result = big.run(tmp_path, cases=60, entries=900, samples=3)
+    assert (result["big_cases"], result["big_entries"], result["verify_checked"]) == (60, 900, 900)
+    assert set(result["pages"]) == {"case_page", "review_queue", "case_list"}
+    assert result["verify_entries_per_s"] > 0 and result["page_p95_ms"] > 0
+
+
+def test_a_changed_entry_in_the_large_trail_is_found(tmp_path):
+    from web import create_app
+
+    url = f"sqlite:///{tmp_path}/big.db"
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "t", "LOG_LEVEL": "WARNING"})
+    from storage import migrate
+
+    migrate.upgrade(url)
+    big.build(app, 40, 500)
+    conn = sqlite3.connect(tmp_path / "big.db")
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        conn.execute(f"DROP TRIGGER {name}")
+    conn.execute("UPDATE audit_entries SET comment = 'x' WHERE seq = 300")
+    conn.commit()
+    conn.close()
+    with pytest.raises(RuntimeError, match="300"):
+        big.verify_entries_per_s(app)
