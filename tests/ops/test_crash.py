@@ -7,6 +7,7 @@ The server listens on 127.0.0.1 only; every loop is bounded in count and time.
 """
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -163,7 +164,8 @@ def _drive(client: Client, fed_token: str, port: int, acknowledged: threading.Se
                 }[state]
                 status, body = _call(port, "POST", f"/cases/{client.case_id}/events", token,
                                      {"trigger": trigger, "data": data, "comment": comment, "version": version})
-        except (OSError, ValueError) as err:  # the server died under the request: its outcome is unknown
+        except (OSError, ValueError, http.client.HTTPException) as err:  # the server died under the request
+            # (before answering, or halfway through the answer): its outcome is unknown
             client.errors.append(type(err).__name__)
             state = None
             time.sleep(0.1)
