@@ -125,50 +125,93 @@ def _rows(session: Session, chunk: int) -> Iterator[tuple]:
     return _ALL_ROWS.stream(session, chunk)
 
 
+def _head(session: Session) -> tuple[int, str]:
+    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID)).one_or_none()
+    return head if head is not None else (0, GENESIS)
+
+
+@dataclass
+class _Run:
+    """What checking a run of consecutive entries found."""
+
+    checked: int
+    first_prev: str | None  # the prev_hash of the run's first entry
+    last_hash: str | None
+    last: dict[tuple[str, str], tuple[int, str | None, int | None]]
+    bad: dict[str, Any] | None = None
+
+
+def _check(rows: Iterable[tuple], first_seq: int, first_prev: str | None,
+           progress: Callable[[int], None] | None = None, every: int = 20000) -> _Run:
+    """Check that `rows` are entries first_seq, first_seq + 1, ... each linked to the one before and each
+    matching its hash. With `first_prev` None the first entry's link is left to the caller."""
+    expected_seq, expected_prev, checked = first_seq, first_prev, 0
+    run = _Run(0, None, None, {})
+    last = run.last
+    for (seq, at, actor, role, stype, sid, trigger, frm, to, version, comment, data, prev, digest) in rows:
+        if seq != expected_seq:
+            problem = f"entry {expected_seq} is missing (next entry is {seq})" if seq > expected_seq else "entries out of order"
+            run.bad = {"seq": seq, "problem": problem}
+            break
+        if checked == 0:
+            run.first_prev = prev
+        if prev != expected_prev and (checked or first_prev is not None):
+            run.bad = {"seq": seq, "problem": "prev_hash does not match the previous entry's hash"}
+            break
+        if link_hash(seq, hashed_at(at), actor, role, stype, sid, trigger, frm, to, version, comment, data,
+                     prev) != digest:
+            run.bad = {"seq": seq, "problem": "content does not match its hash (entry edited)"}
+            break
+        last[(stype, sid)] = (seq, to, version)
+        expected_prev = digest
+        expected_seq += 1
+        checked += 1
+        if progress is not None and checked % every == 0:
+            progress(checked)
+    run.checked, run.last_hash = checked, expected_prev
+    return run
+
+
 def verify(
     session: Session,
     subjects: Callable[[], Iterable[Subject]] | None = None,
     *,
     progress: Callable[[int], None] | None = None,
     chunk: int = 20000,
+    workers: int = 1,
+    parallel_from: int = 200_000,
 ) -> VerifyResult:
     """Recompute every link; then check that each subject matches its last entry.
 
     `subjects` yields the current state of every subject whose type it owns
     (the engine passes the cases); entries of other types are chained but not
-    compared.
+    compared. With `workers` > 1 and a trail of at least `parallel_from`
+    entries in a database other processes can open, consecutive ranges are
+    checked in that many processes and stitched together; should anything
+    be wrong, the trail is checked again in one pass, which names the first
+    bad entry exactly as always.
     """
-    expected_prev = GENESIS
-    expected_seq = 1
-    checked = 0
-    last: dict[tuple[str, str], tuple[int, str | None, int | None]] = {}
-    for (seq, at, actor, role, stype, sid, trigger, frm, to, version, comment, data, prev, digest) in _rows(
-        session, chunk
-    ):
-        if seq != expected_seq:
-            problem = f"entry {expected_seq} is missing (next entry is {seq})" if seq > expected_seq else "entries out of order"
-            return VerifyResult(False, checked, {"seq": seq, "problem": problem})
-        if prev != expected_prev:
-            return VerifyResult(False, checked, {"seq": seq, "problem": "prev_hash does not match the previous entry's hash"})
-        if link_hash(seq, hashed_at(at), actor, role, stype, sid, trigger, frm, to, version, comment, data,
-                     prev) != digest:
-            return VerifyResult(False, checked, {"seq": seq, "problem": "content does not match its hash (entry edited)"})
-        last[(stype, sid)] = (seq, to, version)
-        expected_prev = digest
-        expected_seq += 1
-        checked += 1
-        if progress is not None and checked % chunk == 0:
-            progress(checked)
-    if progress is not None:
-        progress(checked)
+    run = None
+    if workers > 1:
+        head_seq, head_hash = _head(session)
+        if head_seq >= max(parallel_from, workers):
+            from .parallel import check_in_parallel
 
-    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID)).one_or_none()
-    head_seq, head_hash = head if head is not None else (0, GENESIS)
-    if head_seq != checked or head_hash != expected_prev:
+            run = check_in_parallel(session, head_seq, head_hash, workers, chunk, progress)
+    if run is None:
+        run = _check(_rows(session, chunk), 1, GENESIS, progress, chunk)
+        if progress is not None:
+            progress(run.checked)
+        head_seq, head_hash = _head(session)
+    checked, last = run.checked, run.last
+    if run.bad is not None:
+        return VerifyResult(False, checked, run.bad)
+    if head_seq != checked or head_hash != run.last_hash:
         return VerifyResult(
             False, checked,
             {"seq": head_seq, "problem": f"the trail ends at entry {checked} but its head records entry {head_seq} (entries removed)"},
         )
+    expected_prev = run.last_hash
 
     count = 0
     if subjects is not None:

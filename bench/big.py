@@ -107,13 +107,14 @@ def _grow(conn: sqlite3.Connection, cases: int, entries: int) -> dict[str, int]:
 def verify_entries_per_s(app: Any) -> tuple[float, int]:
     """`flask audit verify`'s work, timed: the whole chain and every case against its last entry."""
     import audit
+    from web.cli import verify_workers
     from web.extensions import get_db, get_engine
 
     with app.app_context():
         db, engine = get_db(app), get_engine(app)
         start = time.perf_counter()
         with db.read(snapshot=True) as session:
-            result = audit.verify(session, lambda: engine.subjects(session))
+            result = audit.verify(session, lambda: engine.subjects(session), workers=verify_workers())
         elapsed = time.perf_counter() - start
     if not result.ok:
         raise RuntimeError(f"the benchmark's trail does not verify: {result.first_bad}")

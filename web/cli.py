@@ -172,6 +172,11 @@ def demo_run(host: str, port: int) -> None:
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
+def verify_workers() -> int:
+    """Processes `flask audit verify` checks a long trail in: one per core, up to eight."""
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
 @audit_cli.command("verify")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False), default=None,
@@ -188,7 +193,8 @@ def audit_verify(quiet: bool, checkpoint_file: str | None, public_key_file: str 
             click.echo(f"\r  checked {n} entries…", nl=False, err=True)
 
     with get_db().read(snapshot=True) as session:
-        result = audit.verify(session, lambda: engine.subjects(session), progress=progress)
+        result = audit.verify(session, lambda: engine.subjects(session), progress=progress,
+                              workers=verify_workers())
         problem = None
         if checkpoint is not None and result.ok:
             cp = checkpoint[0]

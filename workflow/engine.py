@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 import audit
 from definitions import Catalog, Definition, Transition
 from storage import utcnow
+from storage.prepared import Prepared
 
 from .competence import FIXED, RULES, OrgNode
 from .errors import (
@@ -43,6 +44,7 @@ from .records import CaseRecord, OrgRecord, load_case, orgs_by_id, save_case, up
 from .rules import CONDITIONS, EFFECTS, GUARDS, ORG_FIELDS, ActorFacts, Context, OrgFacts, Reason
 
 CASE = "case"
+_SUBJECTS = Prepared(select(Case.id, Case.state, Case.version).order_by(Case.id))
 
 
 @dataclass(frozen=True)
@@ -405,6 +407,5 @@ class Engine:
 
     def subjects(self, session: Session) -> Iterable[audit.Subject]:
         """Every case's current state and version, for audit verification."""
-        rows = session.execute(select(Case.id, Case.state, Case.version).order_by(Case.id))
-        for case_id, state, version in rows:
+        for case_id, state, version in _SUBJECTS.stream(session, 20000):
             yield audit.Subject(CASE, str(case_id), state, version)

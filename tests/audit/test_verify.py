@@ -195,3 +195,59 @@ def test_verify_reports_progress_on_long_trails(app, db, engine):
     with db.read() as session:
         result = audit.verify(session, lambda: engine.subjects(session), progress=calls.append, chunk=1)
     assert result.ok and calls[-1] == result.checked
+
+
+def _verify_both_ways(app, db):
+    """The trail verified in one pass and in three processes (ranges of three entries)."""
+    import audit
+    from web.extensions import get_engine
+
+    engine = get_engine(app)
+    out = []
+    for kwargs in ({}, {"workers": 3, "parallel_from": 1}):
+        with db.read(snapshot=True) as session:
+            out.append(audit.verify(session, lambda: engine.subjects(session), **kwargs))
+    return out
+
+
+def _max_seq(db) -> int:
+    with db.read() as session:
+        return session.query(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1).scalar()
+
+
+TAMPERING = {
+    "intact": [],
+    "comment edited in a later range": ["UPDATE audit_entries SET comment = 'x' WHERE seq = {last}"],
+    "entry deleted at a range boundary": ["DELETE FROM audit_entries WHERE seq = 4"],
+    "last entry deleted": ["DELETE FROM audit_entries WHERE seq = {last}"],
+    "first entry's link changed": ["UPDATE audit_entries SET prev_hash = hash WHERE seq = 1"],
+    "head moved back": ["UPDATE audit_head SET seq = seq - 1"],
+    "entry added past the head": [
+        "INSERT INTO audit_entries (seq, at, actor, role, subject_type, subject_id, \"trigger\", comment, data, "
+        "prev_hash, hash) SELECT seq + 1, at, actor, role, subject_type, subject_id, \"trigger\", comment, data, "
+        "hash, 'f' || substr(hash, 2) FROM audit_entries WHERE seq = {last}"],
+    "case changed behind the engine": ["UPDATE cases SET state = 'approved' WHERE id = {case}"],
+}
+
+
+@pytest.mark.parametrize("name", list(TAMPERING))
+def test_verifying_in_several_processes_finds_what_one_pass_finds(app, db, tree, trail, name, monkeypatch):
+    import audit.parallel
+
+    started = []
+    popen = audit.parallel.subprocess.Popen
+    monkeypatch.setattr(audit.parallel.subprocess, "Popen", lambda *a, **kw: started.append(a) or popen(*a, **kw))
+    last = _max_seq(db)
+    statements = [s.format(last=last, case=trail[1]) for s in TAMPERING[name]]
+    if statements:
+        raw(db, *statements)
+    one_pass, parallel = _verify_both_ways(app, db)
+    assert parallel.as_dict() == one_pass.as_dict()
+    assert one_pass.ok is (name == "intact")
+    if name == "intact":
+        assert parallel.checked == last and parallel.subjects == one_pass.subjects == 3
+        assert len(started) == 2  # the first of three ranges is checked in this process
+    elif name in ("entry added past the head", "last entry deleted", "head moved back"):
+        assert not started  # the last entry is not the head's: found before any range is handed out
+    else:
+        assert len(started) == 2
