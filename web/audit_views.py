@@ -31,6 +31,7 @@ from workflow.accounts import find_org
 from workflow.models import Organisation
 from workflow.queries import Page, paginate
 
+from .cases import COUNT_LIMIT
 from .extensions import get_db, get_engine
 from .i18n import local_time
 from .present import entry_json
@@ -183,7 +184,8 @@ def _page_no() -> int:
 def explorer() -> Any:
     actor = reader()
     with get_db().read() as session:
-        page: Page = paginate(session, scoped_entries(session, actor, request.args), _page_no(), PER_PAGE)
+        page: Page = paginate(session, scoped_entries(session, actor, request.args), _page_no(), PER_PAGE,
+                              count_limit=COUNT_LIMIT)
         entries = [entry_json(e, True) for e in page.items]
         filtered = any(v for k, v in request.args.items() if k not in ("page", "lang"))
         return render_template("audit/explorer.html", page=page, entries=entries, args=request.args,

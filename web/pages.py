@@ -74,18 +74,15 @@ def home() -> Any:
         return render_template("home.html", **view(session, actor, get_engine()))
 
 
-def _open_counts(session: Session, actor: Actor) -> dict[str, int]:
-    return dict(session.execute(
-        select(Case.workflow, func.count()).join(Case.org).where(visible_orgs(actor), Case.closed.is_(False))
-        .group_by(Case.workflow)
-    ).all())
+def _capped_count(session: Session, stmt: Any) -> int | str:
+    """The rows of `stmt`, counted up to TILE_LIMIT ("2000+" past it)."""
+    n = session.scalar(select(func.count()).select_from(stmt.limit(TILE_LIMIT + 1).subquery())) or 0
+    return f"{TILE_LIMIT}+" if n > TILE_LIMIT else n
 
 
 def _open_total(session: Session, actor: Actor) -> int | str:
-    """Open cases in the actor's subtree, counted up to TILE_LIMIT ("2000+" past it)."""
-    capped = select(Case.id).join(Case.org).where(visible_orgs(actor), Case.closed.is_(False)).limit(TILE_LIMIT + 1)
-    n = session.scalar(select(func.count()).select_from(capped.subquery())) or 0
-    return f"{TILE_LIMIT}+" if n > TILE_LIMIT else n
+    """Open cases in the actor's subtree, counted up to TILE_LIMIT."""
+    return _capped_count(session, select(Case.id).join(Case.org).where(visible_orgs(actor), Case.closed.is_(False)))
 
 
 def _shown(page: Any) -> int | str:
@@ -163,17 +160,16 @@ def _auditor(session: Session, actor: Actor, engine: Engine) -> dict[str, Any]:
     recent_rows = session.scalars(scoped_entries(session, actor, {}).limit(15)).all()
     recent = [entry_json(e, True) for e in recent_rows]
     week_ago = utcnow() - timedelta(days=7)
-    week = session.scalar(
-        select(func.count()).select_from(scoped_entries(session, actor, {}).where(AuditEntry.at >= week_ago)
-                                         .order_by(None).subquery())) or 0
-    open_counts = _open_counts(session, actor)
-    closed = session.scalar(select(func.count()).select_from(Case).join(Case.org)
-                            .where(visible_orgs(actor), Case.closed.is_(True))) or 0
+    # the trail is in time order: the week starts at one seq (index on `at`), counted from there
+    first = session.scalar(select(func.min(AuditEntry.seq)).where(AuditEntry.at >= week_ago))
+    week = 0 if first is None else _capped_count(
+        session, scoped_entries(session, actor, {}).where(AuditEntry.seq >= first).order_by(None))
+    closed = _capped_count(session, select(Case.id).join(Case.org).where(visible_orgs(actor), Case.closed.is_(True)))
     late = sum(1 for c in list_cases(session, actor, open_only=True, page=1, per_page=COUNT_LIMIT,
                                      count_limit=TILE_LIMIT).items
                if engine.overdue(c))
-    return {"recent": recent, "workflow_of": workflows_of(session, recent), "counts": open_counts,
-            "summary": [(_("辖区未办结案件"), sum(open_counts.values()), "open"), (_("已逾期"), late, "late"),
+    return {"recent": recent, "workflow_of": workflows_of(session, recent),
+            "summary": [(_("辖区未办结案件"), _open_total(session, actor), "open"), (_("已逾期"), late, "late"),
                         (_("已办结案件"), closed, "done"), (_("近7天审计记录"), week, "review")]}
 
 

@@ -62,3 +62,16 @@ def test_the_pager_says_more_than_and_offers_the_next_page(app, client, tree, ma
         html = client.get(path + "?page=2").get_data(as_text=True)
         assert "第 2 / 2 页，共 21 条" in html and 'rel="next"' not in html
     assert str(ids[0]) in client.get("/review").get_data(as_text=True)
+
+
+def test_the_trail_explorer_counts_so_far_too(app, client, tree, make_org, make_user, make_case, fire, monkeypatch):
+    import web.audit_views
+
+    submitted(3, make_org, make_user, make_case, fire)
+    login(client, "auditor")
+    html = client.get("/audit/").get_data(as_text=True)
+    assert "条记录" in html and "超过" not in html
+    monkeypatch.setattr(web.audit_views, "COUNT_LIMIT", 2)
+    monkeypatch.setattr(web.audit_views, "PER_PAGE", 3)  # counting stops at 3, one past it
+    html = client.get("/audit/").get_data(as_text=True)
+    assert "超过 3 条记录" in html and 'rel="next"' in html
