@@ -117,12 +117,17 @@ def endpoint(write: bool = False) -> Callable:
         def wrapper(*args: Any, **kwargs: Any) -> Response:
             db = get_db()
             try:
+                if not write:  # a read: who is calling and what they asked for, in one transaction
+                    with db.read() as session:
+                        g.actor = actor = _authenticate(session)
+                        result = view(session, actor, *args, **kwargs)
+                        return result.render(session) if isinstance(result, AfterCommit) else result
                 # the write transaction holds only the step itself: who is calling is read before it,
                 # and the answer is rendered after its commit (SQLite admits one writer at a time)
                 with db.read() as session:
                     actor = _authenticate(session)
                 g.actor = actor
-                with (db.write() if write else db.read()) as session:
+                with db.write() as session:
                     result = view(session, actor, *args, **kwargs)
                 if isinstance(result, AfterCommit):
                     with db.read() as session:
