@@ -46,6 +46,10 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Form:
     return _Form(compiled.string, not compiled.positional, tuple(binds), results)
 
 
+def _dialect_key(dialect: Dialect) -> tuple[str, str, str]:
+    return dialect.name, dialect.driver, dialect.paramstyle
+
+
 def _value(params: Mapping[str, Any], name: str, process: Processor | None, literal: Any) -> Any:
     value = params[name] if literal is _REQUIRED or name in params else literal
     return value if process is None else process(value)
@@ -77,17 +81,18 @@ class Prepared:
 
     def __init__(self, statement: ClauseElement):
         self.statement = statement
-        self._forms: dict[str, _Form] = {}
+        self._forms: dict[tuple[str, str, str], _Form] = {}
 
     def _form(self, dialect: Dialect) -> _Form:
-        form = self._forms.get(dialect.name)
+        key = _dialect_key(dialect)
+        form = self._forms.get(key)
         if form is None:
-            form = self._forms[dialect.name] = _compile(self.statement, dialect)
+            form = self._forms[key] = _compile(self.statement, dialect)
         return form
 
     def _run(self, session: Session, params: Mapping[str, Any] | None) -> tuple[Any, _Form]:
         connection, dialect = dbapi_connection(session)
-        form = self._forms.get(dialect.name) or self._form(dialect)
+        form = self._form(dialect)
         params = params or {}
         cursor = connection.cursor()
         if form.named:
@@ -114,7 +119,7 @@ class Prepared:
         On PostgreSQL a server-side cursor keeps only `size` rows in memory.
         """
         connection, dialect = dbapi_connection(session)
-        form = self._forms.get(dialect.name) or self._form(dialect)
+        form = self._form(dialect)
         params = params or {}
         cursor = connection.cursor(name=f"stream_{next(_streams)}") if dialect.name == "postgresql" \
             else connection.cursor()
