@@ -31,7 +31,7 @@ class AuditEntry(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON, hashed as stored
     prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))  # unique by its seq: every hash covers the seq
 
     __table_args__ = (
         Index("ix_audit_entries_subject", "subject_type", "subject_id", "seq"),
