@@ -121,8 +121,11 @@ def raw_steps_per_s(steps: int, url: str | None = None) -> float:
             return sql.replace("?", mark)
 
         select_case = q(f"SELECT state, version, data, fired_by FROM cases WHERE id = ?{lock}")
-        update_case = q("UPDATE cases SET state = ?, version = ?, data = ?, fired_by = ?, updated_at = ?,"
-                        " state_since = ? WHERE id = ?")
+        # as the engine, only the columns the step changes: the reviewer's step records no data
+        update_held = q("UPDATE cases SET data = ?, fired_by = ?, state = ?, state_since = ?, updated_at = ?,"
+                        " version = ? WHERE id = ?")
+        update_released = q("UPDATE cases SET fired_by = ?, state = ?, state_since = ?, updated_at = ?,"
+                            " version = ? WHERE id = ?")
         select_head = q(f"SELECT seq, hash FROM audit_head WHERE id = 1{lock}")
         insert_entry = q(f"INSERT INTO audit_entries ({', '.join(_ENTRY)}) VALUES ({', '.join('?' * 14)})")
         move_head = q("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1")
@@ -140,8 +143,11 @@ def raw_steps_per_s(steps: int, url: str | None = None) -> float:
             fired_by[trigger] = [1, version + 1]
             now = utcnow()
             stamp = now if postgres else now.isoformat(" ")
-            cur.execute(update_case, (dest, version + 1, json.dumps(data), json.dumps(fired_by), stamp, stamp,
-                                      case_id))
+            if trigger == "hold":
+                cur.execute(update_held, (json.dumps(data), json.dumps(fired_by), dest, stamp, stamp, version + 1,
+                                          case_id))
+            else:
+                cur.execute(update_released, (json.dumps(fired_by), dest, stamp, stamp, version + 1, case_id))
             cur.execute(select_head)
             seq, prev = cur.fetchone()
             entry = dict(seq=seq + 1, at=format_at(now), actor="bench", role=role, subject_type="case",

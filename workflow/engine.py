@@ -222,8 +222,9 @@ class Engine:
             raise UnknownTrigger([Reason("unknown_trigger", {"trigger": trigger})])
         if expected_version is not None and expected_version != case.version:
             raise StaleVersion([Reason("stale_version", {"version": case.version})])
-        candidates = machine_for(definition).transitions_for(trigger, case.state)
-        if not any(actor.role in t.roles for t in definition.transitions if t.trigger == trigger):
+        machine = machine_for(definition)
+        candidates = machine.transitions_for(trigger, case.state)
+        if actor.role not in machine.roles_of(trigger):
             raise Forbidden([Reason("forbidden", {"role": actor.role})])
         if not candidates:
             raise InvalidState([Reason("invalid_state", {"state": case.state})])
@@ -248,27 +249,39 @@ class Engine:
         if reasons:
             raise GuardFailed(reasons)
         facts, effect_data, org_changes, ctx = self._run_effects(t.effects, ctx)
-        t = machine_for(definition).choose(candidates, ctx, CONDITIONS)
+        t = machine.choose(candidates, ctx, CONDITIONS)
 
         before = case.state
-        if t.record == "merge":
+        changed = {"version", "fired_by", "updated_at"}
+        if t.record == "merge" and recorded:
             case.data.update(recorded)
-        case.data.update(effect_data)
-        case.facts.update(facts)
+            changed.add("data")
+        if effect_data:
+            case.data.update(effect_data)
+            changed.add("data")
+        if facts:
+            case.facts.update(facts)
+            changed.add("facts")
         case.fired_by[trigger] = [actor.id, case.version + 1]
         if t.fix_competent:
             case.competent_org = self.competent_org(session, case, t.fix_competent)
-            case.competent_org_id = case.competent_org.id
+            if case.competent_org_id != case.competent_org.id:
+                case.competent_org_id = case.competent_org.id
+                changed.add("competent_org_id")
         if org_changes:
             update_org(session, org.id, org_changes)
         now = utcnow()
-        case.state = t.dest
+        if t.dest != before:
+            case.state = t.dest
+            changed.update(("state", "state_since"))
         case.version += 1
-        if t.dest in definition.final_states:
+        if t.dest in definition.final_states and not case.closed:
             case.closed = True
-            if definition.creation.unique and definition.creation.unique.get("scope") == "open":
+            changed.add("closed")
+            if case.unique_key is not None and definition.creation.unique.get("scope") == "open":
                 case.unique_key = None
-        save_case(session, case, updated_at=now, state_since=now if t.dest != before else None)
+                changed.add("unique_key")
+        save_case(session, case, frozenset(changed), updated_at=now, state_since=now)
         entry_data: dict[str, Any] = dict(recorded)
         if facts or effect_data:
             entry_data["computed"] = {**effect_data, **facts}

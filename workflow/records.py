@@ -95,17 +95,21 @@ _VIEW = Prepared(
     .where(Case.id == bindparam("case_id"))
 )
 _ORGS_BY_ID: dict[int, Prepared] = {}  # by the number of ids (an organisation's depth)
-_SAVED = ("state", "version", "closed", "competent_org_id", "data", "facts", "fired_by", "unique_key", "updated_at")
+_UPDATES: dict[frozenset[str], Prepared] = {}  # by the columns a step changes
+UPDATABLE = frozenset(("state", "version", "closed", "competent_org_id", "data", "facts", "fired_by", "unique_key",
+                       "updated_at", "state_since"))
 
 
-def _update_case(*columns: str):
-    table = Case.__table__
-    return Prepared(
-        update(table).where(table.c.id == bindparam("case_id")).values({c: bindparam(c) for c in columns}))
-
-
-_UPDATE_CASE = _update_case(*_SAVED, "state_since")
-_UPDATE_CASE_SAME_STATE = _update_case(*_SAVED)  # a step that stays in its state keeps state_since
+def _update_case(columns: frozenset[str]) -> Prepared:
+    stmt = _UPDATES.get(columns)
+    if stmt is None:
+        if not columns <= UPDATABLE:
+            raise ValueError(f"not columns a step writes: {sorted(columns - UPDATABLE)}")
+        table = Case.__table__
+        stmt = _UPDATES[columns] = Prepared(
+            update(table).where(table.c.id == bindparam("case_id"))
+            .values({c: bindparam(c) for c in sorted(columns)}))
+    return stmt
 
 
 def _org(values: Sequence[Any]) -> OrgRecord | None:
@@ -148,15 +152,11 @@ def orgs_by_id(session: Session, ids: Sequence[int]) -> dict[int, OrgRecord]:
     return {r[0]: OrgRecord(*r) for r in stmt.rows(session, {f"id{i}": v for i, v in enumerate(ids)})}
 
 
-def save_case(session: Session, case: CaseRecord, updated_at: Any, state_since: Any | None) -> None:
-    """Write the case's new state; `state_since` None keeps it (a step that stays in its state)."""
-    stmt = _UPDATE_CASE if state_since is not None else _UPDATE_CASE_SAME_STATE
-    stmt.execute(session, {
-        "case_id": case.id, "state": case.state, "version": case.version, "closed": case.closed,
-        "competent_org_id": case.competent_org_id, "data": case.data, "facts": case.facts,
-        "fired_by": case.fired_by, "unique_key": case.unique_key, "updated_at": updated_at,
-        **({"state_since": state_since} if state_since is not None else {}),
-    })
+def save_case(session: Session, case: CaseRecord, columns: frozenset[str], **values: Any) -> None:
+    """Write the columns a step changed, and only those: SQLite rewrites an index only when the UPDATE
+    names one of its columns. `values` gives those not taken from the record (the times)."""
+    _update_case(columns).execute(session, {
+        "case_id": case.id, **{c: values[c] if c in values else getattr(case, c) for c in columns}})
     _expire(session, Case, case.id)
 
 
@@ -167,6 +167,8 @@ def update_org(session: Session, org_id: int, changes: dict[str, Any]) -> None:
 
 def _expire(session: Session, model: type, pk: int) -> None:
     """An ORM copy loaded earlier in this session must not show the old values."""
+    if not session.identity_map:  # nothing loaded through the ORM in this unit (a step's usual case)
+        return
     obj = session.identity_map.get(identity_key(model, pk))
     if obj is not None:
         session.expire(obj)
