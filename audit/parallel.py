@@ -42,7 +42,7 @@ def _range_statement() -> Prepared:
 
 
 def _shared_url(session: Session) -> str | None:
-    url = session.get_bind().url
+    url = session.get_bind().engine.url  # the engine of a session bound to an engine or to a connection
     if url.get_backend_name() == "sqlite" and (not url.database or url.database == ":memory:"
                                                or url.database.startswith("file:")):
         return None

@@ -55,6 +55,8 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
             json_serializer=json_dumps,
             connect_args={"check_same_thread": False, "timeout": 30},
             poolclass=NullPool if url.endswith(":memory:") else None,
+            # threads keep their own connections (`Database`): the pool must not run out for the others
+            **({} if url.endswith(":memory:") else {"max_overflow": -1}),
         )
         _configure_sqlite(engine)
         return engine
@@ -122,37 +124,104 @@ def _sqlite_file(url: str) -> str | None:
     return parsed.database
 
 
+class _Held:
+    """One thread's connection and session for one kind of unit, reused from unit to unit."""
+
+    __slots__ = ("session", "pid", "busy")
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.pid = os.getpid()
+        self.busy = False
+
+
 class Database:
-    """One engine and its two session factories: read (default) and write."""
+    """One engine and its two session factories: read (default) and write.
+
+    On a SQLite file each thread keeps one connection and one session for
+    its reads and one pair for its writes, and reuses them unit after unit:
+    opening a SQLite connection is cheap, but checking one out of the pool
+    and building a session around it cost more than a whole step's SQL. A
+    unit still begins, commits (or rolls back) and leaves the session empty
+    as before; a unit opened inside another of the same kind on the same
+    thread gets a session of its own, as does a forked child.
+    """
 
     def __init__(self, url: str, **kwargs: Any):
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, **kwargs)
         self.postgres = is_postgres(self.engine)
+        self._write_engine = self.engine.execution_options(**{_WRITE: True})
         self._read = sessionmaker(self.engine, expire_on_commit=False)
-        self._write = sessionmaker(self.engine.execution_options(**{_WRITE: True}), expire_on_commit=False)
+        self._write = sessionmaker(self._write_engine, expire_on_commit=False)
         path = _sqlite_file(self.url)
         self._queue = WriterQueue(path) if path and os.name == "posix" else None
+        self._local = threading.local() if path else None
+        self._held: list[_Held] = []  # every thread's, to close on dispose
+        self._held_lock = threading.Lock()
+
+    def _take(self, kind: str) -> _Held | None:
+        """This thread's session for `kind`, marked busy; None when it is busy already (a nested unit)."""
+        if self._local is None:
+            return None
+        held = getattr(self._local, kind, None)
+        if held is None or held.pid != os.getpid():
+            engine = self._write_engine if kind == "write" else self.engine
+            held = _Held(Session(bind=engine.connect(), expire_on_commit=False))
+            setattr(self._local, kind, held)
+            with self._held_lock:
+                self._held.append(held)
+        elif held.busy:
+            return None
+        held.busy = True
+        return held
+
+    @staticmethod
+    def _give_back(held: _Held) -> None:
+        if held.session.identity_map:
+            held.session.expunge_all()
+        held.busy = False
+
+    @contextmanager
+    def _unit(self, kind: str, factory: sessionmaker) -> Iterator[Session]:
+        held = self._take(kind)
+        if held is None:
+            with factory() as session, session.begin():
+                yield session
+            return
+        try:
+            with held.session.begin():
+                yield held.session
+        finally:
+            self._give_back(held)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One unit of work: commits once at the end, rolls everything back on error."""
         if self._queue is None:
-            with self._write() as session, session.begin():
+            with self._unit("write", self._write) as session:
                 yield session
             return
-        with self._queue.turn(), self._write() as session, session.begin():
+        with self._queue.turn(), self._unit("write", self._write) as session:
             yield session
 
     @contextmanager
     def read(self, snapshot: bool = False) -> Iterator[Session]:
         """A read transaction; `snapshot` sees one consistent moment on PostgreSQL too."""
-        with self._read() as session, session.begin():
+        with self._unit("read", self._read) as session:
             if snapshot and self.postgres:
                 session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             yield session
 
     def dispose(self) -> None:
+        with self._held_lock:
+            held, self._held = self._held, []
+        for h in held:
+            if h.pid == os.getpid():
+                connection = h.session.get_bind()
+                h.session.close()
+                connection.close()
+        self._local = threading.local() if self._local is not None else None
         self.engine.dispose()
         if self._queue is not None and self._queue._fd is not None:
             os.close(self._queue._fd)
