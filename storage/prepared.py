@@ -30,6 +30,7 @@ class _Form:
     named: bool  # parameters by name (pyformat) or by position (qmark)
     binds: tuple[tuple[str, Processor | None, Any], ...]  # name, conversion, the literal's own value; in order
     results: tuple[tuple[int, Processor], ...]  # the result columns that need a conversion
+    plain: bool  # every parameter required, none converted: the values pass as they are
 
 
 def _compile(statement: ClauseElement, dialect: Dialect) -> _Form:
@@ -43,16 +44,25 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> _Form:
     columns = getattr(statement, "selected_columns", ())
     processors = (c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
     results = tuple((i, p) for i, p in enumerate(processors) if p is not None)
-    return _Form(compiled.string, not compiled.positional, tuple(binds), results)
+    plain = all(process is None and literal is _REQUIRED for _name, process, literal in binds)
+    return _Form(compiled.string, not compiled.positional, tuple(binds), results, plain)
 
 
 def _dialect_key(dialect: Dialect) -> tuple[str, str, str]:
     return dialect.name, dialect.driver, dialect.paramstyle
 
 
-def _value(params: Mapping[str, Any], name: str, process: Processor | None, literal: Any) -> Any:
-    value = params[name] if literal is _REQUIRED or name in params else literal
-    return value if process is None else process(value)
+def _arguments(form: _Form, params: Mapping[str, Any]) -> Any:
+    """The driver's parameters: a mapping (pyformat) or a tuple (qmark), each value converted."""
+    if form.plain:  # every parameter is required and none needs converting (the usual case)
+        if form.named:
+            return {name: params[name] for name, _p, _l in form.binds}
+        return tuple([params[name] for name, _p, _l in form.binds])
+    values = []
+    for name, process, literal in form.binds:
+        value = params[name] if literal is _REQUIRED or name in params else literal
+        values.append(value if process is None else process(value))
+    return dict(zip([name for name, _p, _l in form.binds], values)) if form.named else tuple(values)
 
 
 _KEY = "storage.prepared.connection"
@@ -93,12 +103,8 @@ class Prepared:
     def _run(self, session: Session, params: Mapping[str, Any] | None) -> tuple[Any, _Form]:
         connection, dialect = dbapi_connection(session)
         form = self._form(dialect)
-        params = params or {}
         cursor = connection.cursor()
-        if form.named:
-            cursor.execute(form.sql, {name: _value(params, name, p, lit) for name, p, lit in form.binds})
-        else:
-            cursor.execute(form.sql, tuple([_value(params, name, p, lit) for name, p, lit in form.binds]))
+        cursor.execute(form.sql, _arguments(form, params or {}))
         return cursor, form
 
     def execute(self, session: Session, params: Mapping[str, Any] | None = None) -> Any:
@@ -120,13 +126,9 @@ class Prepared:
         """
         connection, dialect = dbapi_connection(session)
         form = self._form(dialect)
-        params = params or {}
         cursor = connection.cursor(name=f"stream_{next(_streams)}") if dialect.name == "postgresql" \
             else connection.cursor()
-        if form.named:
-            cursor.execute(form.sql, {name: _value(params, name, p, lit) for name, p, lit in form.binds})
-        else:
-            cursor.execute(form.sql, tuple([_value(params, name, p, lit) for name, p, lit in form.binds]))
+        cursor.execute(form.sql, _arguments(form, params or {}))
         try:
             while batch := cursor.fetchmany(size):
                 yield from batch

@@ -37,11 +37,24 @@ class DefinitionMachine:
         self._by_key: dict[tuple[str, str, str], Transition] = {
             (t.trigger, t.source, t.dest): t for t in definition.transitions
         }
+        self._found: dict[tuple[str, str], tuple[Transition, ...]] = {}  # the machine's answers, kept
+        roles: dict[str, set[str]] = {}
+        for t in definition.transitions:
+            roles.setdefault(t.trigger, set()).update(t.roles)
+        self._roles = {trigger: frozenset(r) for trigger, r in roles.items()}
 
     def transitions_for(self, trigger: str, state: str) -> tuple[Transition, ...]:
         """The definition's transitions of `trigger` from `state`, in the machine's order."""
-        found = self.machine.get_transitions(trigger=trigger, source=state)
-        return tuple(self._by_key[(trigger, state, t.dest)] for t in found)
+        found = self._found.get((trigger, state))
+        if found is None:
+            found = self._found[(trigger, state)] = tuple(
+                self._by_key[(trigger, state, t.dest)] for t in self.machine.get_transitions(trigger=trigger,
+                                                                                              source=state))
+        return found
+
+    def roles_of(self, trigger: str) -> frozenset[str]:
+        """Every role that fires `trigger` from some state."""
+        return self._roles.get(trigger, frozenset())
 
     def triggers_from(self, state: str) -> list[str]:
         return self.machine.get_triggers(state)
