@@ -14,10 +14,12 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, Iterator
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
+
+from .prepared import UNIT_CONNECTION
 
 _WRITE = "unionflow_write"
 
@@ -127,10 +129,13 @@ def _sqlite_file(url: str) -> str | None:
 class _Held:
     """One thread's connection and session for one kind of unit, reused from unit to unit."""
 
-    __slots__ = ("session", "pid", "busy")
+    __slots__ = ("connection", "session", "pid", "busy")
 
-    def __init__(self, session: Session):
-        self.session = session
+    def __init__(self, connection: Connection):
+        self.connection = connection
+        # the unit's transaction belongs to the connection: the session joins it when the ORM is used,
+        # and may roll it back but never commits it
+        self.session = Session(bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only")
         self.pid = os.getpid()
         self.busy = False
 
@@ -167,7 +172,7 @@ class Database:
         held = getattr(self._local, kind, None)
         if held is None or held.pid != os.getpid():
             engine = self._write_engine if kind == "write" else self.engine
-            held = _Held(Session(bind=engine.connect(), expire_on_commit=False))
+            held = _Held(engine.connect())
             setattr(self._local, kind, held)
             with self._held_lock:
                 self._held.append(held)
@@ -189,10 +194,22 @@ class Database:
             with factory() as session, session.begin():
                 yield session
             return
+        session, connection = held.session, held.connection
         try:
-            with held.session.begin():
-                yield held.session
+            with connection.begin():
+                # prepared statements run on the unit's connection without starting the session's own
+                # transaction; the ORM, when used, joins the unit's
+                session.info[UNIT_CONNECTION] = (connection.connection.driver_connection, connection.dialect)
+                try:
+                    yield session
+                    if session.in_transaction():
+                        session.commit()  # flushes what the ORM holds; the unit commits below
+                except BaseException:
+                    if session.in_transaction():
+                        session.rollback()
+                    raise
         finally:
+            session.info.pop(UNIT_CONNECTION, None)
             self._give_back(held)
 
     @contextmanager
@@ -218,9 +235,8 @@ class Database:
             held, self._held = self._held, []
         for h in held:
             if h.pid == os.getpid():
-                connection = h.session.get_bind()
                 h.session.close()
-                connection.close()
+                h.connection.close()
         self._local = threading.local() if self._local is not None else None
         self.engine.dispose()
         if self._queue is not None and self._queue._fd is not None:

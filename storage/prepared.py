@@ -66,6 +66,8 @@ def _arguments(form: _Form, params: Mapping[str, Any]) -> Any:
 
 
 _KEY = "storage.prepared.connection"
+# set by `Database` while a unit runs in a transaction of its connection's own: (driver connection, dialect)
+UNIT_CONNECTION = "storage.unit.connection"
 
 
 def dbapi_connection(session: Session) -> tuple[Any, Dialect]:
@@ -74,6 +76,9 @@ def dbapi_connection(session: Session) -> tuple[Any, Dialect]:
     Looked up once per transaction: the session's `info` keeps it beside the
     transaction it belongs to.
     """
+    unit = session.info.get(UNIT_CONNECTION)
+    if unit is not None:
+        return unit
     cached = session.info.get(_KEY)
     transaction = session.get_transaction()
     if cached is not None and transaction is not None and cached[0] is transaction:
