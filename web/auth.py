@@ -90,10 +90,19 @@ login_manager.session_protection = "basic"
 
 
 class _SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed cookie session, Secure whenever the request came over HTTPS."""
+    """Flask's signed cookie session, Secure whenever the request came over HTTPS.
+
+    The JSON API authenticates by bearer token alone: its requests neither read
+    a session cookie nor set one.
+    """
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or (request and request.is_secure))
+
+    def open_session(self, app: Flask, request: Any) -> Any:
+        if request.path.startswith("/api/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 @bp.record_once
