@@ -16,7 +16,6 @@ import audit
 from workflow import Actor, Case, FieldError, Forbidden, InvalidInput, NotFound, WorkflowError, can_view
 from workflow.accounts import actor_for_token, create_org, create_user, find_org, find_user, issue_token
 from workflow.queries import MAX_PAGE, list_cases
-from workflow.records import load_case_view
 
 from .extensions import csrf, get_db, get_engine
 from .i18n import error_payload, lang
@@ -323,8 +322,9 @@ def post_event(session: Session, actor: Actor, case_id: int) -> Response:
         _visible_case(session, actor, case_id)
         raise InvalidInput(fields=fields)
     engine = get_engine()
-    engine.fire(session, case_id, trigger, actor, body.get("data"), comment or "", version)
-    return AfterCommit(lambda read: respond(case_json(read, engine, load_case_view(read, case_id), actor)))
+    case = engine.fire(session, case_id, trigger, actor, body.get("data"), comment or "", version)
+    # the answer shows the case as the step left it, and what may be done next as seen once it has committed
+    return AfterCommit(lambda read: respond(case_json(read, engine, case, actor)))
 
 
 @bp.get("/cases/<int:case_id>/audit")

@@ -212,7 +212,8 @@ class Engine:
         expected_version: int | None = None,
         today: date | None = None,
     ) -> CaseRecord:
-        """Fire `trigger` on the case; returns the case as it now stands (a record, not a model)."""
+        """Fire `trigger` on the case; returns the case as it now stands (a record, not a model), as it will
+        be once the caller's unit of work commits."""
         case_id = case.id if isinstance(case, (Case, CaseRecord)) else case
         if not isinstance(case_id, int) or isinstance(case_id, bool):
             raise NotFound()
@@ -270,9 +271,9 @@ class Engine:
                 changed.add("competent_org_id")
         if org_changes:
             update_org(session, org.id, org_changes)
-        now = utcnow()
+        case.updated_at = now = utcnow()
         if t.dest != before:
-            case.state = t.dest
+            case.state, case.state_since = t.dest, now
             changed.update(("state", "state_since"))
         case.version += 1
         if t.dest in definition.final_states and not case.closed:
@@ -281,7 +282,7 @@ class Engine:
             if case.unique_key is not None and definition.creation.unique.get("scope") == "open":
                 case.unique_key = None
                 changed.add("unique_key")
-        save_case(session, case, frozenset(changed), updated_at=now, state_since=now)
+        save_case(session, case, frozenset(changed))
         entry_data: dict[str, Any] = dict(recorded)
         if facts or effect_data:
             entry_data["computed"] = {**effect_data, **facts}

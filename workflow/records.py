@@ -57,7 +57,7 @@ class CaseRecord:
     created_by_id: int
     org: OrgRecord
     competent_org: OrgRecord | None
-    # read for showing a case (`load_case_view`), not by the engine's step
+    # read for showing a case, not used by the engine's checks
     created_at: Any = None
     updated_at: Any = None
     state_since: Any = None
@@ -78,15 +78,8 @@ _CASE_COLUMNS = (Case.id, Case.workflow, Case.definition_version, Case.profile, 
                  Case.closed, Case.competent_org_id, Case.data, Case.facts, Case.fired_by, Case.unique_key,
                  Case.created_by_id)
 
+# the case with its organisations, times, title and creator: all that the engine and a case's JSON use
 _load = (
-    select(*_CASE_COLUMNS, *_ORG_COLUMNS, *_COMPETENT_COLUMNS)
-    .join(Organisation, Organisation.id == Case.org_id)
-    .outerjoin(_competent, _competent.id == Case.competent_org_id)
-    .where(Case.id == bindparam("case_id"))
-)
-_LOAD = Prepared(_load)
-_LOAD_FOR_UPDATE = Prepared(_load.with_for_update(of=Case.__table__))
-_VIEW = Prepared(
     select(*_CASE_COLUMNS, *_ORG_COLUMNS, *_COMPETENT_COLUMNS, Case.created_at, Case.updated_at, Case.state_since,
            Case.title, User.username)
     .join(Organisation, Organisation.id == Case.org_id)
@@ -94,6 +87,8 @@ _VIEW = Prepared(
     .outerjoin(User, User.id == Case.created_by_id)
     .where(Case.id == bindparam("case_id"))
 )
+_LOAD = Prepared(_load)
+_LOAD_FOR_UPDATE = Prepared(_load.with_for_update(of=Case.__table__))
 _ORGS_BY_ID: dict[int, Prepared] = {}  # by the number of ids (an organisation's depth)
 _UPDATES: dict[frozenset[str], Prepared] = {}  # by the columns a step changes
 UPDATABLE = frozenset(("state", "version", "closed", "competent_org_id", "data", "facts", "fired_by", "unique_key",
@@ -117,19 +112,9 @@ def _org(values: Sequence[Any]) -> OrgRecord | None:
 
 
 def load_case(session: Session, case_id: int, lock: bool = True) -> CaseRecord | None:
-    """The case and its organisations; with `lock`, its row stays locked to the end of the transaction."""
+    """The case, its organisations, times, title and creator; with `lock`, its row stays locked to the end
+    of the transaction."""
     values = (_LOAD_FOR_UPDATE if lock else _LOAD).one_or_none(session, {"case_id": case_id})
-    if values is None:
-        return None
-    n, m = len(_CASE_COLUMNS), len(_ORG_COLUMNS)
-    case = CaseRecord(*values[:n], org=_org(values[n:n + m]), competent_org=_org(values[n + m:]))
-    case.data, case.facts, case.fired_by = dict(case.data or {}), dict(case.facts or {}), dict(case.fired_by or {})
-    return case
-
-
-def load_case_view(session: Session, case_id: int) -> CaseRecord | None:
-    """The case as `load_case` reads it, with its times, title and creator: what a case's JSON shows."""
-    values = _VIEW.one_or_none(session, {"case_id": case_id})
     if values is None:
         return None
     n, m = len(_CASE_COLUMNS), len(_ORG_COLUMNS)
@@ -152,11 +137,10 @@ def orgs_by_id(session: Session, ids: Sequence[int]) -> dict[int, OrgRecord]:
     return {r[0]: OrgRecord(*r) for r in stmt.rows(session, {f"id{i}": v for i, v in enumerate(ids)})}
 
 
-def save_case(session: Session, case: CaseRecord, columns: frozenset[str], **values: Any) -> None:
+def save_case(session: Session, case: CaseRecord, columns: frozenset[str]) -> None:
     """Write the columns a step changed, and only those: SQLite rewrites an index only when the UPDATE
-    names one of its columns. `values` gives those not taken from the record (the times)."""
-    _update_case(columns).execute(session, {
-        "case_id": case.id, **{c: values[c] if c in values else getattr(case, c) for c in columns}})
+    names one of its columns."""
+    _update_case(columns).execute(session, {"case_id": case.id, **{c: getattr(case, c) for c in columns}})
     _expire(session, Case, case.id)
 
 

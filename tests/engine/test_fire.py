@@ -29,6 +29,17 @@ def test_create_records_version_profile_and_first_entry(api, tree, make_case):
         ("create", None, "draft", 1, "prep")]
 
 
+def test_a_steps_answer_is_the_case_as_stored(api, tree, make_case, fire):
+    """The answer to a step is built from the step's own record: it must equal a fresh read of the case,
+    for the preparer's step (state changes) and for the reviewer's (another actor, other actions)."""
+    case = make_case(tree["prep"], data={"title": "申请"})
+    for who, trigger, data in ((tree["prep"], "submit", {"amount": 40}), (tree["fed"], "return", {})):
+        out = fire(who, case["id"], trigger, data, comment="意见")
+        again = api.get(f"/cases/{case['id']}", who).get_json()
+        assert out == again
+        assert out["updated_at"] == out["state_since"] != case["created_at"]
+
+
 def test_a_step_changes_state_records_data_facts_and_entry(api, tree, make_case, fire):
     case = make_case(tree["prep"])
     out = fire(tree["prep"], case["id"], "submit", {"amount": 40, "note": "ok", "when": "2026-11-02"}, comment="请审批")
