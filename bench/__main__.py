@@ -8,7 +8,7 @@ machine. The measures:
    raw sqlite3 doing the same statements on the same schema, against raw
    sqlite3 on three bare tables (for reference), and against django-fsm-2 +
    django-fsm-log doing the same two steps (installed by the `bench` extra);
-2. steps over HTTP: gunicorn workers on 127.0.0.1, 16 concurrent clients;
+2. steps over HTTP: granian workers on 127.0.0.1 (as the README deploys it), 16 concurrent clients;
    with each worker's peak memory;
 3. `flask audit verify` on a large trail (a million entries; fewer with --quick);
 4. the case page, the review queue and the case list on that installation;
@@ -82,10 +82,13 @@ def main() -> None:
     vs_raw = [e / r for e, r in zip(m["engine"], m["raw"])]
     vs_minimal = [e / r for e, r in zip(m["engine"], m["raw_minimal"])]
     vs_django = [e / d for e, d in zip(m["engine"], m["django"]) if d]
-    http_runs = [http_path.run(seconds=5 if args.quick else 10) for _ in range(1 if args.quick else 3)]
+    seconds = 5 if args.quick else 10
+    http_runs = [http_path.run(seconds=seconds) for _ in range(1 if args.quick else 3)]
     http = dict(http_runs[0])
     for key in ("http_steps_per_s", "http_p50_ms", "http_p99_ms", "worker_peak_mb"):
         http[key] = round(statistics.median(r[key] for r in http_runs), 2)
+    gunicorn = http_path.run(seconds=seconds, server="gunicorn")  # for reference: the same app under gunicorn
+    http.update({f"http_gunicorn_{key[5:]}": gunicorn[key] for key in ("http_steps_per_s", "http_p99_ms")})
     with tempfile.TemporaryDirectory() as tmp:
         large = big.run(Path(tmp), big_cases, big_entries, samples=40 if args.quick else 200)
     result: dict[str, Any] = {
@@ -131,9 +134,11 @@ ROWS = [
     ("engine / raw on bare tables", "engine_vs_raw_minimal", "{:.3f}"),
     ("django-fsm-2 + django-fsm-log (steps/s)", "django_fsm_log_steps_per_s", "{:,.0f}"),
     ("engine / django-fsm-log", "engine_vs_django_fsm_log", "{:.2f}"),
-    ("HTTP, 16 clients (steps/s)", "http_steps_per_s", "{:,.0f}"),
+    ("HTTP, granian, 16 clients (steps/s)", "http_steps_per_s", "{:,.0f}"),
     ("HTTP p50 (ms)", "http_p50_ms", "{:.1f}"),
     ("HTTP p99 (ms)", "http_p99_ms", "{:.1f}"),
+    ("HTTP under gunicorn gthread (steps/s)", "http_gunicorn_steps_per_s", "{:,.0f}"),
+    ("HTTP under gunicorn gthread, p99 (ms)", "http_gunicorn_p99_ms", "{:.1f}"),
     ("peak memory per worker (MB)", "worker_peak_mb", "{:.0f}"),
     ("large installation: cases", "big_cases", "{:,}"),
     ("large installation: audit entries", "big_entries", "{:,}"),

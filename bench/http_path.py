@@ -1,4 +1,4 @@
-"""Steps over HTTP: a multi-worker gunicorn on 127.0.0.1 and concurrent clients firing steps.
+"""Steps over HTTP: a multi-worker server (granian, as deployed; or gunicorn) on 127.0.0.1 and concurrent clients.
 
 Each client owns one case and alternates the preparer's `hold` and the
 reviewer's `release` (four eyes), so every request is a full step: token
@@ -125,26 +125,37 @@ def _client(port: int, job: dict[str, Any], until: float, latencies: list[float]
     conn.close()
 
 
-def run(seconds: float = 10.0, clients: int = 16, workers: int = 4, threads: int = 4,
-        url: str | None = None) -> dict[str, float]:
+def server_command(server: str, port: int, workers: int, threads: int) -> list[str]:
+    """The command that serves the benchmark app: granian as the README deploys it, or gunicorn's gthread."""
+    if server == "granian":
+        return [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", str(workers),
+                "--blocking-threads", str(threads), "--host", "127.0.0.1", "--port", str(port),
+                "--log-level", "warning", "--no-ws", "bench.wsgi_bench:app"]
+    from gunicorn.config import KNOWN_SETTINGS
+
+    # each worker takes no more connections than it has threads, so that keep-alive clients spread over them
+    args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "gthread",
+            "--threads", str(threads), "--worker-connections", str(threads), "--bind", f"127.0.0.1:{port}",
+            "--log-level", "warning"]
+    if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS):
+        args.append("--no-control-socket")  # gunicorn 27 would open one under the home directory
+    return [*args, "bench.wsgi_bench:app"]
+
+
+def run(seconds: float = 10.0, clients: int = 16, workers: int = 2, threads: int = 4,
+        url: str | None = None, server: str = "granian") -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         url = url or f"sqlite:///{tmp}/http.db"
         jobs = _prepare(url, clients)
         port = _free_port()
+        # as in production: every request writes its JSON log line (here to a file)
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-secret", "UNIONFLOW_ENV": "production",
-               "UNIONFLOW_LOG_LEVEL": "WARNING"}
-        from gunicorn.config import KNOWN_SETTINGS
-
-        args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "gthread",
-                "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
-        if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS):
-            args.append("--no-control-socket")  # gunicorn 27 would open one under the home directory
-        server = subprocess.Popen(
-            [*args, "bench.wsgi_bench:app"],
-            cwd=ROOT, env=env, start_new_session=True,
-        )
+               "UNIONFLOW_LOG_LEVEL": "INFO"}
+        log = open(Path(tmp) / "server.log", "wb")
+        proc = subprocess.Popen(server_command(server, port, workers, threads), cwd=ROOT, env=env,
+                                start_new_session=True, stdout=log, stderr=log)
         try:
-            _wait_for(port, server)
+            _wait_for(port, proc)
             latencies: list[float] = []
             errors: list[int] = []
             until = time.perf_counter() + seconds
@@ -155,10 +166,11 @@ def run(seconds: float = 10.0, clients: int = 16, workers: int = 4, threads: int
             for t in pool:
                 t.join(seconds + 60)
             elapsed = time.perf_counter() - start
-            peak_mb = _worker_peak_mb(server.pid)
+            peak_mb = _worker_peak_mb(proc.pid)
         finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(30)
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(30)
+            log.close()
         if errors:
             raise RuntimeError(f"the server answered {sorted(set(errors))} during the benchmark")
         latencies.sort()
@@ -166,6 +178,7 @@ def run(seconds: float = 10.0, clients: int = 16, workers: int = 4, threads: int
             "http_steps_per_s": round(len(latencies) / elapsed, 1),
             "http_p50_ms": round(1000 * statistics.median(latencies), 2),
             "http_p99_ms": round(1000 * latencies[int(len(latencies) * 0.99) - 1], 2),
+            "http_server": server,
             "http_clients": clients,
             "http_workers": workers,
             "http_threads": threads,

@@ -1,4 +1,4 @@
-"""The app with the benchmark workflow added, for the HTTP benchmark's gunicorn workers."""
+"""The app with the benchmark workflow added, for the HTTP benchmark's server workers."""
 from web import create_app
 
 from .engine_path import bench_catalog

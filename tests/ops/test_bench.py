@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from bench import big, engine_path
+from bench import big, engine_path, http_path
 
 
 def test_the_raw_baseline_does_the_engines_work_on_the_same_schema(tmp_path, monkeypatch):
@@ -39,3 +39,12 @@ def test_a_changed_entry_in_the_large_trail_is_found(tmp_path):
     conn.close()
     with pytest.raises(RuntimeError, match="300"):
         big.verify_entries_per_s(app)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_the_http_benchmark_serves_full_steps(server):
+    result = http_path.run(seconds=0.5, clients=2, workers=1, threads=2, server=server)
+    assert result["http_server"] == server
+    assert result["http_steps_per_s"] > 0 and 0 < result["http_p50_ms"] <= result["http_p99_ms"]
+    assert result["worker_peak_mb"] > 0

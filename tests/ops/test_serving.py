@@ -1,5 +1,6 @@
 """Serving in production: /health (database and migration revision), JSON request logs with a request id
-and no secrets, and `gunicorn wsgi:app` refusing to start without SECRET_KEY while `flask` keeps working."""
+and no secrets, and the server (granian or gunicorn) refusing to start without SECRET_KEY while `flask` keeps
+working."""
 from __future__ import annotations
 
 import json
@@ -156,19 +157,28 @@ def test_an_unhandled_error_is_logged_as_json_with_the_request_id(app_config, ca
 
 # -- SECRET_KEY ----------------------------------------------------------------------
 
-@pytest.mark.slow
-def test_gunicorn_refuses_to_start_without_secret_key_but_flask_works(tmp_path):
+def _server_args(server: str) -> list[str]:
+    if server == "granian":
+        return [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", "2", "--blocking-threads", "2",
+                "--host", "127.0.0.1", "--port", "0"]
     from gunicorn.config import KNOWN_SETTINGS
 
+    args = [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", "127.0.0.1:0"]
+    if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS):
+        args.append("--no-control-socket")
+    return args
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_the_server_refuses_to_start_without_secret_key_but_flask_works(tmp_path, server):
     url = f"sqlite:///{tmp_path / 'x.db'}"
     upgraded = flask_cli(url, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr  # the command line needs no SECRET_KEY
     assert flask_cli(url, "audit", "verify", "--quiet").returncode == 0
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "UNIONFLOW_ENV")}
     env["DATABASE_URL"] = url
-    args = [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", "127.0.0.1:0"]
-    if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS):
-        args.append("--no-control-socket")
-    refused = subprocess.run([*args, "wsgi:app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    refused = subprocess.run([*_server_args(server), "wsgi:app"], cwd=ROOT, env=env, capture_output=True, text=True,
+                             timeout=120)
     assert refused.returncode != 0
     assert "SECRET_KEY is not set: refusing to serve" in refused.stderr
