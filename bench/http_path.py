@@ -112,6 +112,9 @@ def _client(port: int, job: dict[str, Any], until: float, latencies: list[float]
         start = time.perf_counter()
         try:
             status = conn.exchange(steps[i % 2])
+        except TimeoutError:  # no answer for the socket's whole timeout: a starved client is a failure
+            errors.append(408)
+            break
         except OSError:
             conn.close()  # the server closed an idle connection: open a new one and try again
             conn = _Connection(port)
