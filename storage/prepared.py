@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from sqlalchemy.engine import Dialect
@@ -33,13 +34,32 @@ class _Form:
     plain: bool  # every parameter required, none converted: the values pass as they are
 
 
+_SQLITE_DATETIME = "%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d"
+
+
+def _bind_processor(type_: Any, dialect: Dialect) -> Processor | None:
+    """SQLAlchemy's conversion of a parameter; for SQLite's DATETIME text the same text written by
+    `datetime.isoformat` (in C) when the value is a naive datetime, as every time UnionFlow stores is."""
+    impl = type_.dialect_impl(dialect)
+    process = impl.bind_processor(dialect)
+    if process is None or dialect.name != "sqlite" or getattr(impl, "_storage_format", None) != _SQLITE_DATETIME:
+        return process
+
+    def datetime_text(value: Any) -> Any:
+        if type(value) is datetime and value.tzinfo is None:
+            return value.isoformat(" ", "microseconds")
+        return process(value)
+
+    return datetime_text
+
+
 def _compile(statement: ClauseElement, dialect: Dialect) -> _Form:
     compiled = statement.compile(dialect=dialect)
     order = compiled.positiontup if compiled.positional else list(compiled.binds)
     binds = []
     for name in order:
         bind = compiled.binds[name]
-        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        process = _bind_processor(bind.type, dialect)
         binds.append((name, process, _REQUIRED if bind.required else bind.effective_value))
     columns = getattr(statement, "selected_columns", ())
     processors = (c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)

@@ -106,13 +106,18 @@ class Engine:
         self.profile_name = profile
         catalog.profile(profile)  # fail early on an unknown profile
         self._clock = clock
+        self._zones: dict[str, ZoneInfo] = {}  # each profile's time zone, by profile name
 
     # -- time ------------------------------------------------------------
     def today(self, profile: str | None = None) -> date:
         if self._clock is not None:
             return self._clock()
-        tz = self.catalog.profile(profile or self.profile_name).for_workflow("common").get("timezone", "Asia/Shanghai")
-        return datetime.now(ZoneInfo(tz)).date()
+        name = profile or self.profile_name
+        tz = self._zones.get(name)
+        if tz is None:
+            tz = self._zones[name] = ZoneInfo(
+                self.catalog.profile(name).for_workflow("common").get("timezone", "Asia/Shanghai"))
+        return datetime.now(tz).date()
 
     # -- lookups ---------------------------------------------------------
     def definition_of(self, case: Case) -> Definition:

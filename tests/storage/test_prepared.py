@@ -55,3 +55,23 @@ def test_a_missing_parameter_is_an_error_not_a_null(db, tree, make_case):
     with pytest.raises(KeyError):
         with db.write() as session:
             UPDATE.execute(session, {"case_id": case_id, "data": {}, "closed": False, "at": datetime(2026, 1, 1)})
+
+
+def test_sqlite_times_are_stored_as_the_orm_writes_them():
+    """The fast DATETIME text is SQLAlchemy's own, whole seconds and small years included; anything else
+    (an aware datetime, a date) goes through SQLAlchemy's conversion."""
+    from datetime import date, timezone
+
+    from sqlalchemy import DateTime
+    from sqlalchemy.dialects import sqlite
+
+    from storage.prepared import _bind_processor
+
+    dialect = sqlite.dialect()
+    orm = DateTime().dialect_impl(dialect).bind_processor(dialect)
+    fast = _bind_processor(DateTime(), dialect)
+    assert fast is not orm
+    for value in (datetime(2026, 11, 21, 8, 5, 9, 42), datetime(2026, 1, 1), datetime(2026, 12, 31, 23, 59, 59, 999999),
+                  datetime(999, 1, 2, 3, 4, 5), datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59, 999999),
+                  datetime(2026, 6, 1, 12, tzinfo=timezone.utc), date(2026, 6, 1), None):
+        assert fast(value) == orm(value), value
