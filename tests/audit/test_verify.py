@@ -251,3 +251,30 @@ def test_verifying_in_several_processes_finds_what_one_pass_finds(app, db, tree,
         assert not started  # the last entry is not the head's: found before any range is handed out
     else:
         assert len(started) == 2
+
+
+# controls (escaped by the canonical encoder), what JSON need not escape ('/', DEL, the line and paragraph
+# separators), quotes, a backslash, characters of each UTF-8 length
+TRICKY = "\x01\x1f\t\n\r\"\\/\x7f\u2028\u2029é中\U0001F600'"
+
+
+def test_an_entry_with_controls_and_separators_verifies_and_its_edit_is_found(app, api, db, tree, trail, fire,
+                                                                               monkeypatch):
+    import audit.scan
+
+    fire(tree["fed"], trail[1], "approve", comment=TRICKY)
+    seq = _max_seq(db)
+    with db.read() as session:
+        assert session.get(AuditEntry, seq).comment == TRICKY
+    looked_closer = []
+    rows = audit.scan.Checker.rows
+    monkeypatch.setattr(audit.scan.Checker, "rows", lambda self, given: looked_closer.append(1) or rows(self, given))
+    one_pass, parallel = _verify_both_ways(app, db)
+    assert one_pass.ok and parallel.as_dict() == one_pass.as_dict() == {"ok": True, "checked": seq}
+    if db.engine.dialect.name == "sqlite":
+        assert not looked_closer  # SQLite wrote every text, the comment's too, exactly as the canonical encoder
+    raw(db, "UPDATE audit_entries SET comment = :c WHERE seq = :s", params={"c": TRICKY + "\u2028", "s": seq})
+    _bad(app, api, tree, seq, "edited")
+    one_pass, parallel = _verify_both_ways(app, db)
+    assert parallel.as_dict() == one_pass.as_dict() == {
+        "ok": False, "checked": seq - 1, "first_bad": {"seq": seq, "problem": "content does not match its hash (entry edited)"}}
