@@ -31,6 +31,8 @@ def canonical_json(value: Any) -> str:
 
 def format_at(at: datetime) -> str:
     """UTC timestamp with microseconds, as hashed and as shown by the API."""
+    if at.tzinfo is None and at.year >= 1000:  # the same text, written in C without a format to parse
+        return at.isoformat(timespec="microseconds") + "Z"
     return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

@@ -9,15 +9,16 @@ subject's current state and version with its last entry.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage import utcnow
-from storage.prepared import Prepared
+from storage.prepared import Prepared, dbapi_connection
 
-from .chain import GENESIS, canonical_json, entry_hash, format_at, hashed_at, link_hash
+from .chain import GENESIS, canonical_json, format_at, link_hash
+from .scan import Checker, Progress, Run, check_sqlite
 from .models import AuditEntry, AuditHead
 
 HEAD_ID = 1
@@ -78,7 +79,7 @@ def append(
         prev_seq, prev_hash = 0, GENESIS
     else:
         prev_seq, prev_hash = head
-    at = utcnow()
+    at = utcnow()  # taken under the head's lock: entries' times follow their order
     row = dict(
         seq=prev_seq + 1,
         at=at,
@@ -94,7 +95,8 @@ def append(
         data=canonical_json(data or {}),
         prev_hash=prev_hash,
     )
-    row["hash"] = entry_hash(**{**row, "at": format_at(at)})
+    row["hash"] = link_hash(row["seq"], format_at(at), actor, role, subject_type, row["subject_id"], trigger,
+                            from_state, to_state, version, row["comment"], row["data"], prev_hash)
     _INSERT_ENTRY.execute(session, row)
     _MOVE_HEAD.execute(session, {"seq": row["seq"], "hash": row["hash"]})
     return row
@@ -115,61 +117,27 @@ _COLUMNS = (
     AuditEntry.subject_id, AuditEntry.trigger, AuditEntry.from_state, AuditEntry.to_state,
     AuditEntry.version, AuditEntry.comment, AuditEntry.data, AuditEntry.prev_hash, AuditEntry.hash,
 )
-
-
 _ALL_ROWS = Prepared(select(*_COLUMNS).order_by(AuditEntry.seq))
+_RANGE_ROWS = Prepared(select(*_COLUMNS).where(AuditEntry.seq.between(bindparam("lo"), bindparam("hi")))
+                       .order_by(AuditEntry.seq))
 
 
-def _rows(session: Session, chunk: int) -> Iterator[tuple]:
-    """Every entry in order, as the driver returns it (times unparsed), `chunk` rows at a time."""
-    return _ALL_ROWS.stream(session, chunk)
+def check_entries(session: Session, chunk: int, lo: int | None = None, hi: int | None = None,
+                  first_prev: str | None = GENESIS, progress: Progress | None = None, every: int = 20000) -> Run:
+    """Check the whole trail (lo and hi None) or entries lo..hi, `chunk` rows at a time, in the session's
+    transaction: numbering, links and every hash, as `Checker` does (on SQLite, `check_sqlite`)."""
+    connection, dialect = dbapi_connection(session)
+    if dialect.name == "sqlite":
+        return check_sqlite(connection, chunk, lo, hi, first_prev, progress, every)
+    checker = Checker(1 if lo is None else lo, first_prev, progress, every)
+    checker.rows(_ALL_ROWS.stream(session, chunk) if lo is None
+                 else _RANGE_ROWS.stream(session, chunk, {"lo": lo, "hi": hi}))
+    return checker.done()
 
 
 def _head(session: Session) -> tuple[int, str]:
     head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID)).one_or_none()
     return head if head is not None else (0, GENESIS)
-
-
-@dataclass
-class _Run:
-    """What checking a run of consecutive entries found."""
-
-    checked: int
-    first_prev: str | None  # the prev_hash of the run's first entry
-    last_hash: str | None
-    last: dict[tuple[str, str], tuple[int, str | None, int | None]]
-    bad: dict[str, Any] | None = None
-
-
-def _check(rows: Iterable[tuple], first_seq: int, first_prev: str | None,
-           progress: Callable[[int], None] | None = None, every: int = 20000) -> _Run:
-    """Check that `rows` are entries first_seq, first_seq + 1, ... each linked to the one before and each
-    matching its hash. With `first_prev` None the first entry's link is left to the caller."""
-    expected_seq, expected_prev, checked = first_seq, first_prev, 0
-    run = _Run(0, None, None, {})
-    last = run.last
-    for (seq, at, actor, role, stype, sid, trigger, frm, to, version, comment, data, prev, digest) in rows:
-        if seq != expected_seq:
-            problem = f"entry {expected_seq} is missing (next entry is {seq})" if seq > expected_seq else "entries out of order"
-            run.bad = {"seq": seq, "problem": problem}
-            break
-        if checked == 0:
-            run.first_prev = prev
-        if prev != expected_prev and (checked or first_prev is not None):
-            run.bad = {"seq": seq, "problem": "prev_hash does not match the previous entry's hash"}
-            break
-        if link_hash(seq, hashed_at(at), actor, role, stype, sid, trigger, frm, to, version, comment, data,
-                     prev) != digest:
-            run.bad = {"seq": seq, "problem": "content does not match its hash (entry edited)"}
-            break
-        last[(stype, sid)] = (seq, to, version)
-        expected_prev = digest
-        expected_seq += 1
-        checked += 1
-        if progress is not None and checked % every == 0:
-            progress(checked)
-    run.checked, run.last_hash = checked, expected_prev
-    return run
 
 
 def verify(
@@ -199,7 +167,7 @@ def verify(
 
             run = check_in_parallel(session, head_seq, head_hash, workers, chunk, progress)
     if run is None:
-        run = _check(_rows(session, chunk), 1, GENESIS, progress, chunk)
+        run = check_entries(session, chunk, progress=progress, every=chunk)
         if progress is not None:
             progress(run.checked)
         head_seq, head_hash = _head(session)
@@ -232,7 +200,9 @@ def verify(
                     {"seq": seq, "problem": f"{s.type} {s.id} is in state {s.state!r} version {s.version} "
                                             f"but its last entry says {state!r} version {version}"},
                 )
-        for key, (seq, _state, _version) in sorted(last.items(), key=lambda kv: kv[1][0]):
-            if key[0] in seen_types and key not in current:
-                return VerifyResult(False, checked, {"seq": seq, "problem": f"{key[0]} {key[1]} has entries but no longer exists"})
+        gone = [(entry[0], key) for key, entry in last.items() if key[0] in seen_types and key not in current]
+        if gone:  # the first in the trail's order
+            seq, key = min(gone, key=lambda found: found[0])
+            return VerifyResult(False, checked,
+                                {"seq": seq, "problem": f"{key[0]} {key[1]} has entries but no longer exists"})
     return VerifyResult(True, checked, None, head=expected_prev, subjects=count)

@@ -47,3 +47,15 @@ def test_the_stored_sqlite_text_and_the_datetime_hash_to_the_same_time():
     assert hashed_at("2026-11-21 08:05:09.000042") == format_at(when) == "2026-11-21T08:05:09.000042Z"
     assert hashed_at(when) == format_at(when)
     assert hashed_at("2026-11-21T08:05:09.000042") == format_at(when)  # any other text is parsed
+
+
+def test_format_at_is_the_strftime_text_at_every_boundary():
+    """The hashed time text must never change: whole seconds, the last microsecond, small years and
+    aware times all give what the original strftime format gives."""
+    from datetime import datetime, timedelta, timezone
+
+    fmt = "%Y-%m-%dT%H:%M:%S.%fZ"
+    for when in (datetime(2026, 1, 1), datetime(2026, 12, 31, 23, 59, 59, 999999), datetime(1000, 1, 1),
+                 datetime(999, 12, 31, 23, 59, 59), datetime(9999, 12, 31, 23, 59, 59, 999999),
+                 datetime(2026, 6, 1, 12, tzinfo=timezone.utc), datetime(2026, 6, 1, 12, tzinfo=timezone(timedelta(hours=8)))):
+        assert format_at(when) == when.strftime(fmt), when
