@@ -87,8 +87,11 @@ def main() -> None:
     http = dict(http_runs[0])
     for key in ("http_steps_per_s", "http_p50_ms", "http_p99_ms", "worker_peak_mb"):
         http[key] = round(statistics.median(r[key] for r in http_runs), 2)
-    gunicorn = http_path.run(seconds=seconds, server="gunicorn")  # for reference: the same app under gunicorn
+    # for reference, the same app under gunicorn: gthread workers each taking as many connections as threads
+    gunicorn = http_path.run(seconds=seconds, server="gunicorn", workers=4, threads=4)
     http.update({f"http_gunicorn_{key[5:]}": gunicorn[key] for key in ("http_steps_per_s", "http_p99_ms")})
+    two = http_path.run(seconds=seconds, threads=2)  # granian with two threads a worker (long exports)
+    http.update({f"http_2threads_{key[5:]}": two[key] for key in ("http_steps_per_s", "http_p99_ms")})
     with tempfile.TemporaryDirectory() as tmp:
         large = big.run(Path(tmp), big_cases, big_entries, samples=40 if args.quick else 200)
     result: dict[str, Any] = {
@@ -137,6 +140,8 @@ ROWS = [
     ("HTTP, granian, 16 clients (steps/s)", "http_steps_per_s", "{:,.0f}"),
     ("HTTP p50 (ms)", "http_p50_ms", "{:.1f}"),
     ("HTTP p99 (ms)", "http_p99_ms", "{:.1f}"),
+    ("HTTP, granian, 2 threads a worker (steps/s)", "http_2threads_steps_per_s", "{:,.0f}"),
+    ("HTTP, granian, 2 threads a worker, p99 (ms)", "http_2threads_p99_ms", "{:.1f}"),
     ("HTTP under gunicorn gthread (steps/s)", "http_gunicorn_steps_per_s", "{:,.0f}"),
     ("HTTP under gunicorn gthread, p99 (ms)", "http_gunicorn_p99_ms", "{:.1f}"),
     ("peak memory per worker (MB)", "worker_peak_mb", "{:.0f}"),

@@ -145,7 +145,7 @@ def server_command(server: str, port: int, workers: int, threads: int) -> list[s
     return [*args, "bench.wsgi_bench:app"]
 
 
-def run(seconds: float = 10.0, clients: int = 16, workers: int = 2, threads: int = 4,
+def run(seconds: float = 10.0, clients: int = 16, workers: int = 2, threads: int = 1,
         url: str | None = None, server: str = "granian") -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         url = url or f"sqlite:///{tmp}/http.db"
