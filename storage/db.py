@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import weakref
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, Iterator
@@ -127,9 +128,13 @@ def _sqlite_file(url: str) -> str | None:
 
 
 class _Held:
-    """One thread's connection and session for one kind of unit, reused from unit to unit."""
+    """One thread's connection and session for one kind of unit, reused from unit to unit.
 
-    __slots__ = ("connection", "session", "pid", "busy")
+    Closed when the thread ends (its thread-local goes, and this with it) or the database is disposed;
+    never in a forked child, which must not touch its parent's SQLite connections.
+    """
+
+    __slots__ = ("connection", "session", "pid", "busy", "release", "__weakref__")
 
     def __init__(self, connection: Connection):
         self.connection = connection
@@ -138,6 +143,13 @@ class _Held:
         self.session = Session(bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only")
         self.pid = os.getpid()
         self.busy = False
+        self.release = weakref.finalize(self, _release, self.session, connection, self.pid)
+
+
+def _release(session: Session, connection: Connection, pid: int) -> None:
+    if os.getpid() == pid:
+        session.close()
+        connection.close()
 
 
 class Database:
@@ -162,7 +174,7 @@ class Database:
         path = _sqlite_file(self.url)
         self._queue = WriterQueue(path) if path and os.name == "posix" else None
         self._local = threading.local() if path else None
-        self._held: list[_Held] = []  # every thread's, to close on dispose
+        self._held: weakref.WeakSet[_Held] = weakref.WeakSet()  # every live thread's, to close on dispose
         self._held_lock = threading.Lock()
 
     def _take(self, kind: str) -> _Held | None:
@@ -175,7 +187,7 @@ class Database:
             held = _Held(engine.connect())
             setattr(self._local, kind, held)
             with self._held_lock:
-                self._held.append(held)
+                self._held.add(held)
         elif held.busy:
             return None
         held.busy = True
@@ -232,11 +244,9 @@ class Database:
 
     def dispose(self) -> None:
         with self._held_lock:
-            held, self._held = self._held, []
+            held, self._held = list(self._held), weakref.WeakSet()
         for h in held:
-            if h.pid == os.getpid():
-                h.session.close()
-                h.connection.close()
+            h.release()
         self._local = threading.local() if self._local is not None else None
         self.engine.dispose()
         if self._queue is not None and self._queue._fd is not None:
