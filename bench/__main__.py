@@ -87,6 +87,7 @@ def main() -> None:
     http = dict(http_runs[0])
     for key in ("http_steps_per_s", "http_p50_ms", "http_p99_ms", "worker_peak_mb"):
         http[key] = round(statistics.median(r[key] for r in http_runs), 2)
+    http["http_runs"] = [{key: r[key] for key in ("http_steps_per_s", "http_p50_ms", "http_p99_ms")} for r in http_runs]
     # for reference, the same app under gunicorn: gthread workers each taking as many connections as threads
     gunicorn = http_path.run(seconds=seconds, server="gunicorn", workers=4, threads=4)
     http.update({f"http_gunicorn_{key[5:]}": gunicorn[key] for key in ("http_steps_per_s", "http_p99_ms")})
