@@ -109,7 +109,7 @@ class Case(Base):
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="select")
 
     __table_args__ = (
-        Index("ix_cases_org_state", "org_id", "state"),
+        Index("ix_cases_org_workflow", "org_id", "workflow"),  # neither column changes with a step
         Index("ix_cases_workflow_state", "workflow", "state"),
         Index("ix_cases_competent_state", "competent_org_id", "state", "state_since"),
         Index("ix_cases_created", "created_at"),
