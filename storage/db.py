@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import weakref
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from decimal import Decimal
 from typing import Any, Iterator
 
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from .prepared import UNIT_CONNECTION
+
+if os.name == "posix":
+    import fcntl
 
 _WRITE = "unionflow_write"
 
@@ -31,8 +36,28 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+# orjson writes what json.dumps writes below for the values cases hold (str keys, 64-bit integers,
+# finite floats, Decimals); the types it would otherwise accept on its own go to `_json_default` as before
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+_LONG_NUMBER = re.compile(r"[0-9]{19}").search  # may be an integer beyond 64 bits: orjson reads it as a float
+
+
 def json_dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=_json_default, separators=(",", ":"))
+    """Compact JSON with UTF-8 kept as is; through orjson (in C), or json.dumps for what orjson refuses."""
+    try:
+        return orjson.dumps(value, default=_json_default, option=_ORJSON_OPTIONS).decode()
+    except TypeError:  # orjson.JSONEncodeError: a key that is not a string, a big integer, or a bad type
+        return json.dumps(value, ensure_ascii=False, default=_json_default, separators=(",", ":"))
+
+
+def json_loads(text: Any) -> Any:
+    """The value json.loads reads; through orjson unless the text may hold an integer beyond 64 bits."""
+    if type(text) is str and _LONG_NUMBER(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:  # NaN, Infinity, lone surrogates: json.loads reads (or refuses) those
+            pass
+    return json.loads(text)
 
 
 def is_postgres(engine_or_url: Any) -> bool:
@@ -56,6 +81,7 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
             url,
             echo=echo,
             json_serializer=json_dumps,
+            json_deserializer=json_loads,
             connect_args={"check_same_thread": False, "timeout": 30},
             poolclass=NullPool if url.endswith(":memory:") else None,
             # threads keep their own connections (`Database`): the pool must not run out for the others
@@ -67,6 +93,7 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
         url,
         echo=echo,
         json_serializer=json_dumps,
+        json_deserializer=json_loads,
         pool_size=pool_size,
         max_overflow=pool_size * 2,
         pool_pre_ping=True,
@@ -87,9 +114,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # straight to the driver: this runs once per unit of work
-        conn.connection.driver_connection.execute(
-            "BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+        driver = conn.connection.driver_connection
+        if not driver.in_transaction:  # a held unit has begun it on the driver already (`Database._unit`)
+            driver.execute("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
 
 class WriterQueue:
@@ -106,18 +133,29 @@ class WriterQueue:
         self._local = threading.RLock()
         self._fd: int | None = None
 
-    @contextmanager
-    def turn(self) -> Iterator[None]:
-        import fcntl
-
-        with self._local:
+    def acquire(self) -> None:
+        self._local.acquire()
+        try:
             if self._fd is None:
                 self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             fcntl.flock(self._fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        except BaseException:
+            self._local.release()
+            raise
+
+    def release(self) -> None:
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._local.release()
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
 
 
 def _sqlite_file(url: str) -> str | None:
@@ -134,10 +172,13 @@ class _Held:
     never in a forked child, which must not touch its parent's SQLite connections.
     """
 
-    __slots__ = ("connection", "session", "pid", "busy", "release", "__weakref__")
+    __slots__ = ("connection", "driver", "unit", "begin", "session", "pid", "busy", "release", "__weakref__")
 
-    def __init__(self, connection: Connection):
+    def __init__(self, connection: Connection, begin: str):
         self.connection = connection
+        self.driver = connection.connection.driver_connection
+        self.unit = (self.driver, connection.dialect)  # what prepared statements run on (`UNIT_CONNECTION`)
+        self.begin = begin
         # the unit's transaction belongs to the connection: the session joins it when the ORM is used,
         # and may roll it back but never commits it
         self.session = Session(bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only")
@@ -184,7 +225,7 @@ class Database:
         held = getattr(self._local, kind, None)
         if held is None or held.pid != os.getpid():
             engine = self._write_engine if kind == "write" else self.engine
-            held = _Held(engine.connect())
+            held = _Held(engine.connect(), "BEGIN IMMEDIATE" if kind == "write" else "BEGIN")
             setattr(self._local, kind, held)
             with self._held_lock:
                 self._held.add(held)
@@ -200,39 +241,48 @@ class Database:
         held.busy = False
 
     @contextmanager
-    def _unit(self, kind: str, factory: sessionmaker) -> Iterator[Session]:
-        held = self._take(kind)
-        if held is None:
-            with factory() as session, session.begin():
-                yield session
-            return
-        session, connection = held.session, held.connection
+    def _unit(self, kind: str, factory: sessionmaker, queue: WriterQueue | None = None) -> Iterator[Session]:
+        """A unit of `kind`, in this thread's held session when there is one; after the writers' `queue`."""
+        if queue is not None:
+            queue.acquire()
         try:
-            with connection.begin():
-                # prepared statements run on the unit's connection without starting the session's own
-                # transaction; the ORM, when used, joins the unit's
-                session.info[UNIT_CONNECTION] = (connection.connection.driver_connection, connection.dialect)
-                try:
+            held = self._take(kind)
+            if held is None:
+                with factory() as session, session.begin():
                     yield session
-                    if session.in_transaction():
-                        session.commit()  # flushes what the ORM holds; the unit commits below
-                except BaseException:
-                    if session.in_transaction():
-                        session.rollback()
-                    raise
+                return
+            yield from self._held_unit(held)
+        finally:
+            if queue is not None:
+                queue.release()
+
+    def _held_unit(self, held: _Held) -> Iterator[Session]:
+        # The unit's transaction is begun and ended on the driver itself: SQLAlchemy's own begin and commit
+        # cost more than a step's SQL. Prepared statements run in it directly; the ORM, when used, joins it
+        # (the "begin" event sees it open) and its commit, at the end, is the unit's.
+        session, driver = held.session, held.driver
+        try:
+            driver.execute(held.begin)
+            session.info[UNIT_CONNECTION] = held.unit
+            try:
+                yield session
+                if session.in_transaction():
+                    session.commit()  # flushes what the ORM holds and commits the unit
+                if driver.in_transaction:
+                    driver.execute("COMMIT")
+            except BaseException:
+                if session.in_transaction():
+                    session.rollback()
+                if driver.in_transaction:
+                    driver.execute("ROLLBACK")
+                raise
         finally:
             session.info.pop(UNIT_CONNECTION, None)
             self._give_back(held)
 
-    @contextmanager
-    def write(self) -> Iterator[Session]:
+    def write(self) -> AbstractContextManager[Session]:
         """One unit of work: commits once at the end, rolls everything back on error."""
-        if self._queue is None:
-            with self._unit("write", self._write) as session:
-                yield session
-            return
-        with self._queue.turn(), self._unit("write", self._write) as session:
-            yield session
+        return self._unit("write", self._write, self._queue)
 
     @contextmanager
     def read(self, snapshot: bool = False) -> Iterator[Session]:

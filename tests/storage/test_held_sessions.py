@@ -75,3 +75,53 @@ def test_a_threads_connections_close_when_the_thread_ends(sqlite_db):
         assert len(sqlite_db._held) == mine
         assert pool.checkedout() == mine
     assert _count(sqlite_db) == 60
+
+
+def test_prepared_statements_and_the_orm_share_one_transaction_in_a_unit(sqlite_db):
+    """Begun on the driver, the unit's transaction holds what both write; both go on error, both stay on commit."""
+    from storage.prepared import UNIT_CONNECTION
+
+    for fail in (True, False):
+        with pytest.raises(RuntimeError) if fail else _nothing():
+            with sqlite_db.write() as session:
+                driver, _dialect = session.info[UNIT_CONNECTION]
+                assert driver.in_transaction  # begun before the unit's body runs
+                driver.execute("INSERT INTO t VALUES (10)")  # as a prepared statement does
+                session.execute(text("INSERT INTO t VALUES (11)"))  # the ORM joins the same transaction
+                if fail:
+                    raise RuntimeError("abandon the unit")
+        assert _count(sqlite_db) == (0 if fail else 2)
+    with sqlite_db.write() as session:
+        assert not session.in_transaction()
+        assert session.info[UNIT_CONNECTION][0].in_transaction
+
+
+@pytest.mark.parametrize("through", ["driver", "orm"])
+def test_a_unit_whose_commit_fails_leaves_nothing_and_the_session_usable(sqlite_db, through):
+    """A deferred foreign key fails at COMMIT: the unit rolls back, whether the ORM or the driver wrote."""
+    from storage.prepared import UNIT_CONNECTION
+
+    with sqlite_db.write() as session:
+        session.execute(text("CREATE TABLE p (id INTEGER PRIMARY KEY)"))
+        session.execute(text("CREATE TABLE c (p_id INTEGER REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED)"))
+    with pytest.raises(Exception, match="FOREIGN KEY"):
+        with sqlite_db.write() as session:
+            if through == "driver":  # as prepared statements write: the session itself never begins
+                session.info[UNIT_CONNECTION][0].execute("INSERT INTO t VALUES (1)")
+                session.info[UNIT_CONNECTION][0].execute("INSERT INTO c VALUES (7)")
+                assert not session.in_transaction()
+            else:
+                session.execute(text("INSERT INTO t VALUES (1)"))
+                session.execute(text("INSERT INTO c VALUES (7)"))
+    assert _count(sqlite_db) == 0
+    with sqlite_db.write() as session:
+        session.execute(text("INSERT INTO t VALUES (2)"))
+    assert _count(sqlite_db) == 1
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
