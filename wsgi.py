@@ -10,7 +10,7 @@ the app is not being loaded by a `flask` command.
 import click
 from flask.cli import FlaskGroup
 
-from web import create_app
+from web import create_app, settle_worker
 
 app = create_app()
 
@@ -26,3 +26,5 @@ if app.config.get("SECRET_KEY_MISSING") and not _loaded_by_flask_command():
         "SECRET_KEY is not set: refusing to serve UnionFlow in production. Set SECRET_KEY in the environment "
         "(a long random value shared by every worker and host), or UNIONFLOW_ENV=development on a development machine."
     )
+
+settle_worker()

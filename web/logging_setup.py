@@ -22,6 +22,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
 from flask import Flask, Response, g, has_request_context, request
 
 REQUEST_LOGGER = "unionflow.request"
@@ -34,7 +35,8 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "time": datetime.fromtimestamp(record.created, timezone.utc).replace(tzinfo=None)
+                    .isoformat(timespec="microseconds") + "Z",
             "level": record.levelname,
             "logger": record.name,
         }
@@ -45,7 +47,14 @@ class JsonFormatter(logging.Formatter):
         out.update(getattr(record, "fields", None) or {})
         if record.exc_info:
             out["exception"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
-        return json.dumps(out, ensure_ascii=False, default=str)
+        try:
+            return orjson.dumps(out, default=str, option=_ORJSON_OPTIONS).decode()
+        except TypeError:  # orjson.JSONEncodeError: keys that are not strings, integers beyond 64 bits
+            return json.dumps(out, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+# anything without a JSON form is logged as its str(), as json.dumps(default=str) would
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 class StderrHandler(logging.Handler):

@@ -182,3 +182,13 @@ def test_the_server_refuses_to_start_without_secret_key_but_flask_works(tmp_path
                              timeout=120)
     assert refused.returncode != 0
     assert "SECRET_KEY is not set: refusing to serve" in refused.stderr
+
+
+def test_a_server_worker_leaves_what_it_loaded_out_of_full_collections(tmp_path):
+    """wsgi.py freezes what is loaded at start (the app, definitions, libraries) out of the cyclic collector."""
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "k", "UNIONFLOW_ENV": "production"}
+    probe = "import gc, wsgi; print(gc.get_freeze_count())"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout.split()[-1]) > 10_000  # the app and its libraries, not a handful of objects
