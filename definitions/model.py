@@ -7,6 +7,7 @@ profile it started under.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Mapping
 
@@ -123,11 +124,11 @@ class Definition:
                 return s
         raise KeyError(name)
 
-    @property
+    @cached_property  # a definition never changes: computed once (every step asks)
     def final_states(self) -> frozenset[str]:
         return frozenset(s.name for s in self.states if s.final)
 
-    @property
+    @cached_property
     def triggers(self) -> frozenset[str]:
         return frozenset(t.trigger for t in self.transitions)
 
