@@ -21,10 +21,12 @@ def _loaded_by_flask_command() -> bool:
     return ctx is not None and isinstance(ctx.find_root().command, FlaskGroup)
 
 
-if app.config.get("SECRET_KEY_MISSING") and not _loaded_by_flask_command():
+serving = not _loaded_by_flask_command()
+if app.config.get("SECRET_KEY_MISSING") and serving:
     raise RuntimeError(
         "SECRET_KEY is not set: refusing to serve UnionFlow in production. Set SECRET_KEY in the environment "
         "(a long random value shared by every worker and host), or UNIONFLOW_ENV=development on a development machine."
     )
 
-settle_worker()
+if serving:  # a worker that will answer requests for a long time, not a command that ends shortly
+    settle_worker()

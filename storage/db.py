@@ -14,7 +14,7 @@ import threading
 import weakref
 from contextlib import AbstractContextManager, contextmanager
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -36,18 +36,25 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-# orjson writes what json.dumps writes below for the values cases hold (str keys, 64-bit integers,
-# finite floats, Decimals); the types it would otherwise accept on its own go to `_json_default` as before
+# orjson writes what json.dumps writes for the values stored and answered (str keys, 64-bit integers, finite
+# floats); the types it would otherwise write on its own (datetimes, dataclasses, str subclasses) go to
+# `default`, as with json.dumps
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
 _LONG_NUMBER = re.compile(r"[0-9]{19}").search  # may be an integer beyond 64 bits: orjson reads it as a float
 
 
-def json_dumps(value: Any) -> str:
-    """Compact JSON with UTF-8 kept as is; through orjson (in C), or json.dumps for what orjson refuses."""
+def json_bytes(value: Any, default: Callable[[Any], Any]) -> bytes:
+    """Compact JSON in UTF-8 (kept as is, not escaped), as json.dumps writes it with `default`: through orjson
+    (in C), or json.dumps itself for what orjson refuses (keys that are not strings, integers beyond 64 bits)."""
     try:
-        return orjson.dumps(value, default=_json_default, option=_ORJSON_OPTIONS).decode()
-    except TypeError:  # orjson.JSONEncodeError: a key that is not a string, a big integer, or a bad type
-        return json.dumps(value, ensure_ascii=False, default=_json_default, separators=(",", ":"))
+        return orjson.dumps(value, default=default, option=_ORJSON_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(value, ensure_ascii=False, default=default, separators=(",", ":")).encode("utf-8")
+
+
+def json_dumps(value: Any) -> str:
+    """The JSON columns' text."""
+    return json_bytes(value, _json_default).decode("utf-8")
 
 
 def json_loads(text: Any) -> Any:
@@ -149,14 +156,6 @@ class WriterQueue:
         finally:
             self._local.release()
 
-    @contextmanager
-    def turn(self) -> Iterator[None]:
-        self.acquire()
-        try:
-            yield
-        finally:
-            self.release()
-
 
 def _sqlite_file(url: str) -> str | None:
     parsed = make_url(url)
@@ -172,16 +171,13 @@ class _Held:
     never in a forked child, which must not touch its parent's SQLite connections.
     """
 
-    __slots__ = ("connection", "driver", "unit", "begin", "session", "pid", "busy", "release", "__weakref__")
+    __slots__ = ("driver", "unit", "begin", "session", "pid", "busy", "release", "__weakref__")
 
     def __init__(self, connection: Connection, begin: str):
-        self.connection = connection
         self.driver = connection.connection.driver_connection
         self.unit = (self.driver, connection.dialect)  # what prepared statements run on (`UNIT_CONNECTION`)
         self.begin = begin
-        # the unit's transaction belongs to the connection: the session joins it when the ORM is used,
-        # and may roll it back but never commits it
-        self.session = Session(bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only")
+        self.session = Session(bind=connection, expire_on_commit=False)
         self.pid = os.getpid()
         self.busy = False
         self.release = weakref.finalize(self, _release, self.session, connection, self.pid)

@@ -93,8 +93,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
         from .api import storable
 
-        if not storable(request.path) or (request.query_string and not all(
-                storable(k) and storable(v) for k, v in request.args.items(multi=True))):
+        if not storable(request.path) or not all(storable(k) and storable(v) for k, v in request.args.items(multi=True)):
             raise BadRequest("The address contains characters that cannot be stored.")
 
     @app.before_request

@@ -7,13 +7,13 @@ from decimal import Decimal
 from functools import wraps
 from typing import Any, Callable
 
-import orjson
 from flask import Blueprint, Response, g, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 import audit
+from storage.db import json_bytes
 from workflow import Actor, Case, FieldError, Forbidden, InvalidInput, NotFound, WorkflowError, can_view
 from workflow.accounts import actor_for_token, create_org, create_user, find_org, find_user, issue_token
 from workflow.queries import MAX_PAGE, list_cases
@@ -37,17 +37,9 @@ def _default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-# datetimes, dates and str subclasses go to `_default`, as with json.dumps
-_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
-
-
 def dumps(body: Any) -> bytes:
-    """The answer's JSON in UTF-8: orjson (in C), or json.dumps for what orjson refuses (keys that are not
-    strings, integers beyond 64 bits)."""
-    try:
-        return orjson.dumps(body, default=_default, option=_ORJSON_OPTIONS)
-    except TypeError:  # orjson.JSONEncodeError
-        return json.dumps(body, ensure_ascii=False, default=_default, separators=(",", ":")).encode("utf-8")
+    """The answer's JSON in UTF-8."""
+    return json_bytes(body, _default)
 
 
 def respond(body: Any, status: int = 200) -> Response:

@@ -24,8 +24,6 @@ HTML_LANG = {"zh_CN": "zh-CN", "en": "en"}
 
 def remember_choice() -> None:
     """?lang=en or ?lang=zh_CN switches the pages' language for the rest of the session (the API has none)."""
-    if not request.query_string:
-        return
     asked = request.args.get("lang")
     if asked in LANGUAGES and not request.path.startswith("/api/"):
         session["lang"] = asked
@@ -33,7 +31,7 @@ def remember_choice() -> None:
 
 def select_locale() -> str:
     """?lang= (remembered in the session), then the user's choice, then Accept-Language; zh_CN by default."""
-    asked = request.args.get("lang") if request.query_string else None  # no query: nothing to parse
+    asked = request.args.get("lang")
     if asked in LANGUAGES:
         return asked
     if session.get("lang") in LANGUAGES:
@@ -41,8 +39,6 @@ def select_locale() -> str:
     user = getattr(g, "user_language", None)
     if user in LANGUAGES:
         return user
-    if not request.headers.get("Accept-Language"):
-        return "zh_CN"
     best = request.accept_languages.best_match(["zh-CN", "zh", "en"], default="zh-CN")
     return "en" if best == "en" else "zh_CN"
 

@@ -11,7 +11,6 @@ unhandled exception's traceback, for one) come out as JSON lines too.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -22,8 +21,9 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-import orjson
 from flask import Flask, Response, g, has_request_context, request
+
+from storage.db import json_bytes
 
 REQUEST_LOGGER = "unionflow.request"
 HEADER = "X-Request-ID"
@@ -47,14 +47,7 @@ class JsonFormatter(logging.Formatter):
         out.update(getattr(record, "fields", None) or {})
         if record.exc_info:
             out["exception"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
-        try:
-            return orjson.dumps(out, default=str, option=_ORJSON_OPTIONS).decode()
-        except TypeError:  # orjson.JSONEncodeError: keys that are not strings, integers beyond 64 bits
-            return json.dumps(out, ensure_ascii=False, default=str, separators=(",", ":"))
-
-
-# anything without a JSON form is logged as its str(), as json.dumps(default=str) would
-_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
+        return json_bytes(out, str).decode("utf-8")  # anything without a JSON form as its str()
 
 
 class StderrHandler(logging.Handler):

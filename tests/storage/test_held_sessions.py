@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
+from contextlib import nullcontext
 
 import pytest
 from sqlalchemy import text
@@ -82,7 +83,7 @@ def test_prepared_statements_and_the_orm_share_one_transaction_in_a_unit(sqlite_
     from storage.prepared import UNIT_CONNECTION
 
     for fail in (True, False):
-        with pytest.raises(RuntimeError) if fail else _nothing():
+        with pytest.raises(RuntimeError) if fail else nullcontext():
             with sqlite_db.write() as session:
                 driver, _dialect = session.info[UNIT_CONNECTION]
                 assert driver.in_transaction  # begun before the unit's body runs
@@ -117,11 +118,3 @@ def test_a_unit_whose_commit_fails_leaves_nothing_and_the_session_usable(sqlite_
     with sqlite_db.write() as session:
         session.execute(text("INSERT INTO t VALUES (2)"))
     assert _count(sqlite_db) == 1
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
