@@ -120,13 +120,19 @@ def _case_row(session: Session, engine: Engine, case: Case, actor: Actor) -> dic
     blocked = [a for a in available if not a.allowed and a.dest not in ways_out
                and a.reasons and a.reasons[0].code != "forbidden"]
     reviewing = case.state in review_states().get(case.workflow, [])
-    waiting_for = None
-    if reviewing and not allowed:
-        step = next((a.transition for a in available if "reviewer" in a.transition.roles), None)
-        if step is not None:
-            waiting_for = engine.competent_org(session, case, step.competent).name
+    waiting = waiting_for(session, engine, case, available) if reviewing and not allowed else None
     return {"case": case, "allowed": allowed, "blocked": blocked, "reviewing": reviewing,
-            "waiting_for": waiting_for, "overdue": engine.overdue(case)}
+            "waiting_for": waiting, "overdue": engine.overdue(case)}
+
+
+def waiting_for(session: Session, engine: Engine, case: Case, available: list[Any]) -> str | None:
+    """The name of the organisation that decides the case's next reviewer step, if it has one.
+
+    It is the step's competent organisation, not the case's fixed approval unit: a hardship
+    application waits for its own enterprise union before any federation is fixed.
+    """
+    step = next((a.transition for a in available if "reviewer" in a.transition.roles), None)
+    return engine.competent_org(session, case, step.competent).name if step is not None else None
 
 
 def _reviewer(session: Session, actor: Actor, engine: Engine) -> dict[str, Any]:

@@ -167,6 +167,16 @@ def test_edit_and_resubmit_after_a_return(login, founded, api, fire, clock, db):
 
 # ---------------------------------------------------------------- the case panel
 
+@pytest.mark.parametrize("until, waits_for", [("applied", "大型企业"), ("submitted", "某区总工会")])
+def test_the_applicant_side_is_told_who_decides_next(login, founded, api, fire, clock, until, waits_for):
+    """Before the federation is fixed (at submission) the application waits for its own enterprise union."""
+    case = walk(api, fire, founded, clock, until)
+    text = visible_text(login("prep").get(f"/cases/{case['id']}"))
+    assert f"等待{waits_for}审核。" in text
+    assert "等待上级工会审核" not in text
+
+
+
 def test_panel_for_the_enterprise_and_for_the_federation(login, founded, api, fire, clock):
     household = application()["household"] + [
         {"name": "李大明", "relation": "child", "married": True, "monthly_income": 9000},
