@@ -32,6 +32,9 @@ KIND_LABELS = {
 UNION_STATUS_LABELS = {"none": ("未建会", "No union"), "founding": ("筹建中", "Founding"),
                        "founded": ("已建会", "Founded")}
 
+# values the organisations' and users' entries record, by key
+SYSTEM_VALUES = {"kind": KIND_LABELS, "role": ROLE_LABELS, "union_status": UNION_STATUS_LABELS}
+
 # entries of the trail that are not steps of a workflow
 ADMIN_TRIGGERS = {
     "create": _l("创建案件"),
@@ -97,6 +100,74 @@ def _specs(d: Definition) -> dict[str, FieldSpec]:
     return out
 
 
+def _labels_by_id(section: Any) -> dict[str, Any]:
+    """The labels in one of a definition's `extra` sections, by id.
+
+    A section is a list of {id, title}, or a mapping from id to a label ({zh, en})
+    or to {label: {zh, en}, ...}.
+    """
+    out: dict[str, Any] = {}
+    if isinstance(section, (list, tuple)):
+        for item in section:
+            if isinstance(item, Mapping) and "id" in item and isinstance(item.get("title"), Mapping):
+                out[str(item["id"])] = item["title"]
+    elif isinstance(section, Mapping):
+        for key, item in section.items():
+            label = item.get("label", item) if isinstance(item, Mapping) else None
+            if isinstance(label, Mapping) and "zh" in label:
+                out[str(key)] = label
+    return out
+
+
+class DefinitionLabels:
+    """How the pages name what a workflow's entries and cases record.
+
+    Keys: the fields its steps take, then `extra.fact_labels` (what its rules
+    compute), then the ids of the sections listed in `extra.id_labels.keys`
+    (checklist items as keys of the scores, say). Values: `extra.enum_labels`
+    by key, then the sections `extra.id_labels.values` names for that key.
+    """
+
+    def __init__(self, d: Definition):
+        extra = d.extra
+        self.keys: dict[str, Any] = {name: spec.label for name, spec in _specs(d).items() if spec.label}
+        for key, label in (extra.get("fact_labels") or {}).items():
+            self.keys.setdefault(key, label)
+        id_labels = extra.get("id_labels") or {}
+        for section in id_labels.get("keys") or ():
+            for key, label in _labels_by_id(extra.get(section)).items():
+                self.keys.setdefault(key, label)
+        self.values: dict[str, dict[str, Any]] = {
+            key: _labels_by_id(labels) for key, labels in (extra.get("enum_labels") or {}).items()}
+        for key, sections in (id_labels.get("values") or {}).items():
+            found = self.values.setdefault(key, {})
+            for section in sections:
+                for value, label in _labels_by_id(extra.get(section)).items():
+                    found.setdefault(value, label)
+        self.titles: Mapping[str, Any] = extra.get("titles", {}) or {}
+
+    def key(self, key: str) -> Any:
+        return self.keys.get(key)
+
+    def value(self, key: str | None, value: Any) -> Any:
+        plain = isinstance(value, (str, int)) and not isinstance(value, bool)
+        label = self.values.get(key or "", {}).get(str(value)) if plain else None
+        if label is None and isinstance(value, str):
+            label = self.titles.get(value)
+        return label if isinstance(label, Mapping) else None
+
+
+def mapping_text(value: Mapping[str, Any]) -> str | None:
+    """A recorded mapping that reads as one text: a label or reason ({zh, en}, perhaps with its code
+    and params) in the page's language, or a fraction ({numerator, denominator}) as "n / d"."""
+    keys = set(value)
+    if isinstance(value.get("zh"), str) and keys <= {"zh", "en", "code", "params"}:
+        return text(value)
+    if keys == {"numerator", "denominator"}:
+        return f"{value['numerator']} / {value['denominator']}"
+    return None
+
+
 PUNCTUATION = {"zh": {"(": "（", ")": "）", ",": "、", ";": "；", ":": "："},
                "en": {"(": " (", ")": ")", ",": ", ", ";": "; ", ":": ": "}}
 
@@ -122,7 +193,7 @@ def simple_data(data: Any, most: int = 4) -> bool:
 def init_app(app: Flask) -> None:
     engine = get_engine(app)
     tones: dict[tuple[str, str], str] = {}
-    specs: dict[str, dict[str, FieldSpec]] = {}
+    labels: dict[str, DefinitionLabels] = {}
 
     def definition(workflow: str) -> Definition | None:
         return engine.catalog.definitions.get(workflow)
@@ -171,26 +242,32 @@ def init_app(app: Flask) -> None:
         d = definition(workflow or "")
         return text(d.trigger_label(trigger), trigger) if d else trigger
 
-    def data_label(workflow: str | None, key: str) -> str:
-        if key in ENTRY_KEYS:
-            return str(ENTRY_KEYS[key])
+    def labels_of(workflow: str | None) -> DefinitionLabels | None:
         d = definition(workflow or "")
         if d is None:
-            return key
-        if workflow not in specs:
-            specs[workflow] = _specs(d)  # type: ignore[index]
-        spec = specs[workflow].get(key)  # type: ignore[index]
-        return text(spec.label, key) if spec is not None and spec.label else key
+            return None
+        if d.name not in labels:
+            labels[d.name] = DefinitionLabels(d)
+        return labels[d.name]
 
-    def value_label(workflow: str | None, key: str, value: Any) -> Any:
-        """An enumerated value shown with its label when the definition has one."""
-        d = definition(workflow or "")
-        if d is None or not isinstance(value, str):
-            return value
-        titles: Mapping[str, Any] = d.extra.get("titles", {}) or {}
-        labels = (d.extra.get("enum_labels", {}) or {}).get(key, {}) or {}
-        label = labels.get(value) or titles.get(value)
-        return text(label, value) if isinstance(label, Mapping) else value
+    def data_label(workflow: str | None, key: str, parent: str | None = None) -> str:
+        """A recorded key's label. At the top of an entry the engine's own keys come first; inside a
+        recorded value (`parent`) the workflow's (a dimension `org` of the scores is no organisation)."""
+        found = labels_of(workflow)
+        label = found.key(key) if found is not None else None
+        if key in ENTRY_KEYS and (parent is None or label is None):
+            return str(ENTRY_KEYS[key])
+        return text(label, key) if label is not None else key
+
+    def value_label(workflow: str | None, key: str | None, value: Any) -> Any:
+        """An enumerated value (or an id of the definition's lists) shown with its label where there is one;
+        the organisations' and users' own values (kind, role, union status) where the definition has none."""
+        found = labels_of(workflow)
+        label = found.value(key, value) if found is not None else None
+        if label is not None:
+            return text(label, str(value))
+        system = SYSTEM_VALUES.get(key or "")
+        return pick(system[value], value) if system is not None and value in system else value
 
     def nav_current(*prefixes: str) -> bool:
         endpoint = request.endpoint or ""
@@ -218,6 +295,7 @@ def init_app(app: Flask) -> None:
             "trigger_label": trigger_label,
             "data_label": data_label,
             "value_label": value_label,
+            "mapping_text": mapping_text,
             "nav_current": nav_current,
             "simple_data": simple_data,
             "punct": punct,
