@@ -103,6 +103,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         return None
 
     health.init_app(app)  # /health: database reachable, schema at this code's migration
+    # browsers ask for /favicon.ico on their own (the pages name the SVG): the same icon, not a 404
+    app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.svg"))
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

@@ -29,6 +29,7 @@ WALKERS = ("anon", "admin", "prep", "fed", "auditor", "prep_x", "fed2", "auditor
 EXPECT: dict[str, dict[str, str]] = {
     "static": {"GET": "200 200 200 200 200 200 200 200"},
     "health": {"GET": "200 200 200 200 200 200 200 200"},
+    "favicon": {"GET": "200 200 200 200 200 200 200 200"},
     # sign in and out
     "auth.login": {"GET": "200 302 302 302 302 302 302 302", "POST": "400 302 302 302 302 302 302 302"},
     "auth.logout": {"POST": "302 302 302 302 302 302 302 302"},
@@ -243,3 +244,13 @@ def test_a_refused_post_changes_nothing(app, client, world, db):  # noqa: F811
     with db.read() as session:
         assert session.scalar(select(func.count()).select_from(AuditEntry)) == before
 
+
+
+def test_the_icon_browsers_ask_for_is_served(client):
+    page = client.get("/login").get_data(as_text=True)
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+    for url in ("/favicon.ico", "/static/favicon.svg"):
+        resp = client.get(url)
+        assert resp.status_code == 200 and resp.mimetype == "image/svg+xml", url
+        assert resp.get_data(as_text=True).startswith("<svg xmlns=")
+        resp.close()
