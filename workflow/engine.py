@@ -41,7 +41,7 @@ from .machine import machine_for
 from .models import Case, Organisation
 from .validation import validate
 from .records import CaseRecord, OrgRecord, load_case, orgs_by_id, save_case, update_org
-from .rules import CONDITIONS, EFFECTS, GUARDS, ORG_FIELDS, ActorFacts, Context, OrgFacts, Reason
+from .rules import CONDITIONS, EFFECTS, GUARDS, ORG_FIELDS, WITHOUT_DATA, ActorFacts, Context, OrgFacts, Reason
 
 CASE = "case"
 _SUBJECTS = Prepared(select(Case.id, Case.state, Case.version).order_by(Case.id))
@@ -406,9 +406,11 @@ class Engine:
                 continue
             seen.add(t.trigger)
             reasons = self._authority_reasons(session, case, t, actor)
-            if not reasons and not t.data:
+            # a step's guards need its data; before it is given only those that answer without it can run
+            guards = t.guards if not t.data else [g for g in t.guards if g in WITHOUT_DATA]
+            if not reasons and guards:
                 ctx = self._context(case, t.trigger, {}, actor, today, case.org)
-                reasons = self._run_guards(t.guards, ctx)
+                reasons = self._run_guards(guards, ctx)
             dests = machine.transitions_for(t.trigger, case.state)
             dest = dests[0].dest if len(dests) == 1 else "|".join(d.dest for d in dests)
             out.append(Availability(t.trigger, dest, not reasons, tuple(reasons), t))

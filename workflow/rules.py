@@ -88,6 +88,7 @@ Effect = Callable[[Context], Outcome]
 Condition = Callable[[Context], bool]
 
 GUARDS: dict[str, Guard] = {}
+WITHOUT_DATA: set[str] = set()  # guards that answer without the step's data (see `guard`)
 EFFECTS: dict[str, Effect] = {}
 CONDITIONS: dict[str, Condition] = {}
 
@@ -105,7 +106,11 @@ def _register(table: dict[str, Any], kind: str, name: str) -> Callable[[Any], An
     return decorate
 
 
-def guard(name: str) -> Callable[[Guard], Guard]:
+def guard(name: str, *, without_data: bool = False) -> Callable[[Guard], Guard]:
+    """Register a guard. One registered `without_data` also answers before the step's data is known
+    (its context's data is empty): `Engine.available` runs it for steps that take data too."""
+    if without_data:
+        WITHOUT_DATA.add(name)
     return _register(GUARDS, "guard", name)
 
 

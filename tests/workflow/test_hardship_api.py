@@ -270,6 +270,8 @@ def test_every_hardship_reason_through_the_api(api, fire, founded, clock, app_co
     post(u["ent_rev"], events, {"trigger": "dismiss_objection", "data": {"objection_id": 7}, "comment": "…"}, 422)
     fire(u["ent_rev"], cid, "dismiss_objection", {"objection_id": 1}, comment="不成立")
     post(u["ent_rev"], events, {"trigger": "uphold_objection", "data": {"objection_id": 1}, "comment": "…"}, 422)
+    offered = api.get(f"/cases/{cid}", u["ent_rev"]).get_json()["available"]  # none open: listed, refused
+    seen.update(r["code"] for a in offered if a["trigger"] == "uphold_objection" for r in a["reasons"])
     clock.today = POSTING_ENDS
     fire(u["ent_rev"], cid, "submit_to_federation")
     post(u["fed"], events, {"trigger": "determine", "data": {"amount": 0}}, 422)
@@ -327,3 +329,19 @@ def test_posting_countdown_in_the_available_steps(api, fire, founded, clock):
         assert step["allowed"] is (left == 0)
         if left:
             assert "2026-11-09" in step["reasons"][0]["message"]
+
+
+def test_objection_decisions_are_offered_only_while_one_is_open(api, fire, founded, clock):
+    case = walk(api, fire, founded, clock, "posting")
+
+    def offered() -> dict[str, tuple[bool, list[str]]]:
+        answer = api.get(f"/cases/{case['id']}", founded["ent_rev"]).get_json()["available"]
+        return {a["trigger"]: (a["allowed"], [r["code"] for r in a["reasons"]]) for a in answer
+                if a["trigger"] in ("object", "dismiss_objection", "uphold_objection")}
+
+    none_open = (False, ["no_open_objection"])
+    assert offered() == {"object": (True, []), "dismiss_objection": none_open, "uphold_objection": none_open}
+    fire(founded["prep2"], case["id"], "object", {"text": "申请人另有收入"})
+    assert offered() == {"object": (True, []), "dismiss_objection": (True, []), "uphold_objection": (True, [])}
+    fire(founded["ent_rev"], case["id"], "dismiss_objection", {"objection_id": 1}, comment="经核实不成立")
+    assert offered() == {"object": (True, []), "dismiss_objection": none_open, "uphold_objection": none_open}

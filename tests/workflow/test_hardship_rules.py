@@ -125,7 +125,7 @@ def test_every_reason_has_a_message(catalog):
     emitted = {"union_not_founded", "invalid_id_number", "household_self_required", "household_spouses_exceed_one",
                "missing_materials", "not_eligible", "posted_on_in_future", "posted_before_review",
                "posting_period_not_elapsed", "open_objections", "submission_deadline_passed",
-               "objection_not_found", "objection_not_open", "amount_not_positive"}
+               "no_open_objection", "objection_not_found", "objection_not_open", "amount_not_positive"}
     assert emitted <= set(catalog.reasons)
 
 
@@ -393,6 +393,11 @@ def test_decisions_need_an_open_objection(params):
     assert codes("hardship_objection_open", make_ctx(params, data={"objection_id": 3}, case=case)) == ["objection_not_found"]
     assert codes("hardship_objection_open", make_ctx(params, data={"objection_id": 1}, case=case)) == ["objection_not_open"]
     assert codes("hardship_objection_open", make_ctx(params, data={"objection_id": 2}, case=case)) == []
+    # before an objection is named (the case page's list of steps): one is open, then none
+    assert codes("hardship_objection_open", make_ctx(params, case=case)) == []
+    decided = {"objections": [{**o, "status": "decided"} for o in case["objections"]]}
+    assert codes("hardship_objection_open", make_ctx(params, case=decided)) == ["no_open_objection"]
+    assert codes("hardship_objection_open", make_ctx(params, case={})) == ["no_open_objection"]
     upheld = EFFECTS["hardship_uphold_objection"](make_ctx(params, data={"objection_id": 2}, case=case)).data
     assert [(o["status"], o["outcome"]) for o in upheld["objections"]] == [("decided", "dismissed"), ("decided", "upheld")]
     assert case["objections"][1]["status"] == "open"  # the recorded case is not changed in place

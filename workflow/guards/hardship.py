@@ -282,10 +282,15 @@ def before_deadline(ctx: Context) -> Iterator[Reason]:
         yield Reason("submission_deadline_passed", {"deadline": as_date(deadline).isoformat()})
 
 
-@guard("hardship_objection_open")
+@guard("hardship_objection_open", without_data=True)
 def objection_open(ctx: Context) -> Iterator[Reason]:
-    objection_id = ctx.data.get("objection_id")
-    found = _find_objection(_objections(ctx), objection_id)
+    objections = _objections(ctx)
+    if "objection_id" not in ctx.data:  # before an objection is named: is any still open?
+        if not any(o.get("status") == "open" for o in objections):
+            yield Reason("no_open_objection")
+        return
+    objection_id = ctx.data["objection_id"]
+    found = _find_objection(objections, objection_id)
     if found is None:
         yield Reason("objection_not_found", {"id": objection_id})
     elif found.get("status") != "open":
