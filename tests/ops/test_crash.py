@@ -1,5 +1,6 @@
-"""Crash safety: clients drive founding cases (建会) through `gunicorn wsgi:app` with three workers; the whole
-server is killed with SIGKILL in the middle of the load and started again. Afterwards every step that was
+"""Crash safety: clients drive founding cases (建会) through `wsgi:app` served with three workers, by granian
+as the README deploys it and by gunicorn; the whole server is killed with SIGKILL in the middle of the load
+and started again. Afterwards every step that was
 acknowledged with a 200 is in the trail, every case stands where its last entry says, and
 `flask audit verify` passes.
 
@@ -54,23 +55,29 @@ def _free_port() -> int:
 
 
 class Server:
-    """gunicorn in its own process group, so that one SIGKILL takes the master and every worker."""
+    """granian or gunicorn in its own process group, so that one SIGKILL takes the master and every worker."""
 
-    def __init__(self, db_url: str, port: int, log_dir):
-        self.db_url, self.port, self.log_dir, self.proc = db_url, port, log_dir, None
+    def __init__(self, kind: str, db_url: str, port: int, log_dir):
+        self.kind, self.db_url, self.port, self.log_dir, self.proc = kind, db_url, port, log_dir, None
         self.starts = 0
 
-    def start(self) -> None:
+    def command(self) -> list[str]:
+        if self.kind == "granian":
+            return [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", "3", "--blocking-threads",
+                    "1", "--no-ws", "--host", "127.0.0.1", "--port", str(self.port), "wsgi:app"]
         from gunicorn.config import KNOWN_SETTINGS
 
-        self.starts += 1
         args = [sys.executable, "-m", "gunicorn", "--workers", "3", "--bind", f"127.0.0.1:{self.port}",
                 "--timeout", "60", "--graceful-timeout", "5"]
         if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS):
             args.append("--no-control-socket")
+        return [*args, "wsgi:app"]
+
+    def start(self) -> None:
+        self.starts += 1
         env = {**os.environ, "DATABASE_URL": self.db_url, "SECRET_KEY": SECRET, "UNIONFLOW_ENV": "production"}
-        log = open(self.log_dir / f"gunicorn-{self.starts}.log", "wb")
-        self.proc = subprocess.Popen([*args, "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=log,
+        log = open(self.log_dir / f"server-{self.starts}.log", "wb")
+        self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdout=log, stderr=log,
                                      start_new_session=True)
         log.close()
         deadline = time.monotonic() + 60
@@ -82,7 +89,7 @@ class Server:
                         return
             except OSError:
                 time.sleep(0.2)
-        raise AssertionError("gunicorn did not become healthy:\n" + self.log())
+        raise AssertionError(f"{self.kind} did not become healthy:\n" + self.log())
 
     def kill(self) -> None:
         os.killpg(self.proc.pid, signal.SIGKILL)
@@ -99,11 +106,11 @@ class Server:
             self.proc.wait(10)
 
     def log_lines(self) -> list[str]:
-        return [line for p in sorted(self.log_dir.glob("gunicorn-*.log"))
+        return [line for p in sorted(self.log_dir.glob("server-*.log"))
                 for line in p.read_text(errors="replace").splitlines()]
 
     def log(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-3000:] for p in sorted(self.log_dir.glob("gunicorn-*.log")))
+        return "\n".join(p.read_text(errors="replace")[-3000:] for p in sorted(self.log_dir.glob("server-*.log")))
 
 
 def _call(port: int, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
@@ -199,9 +206,10 @@ def crash_db(request, tmp_path):
 
 
 @pytest.mark.slow
-def test_sigkill_mid_load_loses_no_acknowledged_step(crash_db, tmp_path):
+@pytest.mark.parametrize("kind", ["granian", "gunicorn"])
+def test_sigkill_mid_load_loses_no_acknowledged_step(crash_db, tmp_path, kind):
     clients, fed_token = _seed(crash_db)
-    server = Server(crash_db, _free_port(), tmp_path)
+    server = Server(kind, crash_db, _free_port(), tmp_path)
     acknowledged = threading.Semaphore(0)
     stop, up = threading.Event(), threading.Event()
     try:
