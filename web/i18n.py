@@ -87,12 +87,17 @@ def reason_message(reason: Reason) -> str:
         return error_message(reason.code, lang())
     template = label.get(lang())
     try:
-        return template.format(**{k: _show(v) for k, v in reason.params.items()})
+        return template.format(**{k: _show(k, v) for k, v in reason.params.items()})
     except (KeyError, IndexError, ValueError):
         return template
 
 
-def _show(value: Any) -> Any:
+def _show(key: str, value: Any) -> Any:
+    if key == "role":  # a role by its name on the pages (经办人), not its code
+        from .templating import ROLE_LABELS
+
+        pair = ROLE_LABELS.get(value)
+        return pair[1 if lang() == "en" else 0] if pair else value
     if isinstance(value, (list, tuple)):
         return "、".join(str(v) for v in value) if lang() == "zh" else ", ".join(str(v) for v in value)
     return value

@@ -84,3 +84,17 @@ def test_a_case_outside_the_subtree_does_not_exist(client, tree, make_case):
     case = make_case(tree["prep_x"], "sample")
     login(client, "fed")
     assert client.get(f"/cases/{case['id']}").status_code == 404
+
+
+def test_a_step_posted_by_someone_it_is_refused_to_is_403_before_its_form_is_read(client, tree, make_case, fire, db):
+    case = make_case(tree["prep_m"], "sample")
+    fire(tree["prep_m"], case["id"], "submit", {"amount": 10})
+    login(client, "town")  # sees the case, but the federation decides it
+    resp = client.post(f"/cases/{case['id']}/steps/approve", data={})  # an empty form: would be a 400
+    assert resp.status_code == 403 and "某区总工会" in text_of(resp)
+    client.post("/logout")
+    login(client, "prep_m")  # a preparer, on a step only reviewers take
+    resp = client.post(f"/cases/{case['id']}/steps/approve", data={"comment": "同意"})
+    assert resp.status_code == 403 and "您的角色（经办人）不能执行此操作" in text_of(resp)
+    with db.read() as session:
+        assert (session.get(Case, case["id"]).state, session.get(Case, case["id"]).version) == ("submitted", 2)

@@ -323,7 +323,7 @@ def test_who_may_use_the_step_pages(api, browse, tree, case_at, make_case):
         page(browse(tree[user]), step_path(case_id, "nominate"), 404)
         assert browse(tree[user]).post(step_path(case_id, "nominate"), data={}).status_code == 404
     auditor = browse(tree["auditor"])
-    assert "您的角色（auditor）不能执行此操作" in page(auditor, step_path(case_id, "nominate"))
+    assert "您的角色（审计人员）不能执行此操作" in page(auditor, step_path(case_id, "nominate"))
     assert auditor.post(step_path(case_id, "nominate"), data=nominate_form(SLATE, 5)).status_code == 403
     assert "此步骤须由" not in page(browse(tree["fed"]), step_path(case_id, "approve_candidates"))
     # a step the case is not at

@@ -242,7 +242,7 @@ def test_objection_pages(login, founded, api, fire, clock, db):
     assert re.search(r'<option selected value="2">|<option value="2" selected>', html(page))
     assert login("prep").get(f"/hardship/{cid}/objections/dismiss").status_code == 200  # the page, not the step
     refused = login("prep").post(f"/hardship/{cid}/objections/dismiss", data={"objection_id": "1", "comment": "…"})
-    assert refused.status_code == 403 and "您的角色（preparer）不能执行此操作" in visible_text(refused)
+    assert refused.status_code == 403 and "您的角色（经办人）不能执行此操作" in visible_text(refused)
     no_comment = reviewer.post(f"/hardship/{cid}/objections/dismiss", data={"objection_id": "1", "comment": ""})
     assert no_comment.status_code == 400 and "此操作须填写意见说明" in html(no_comment)
     ok = reviewer.post(f"/hardship/{cid}/objections/dismiss",

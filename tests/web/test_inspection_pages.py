@@ -232,8 +232,8 @@ def test_the_inspection_is_fired_with_vetoes_and_notes(browse, api, tree, case_i
 
 
 @pytest.mark.parametrize("who, get_status, post_status, says", [
-    ("prep_m", 200, 403, "您的角色（preparer）不能执行此操作"),
-    ("auditor", 200, 403, "您的角色（auditor）不能执行此操作"),
+    ("prep_m", 200, 403, "您的角色（经办人）不能执行此操作"),
+    ("auditor", 200, 403, "您的角色（审计人员）不能执行此操作"),
     ("town", 200, 403, "此步骤须由某区总工会审批"),
     ("fed2", 404, 404, None),
     ("com", 404, 404, None),

@@ -23,6 +23,7 @@ from workflow.queries import paginate, visible_orgs
 from ..extensions import get_db, get_engine
 from ..i18n import error_payload, field_errors, reason_message, text
 from ..present import case_data, sees_personal_data
+from ..steps import refuse_unauthorised
 from .hardship_forms import (
     DecideObjectionForm, ObjectionForm, add_rows, application_data, application_form, field_for, put_errors,
 )
@@ -75,7 +76,12 @@ def _case(session: Any, case_id: int, actor: Actor) -> Case:
 
 
 def _availability(session: Any, case: Case, actor: Actor, trigger: str) -> Any:
-    return next((a for a in get_engine().available(session, case, actor) if a.trigger == trigger), None)
+    """The step's availability to the actor; a POST from someone it is refused to ends here (403)."""
+    engine = get_engine()
+    availability = next((a for a in engine.available(session, case, actor) if a.trigger == trigger), None)
+    refuse_unauthorised(availability, next(t for t in engine.definition_of(case).transitions if t.trigger == trigger),
+                        actor)
+    return availability
 
 
 def _page() -> int:
