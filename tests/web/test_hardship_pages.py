@@ -172,8 +172,8 @@ def test_the_applicant_side_is_told_who_decides_next(login, founded, api, fire, 
     """Before the federation is fixed (at submission) the application waits for its own enterprise union."""
     case = walk(api, fire, founded, clock, until)
     text = visible_text(login("prep").get(f"/cases/{case['id']}"))
-    assert f"等待{waits_for}审核。" in text
-    assert "等待上级工会审核" not in text
+    assert f"等待{waits_for}审核。" in text and f"审批单位 {waits_for}" in text
+    assert "等待上级工会审核" not in text and "尚未确定" not in text
 
 
 
