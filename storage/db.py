@@ -164,6 +164,20 @@ def _sqlite_file(url: str) -> str | None:
     return parsed.database
 
 
+UNIT_OPEN = "unionflow.unit_open"  # session.info key: set while a unit's body runs
+
+
+class EarlyCommitError(RuntimeError):
+    """A commit asked for inside a unit of work, which commits once, at its end."""
+
+
+def _refuse_early_commit(session: Session) -> None:
+    # a savepoint's release (begin_nested) is no commit of the unit
+    if session.info.get(UNIT_OPEN) and not session.in_nested_transaction():
+        raise EarlyCommitError("a unit of work commits once, at its end: a commit inside it would split a step "
+                               "from its audit entry")
+
+
 class _Held:
     """One thread's connection and session for one kind of unit, reused from unit to unit.
 
@@ -178,6 +192,7 @@ class _Held:
         self.unit = (self.driver, connection.dialect)  # what prepared statements run on (`UNIT_CONNECTION`)
         self.begin = begin
         self.session = Session(bind=connection, expire_on_commit=False)
+        event.listen(self.session, "before_commit", _refuse_early_commit)
         self.pid = os.getpid()
         self.busy = False
         self.release = weakref.finalize(self, _release, self.session, connection, self.pid)
@@ -208,6 +223,8 @@ class Database:
         self._write_engine = self.engine.execution_options(**{_WRITE: True})
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self._write_engine, expire_on_commit=False)
+        for factory in (self._read, self._write):
+            event.listen(factory, "before_commit", _refuse_early_commit)
         path = _sqlite_file(self.url)
         self._queue = WriterQueue(path) if path and os.name == "posix" else None
         self._local = threading.local() if path else None
@@ -245,7 +262,11 @@ class Database:
             held = self._take(kind)
             if held is None:
                 with factory() as session, session.begin():
-                    yield session
+                    session.info[UNIT_OPEN] = True
+                    try:
+                        yield session
+                    finally:
+                        session.info.pop(UNIT_OPEN, None)
                 return
             yield from self._held_unit(held)
         finally:
@@ -261,7 +282,11 @@ class Database:
             driver.execute(held.begin)
             session.info[UNIT_CONNECTION] = held.unit
             try:
-                yield session
+                session.info[UNIT_OPEN] = True
+                try:
+                    yield session
+                finally:
+                    session.info.pop(UNIT_OPEN, None)
                 if session.in_transaction():
                     session.commit()  # flushes what the ORM holds and commits the unit
                 if driver.in_transaction:

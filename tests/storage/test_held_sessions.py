@@ -118,3 +118,37 @@ def test_a_unit_whose_commit_fails_leaves_nothing_and_the_session_usable(sqlite_
     with sqlite_db.write() as session:
         session.execute(text("INSERT INTO t VALUES (2)"))
     assert _count(sqlite_db) == 1
+
+
+def _commit_early(db: Database, kind: str, nested: bool) -> None:
+    outer = db.read() if nested else nullcontext()
+    with outer:  # a unit inside another of the same kind gets a session of its own (not the thread's)
+        with pytest.raises(Exception) as raised:
+            with (db.write() if kind == "write" else db.read()) as session:
+                session.execute(text("INSERT INTO t VALUES (1)"))
+                session.commit()
+        assert type(raised.value).__name__ == "EarlyCommitError" and "commits once" in str(raised.value)
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_a_commit_inside_a_unit_is_refused_and_the_unit_rolls_back(sqlite_db, nested):
+    from storage.db import EarlyCommitError
+
+    _commit_early(sqlite_db, "read" if nested else "write", nested)
+    assert _count(sqlite_db) == 0
+    with sqlite_db.write() as session:  # the thread's session works as before
+        session.execute(text("INSERT INTO t VALUES (2)"))
+    assert _count(sqlite_db) == 1
+    assert issubclass(EarlyCommitError, RuntimeError)
+
+
+def test_a_commit_inside_a_unit_is_refused_on_every_database(db):
+    """The same on PostgreSQL, where every unit has a session of its own."""
+    with db.write() as session:
+        session.execute(text("CREATE TABLE t (n INTEGER)"))
+    try:
+        _commit_early(db, "write", False)
+        assert _count(db) == 0
+    finally:
+        with db.write() as session:
+            session.execute(text("DROP TABLE t"))
