@@ -21,7 +21,7 @@ from .diagram import workflow_svg
 from .extensions import get_db, get_engine
 from .forms import attach_errors, form_data, step_form
 from .i18n import error_payload, field_errors, reason_message
-from .pages import _page, review_states, waiting_for
+from .pages import _page, review_states, waiting_for, waiting_note
 from .present import case_data, entry_json, sees_personal_data
 from .steps import refuse_unauthorised
 
@@ -146,10 +146,11 @@ def show(case_id: int) -> Any:
         available = engine.available(session, case, actor)
         path = [e["to"] for e in entries if e["to"]]
         svg = workflow_svg(definition, case.state, path)
+        waiting = waiting_for(session, engine, case, available)
         return render_template(
             "cases/show.html", case=case, definition=definition, data=case_data(actor, case), entries=entries,
             available=available, reason_message=reason_message, svg=svg, overdue=engine.overdue(case),
-            waiting_for=waiting_for(session, engine, case, available), json=json,
+            waiting_for=waiting, waiting_note=waiting_note(engine, case, waiting), json=json,
         )
 
 

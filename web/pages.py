@@ -28,7 +28,7 @@ from workflow.queries import list_cases, review_queue, visible_orgs
 from . import templating
 from .diagram import escape_states
 from .extensions import get_db, get_engine
-from .i18n import remember_choice
+from .i18n import remember_choice, text
 from .templating import KIND_LABELS, ROLE_LABELS, UNION_STATUS_LABELS, pick, review_states
 
 bp = Blueprint("pages", __name__)
@@ -122,7 +122,20 @@ def _case_row(session: Session, engine: Engine, case: Case, actor: Actor) -> dic
     reviewing = case.state in review_states().get(case.workflow, [])
     waiting = waiting_for(session, engine, case, available) if reviewing and not allowed else None
     return {"case": case, "allowed": allowed, "blocked": blocked, "reviewing": reviewing,
-            "waiting_for": waiting, "overdue": engine.overdue(case)}
+            "waiting_for": waiting, "waiting_note": waiting_note(engine, case, waiting),
+            "overdue": engine.overdue(case)}
+
+
+def waiting_note(engine: Engine, case: Case, org: str | None) -> str | None:
+    """The definition's own words for what a case in its state waits for (`extra.waiting_notes`), if any."""
+    note = (engine.definition_of(case).extra.get("waiting_notes") or {}).get(case.state)
+    if note is None:
+        return None
+    values = {**(case.data or {}), **(case.facts or {}), "org": org or _("上级工会")}
+    try:
+        return text(note).format_map(values)
+    except (KeyError, IndexError, ValueError):  # a placeholder the case has not recorded (yet)
+        return None
 
 
 def waiting_for(session: Session, engine: Engine, case: Case, available: list[Any]) -> str | None:

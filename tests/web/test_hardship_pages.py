@@ -167,6 +167,18 @@ def test_edit_and_resubmit_after_a_return(login, founded, api, fire, clock, db):
 
 # ---------------------------------------------------------------- the case panel
 
+def test_an_assisted_worker_waits_for_the_yearly_recheck_not_a_review(login, founded, api, fire, clock):
+    case = walk(api, fire, founded, clock, "assisted")
+    assert case["data"]["next_recheck_due"] == "2027-11-09"
+    client = login("prep")
+    note = "帮扶中，某区总工会应于2027-11-09前进行年度复核"
+    page = visible_text(client.get(f"/cases/{case['id']}"))
+    assert note + "。" in page and "等待某区总工会审核" not in page
+    assert note in visible_text(client.get("/"))
+    english = visible_text(client.get(f"/cases/{case['id']}?lang=en"))
+    assert "Assisted; 某区总工会 rechecks the household by 2027-11-09." in english
+
+
 @pytest.mark.parametrize("until, waits_for", [("applied", "大型企业"), ("submitted", "某区总工会")])
 def test_the_applicant_side_is_told_who_decides_next(login, founded, api, fire, clock, until, waits_for):
     """Before the federation is fixed (at submission) the application waits for its own enterprise union."""

@@ -133,6 +133,9 @@ def test_every_label_section_a_definition_names_exists_and_labels_in_both_langua
             assert all(label["zh"] and label["en"] for label in labels.values()), f"{name}: extra.{section}"
         for key, label in (d.extra.get("fact_labels") or {}).items():
             assert label["zh"] and label["en"], f"{name}: fact_labels.{key}"
+        for state, note in (d.extra.get("waiting_notes") or {}).items():
+            assert not d.state(state).final, f"{name}: waiting_notes.{state} is a final state"
+            assert "{org}" in note["zh"] and "{org}" in note["en"], f"{name}: waiting_notes.{state}"
 
 
 def test_a_recorded_field_keeps_its_own_label_and_nested_keys_prefer_the_workflow(engine):
