@@ -178,6 +178,16 @@ def _refuse_early_commit(session: Session) -> None:
                                "from its audit entry")
 
 
+@contextmanager
+def _body(session: Session) -> Iterator[Session]:
+    """The caller's part of a unit: a commit asked for in it is refused (`_refuse_early_commit`)."""
+    session.info[UNIT_OPEN] = True
+    try:
+        yield session
+    finally:
+        session.info.pop(UNIT_OPEN, None)
+
+
 class _Held:
     """One thread's connection and session for one kind of unit, reused from unit to unit.
 
@@ -261,12 +271,8 @@ class Database:
         try:
             held = self._take(kind)
             if held is None:
-                with factory() as session, session.begin():
-                    session.info[UNIT_OPEN] = True
-                    try:
-                        yield session
-                    finally:
-                        session.info.pop(UNIT_OPEN, None)
+                with factory() as session, session.begin(), _body(session):
+                    yield session
                 return
             yield from self._held_unit(held)
         finally:
@@ -282,11 +288,8 @@ class Database:
             driver.execute(held.begin)
             session.info[UNIT_CONNECTION] = held.unit
             try:
-                session.info[UNIT_OPEN] = True
-                try:
+                with _body(session):
                     yield session
-                finally:
-                    session.info.pop(UNIT_OPEN, None)
                 if session.in_transaction():
                     session.commit()  # flushes what the ORM holds and commits the unit
                 if driver.in_transaction:

@@ -23,7 +23,7 @@ from .forms import attach_errors, form_data, step_form
 from .i18n import error_payload, field_errors, reason_message
 from .pages import _page, review_states, waiting_for, waiting_note
 from .present import case_data, entry_json, sees_personal_data
-from .steps import refuse_unauthorised
+from .steps import step_availability
 
 bp = Blueprint("cases", __name__)
 # lists count their rows up to this many (and then say "more than"): counting 100,000 cases costs more than the page
@@ -174,8 +174,7 @@ def step(case_id: int, trigger: str) -> Any:
         case = _visible(session, case_id, actor)
         t = _transition(case, trigger)
         definition = engine.definition_of(case)
-        availability = next((a for a in engine.available(session, case, actor) if a.trigger == trigger), None)
-        refuse_unauthorised(availability, t, actor)
+        availability = step_availability(session, engine, case, actor, t)
         data = case_data(actor, case)
     titles = dict(definition.extra.get("titles", {}))
     form = step_form(t.data, titles, t.comment)

@@ -94,10 +94,9 @@ def reason_message(reason: Reason) -> str:
 
 def _show(key: str, value: Any) -> Any:
     if key == "role":  # a role by its name on the pages (经办人), not its code
-        from .templating import ROLE_LABELS
+        from .templating import ROLE_LABELS, pick
 
-        pair = ROLE_LABELS.get(value)
-        return pair[1 if lang() == "en" else 0] if pair else value
+        return pick(ROLE_LABELS.get(value), value)
     if isinstance(value, (list, tuple)):
         return "、".join(str(v) for v in value) if lang() == "zh" else ", ".join(str(v) for v in value)
     return value

@@ -95,7 +95,7 @@ def _preparer(session: Session, actor: Actor, engine: Engine) -> dict[str, Any]:
     everything = list_cases(session, actor, open_only=True, page=1, per_page=COUNT_LIMIT, count_limit=TILE_LIMIT).items
     mine = waiting = late = 0
     for c in everything:
-        row = _case_row(session, engine, c, actor)
+        row = _case_row(session, engine, c, actor, shown=False)
         if row["allowed"]:
             mine += 1
         elif row["reviewing"]:
@@ -109,8 +109,9 @@ def _preparer(session: Session, actor: Actor, engine: Engine) -> dict[str, Any]:
                       (_("已逾期"), late, "late"), (_("未办结案件"), len(everything), "open")]}
 
 
-def _case_row(session: Session, engine: Engine, case: Case, actor: Actor) -> dict[str, Any]:
-    """A preparer's case with what it needs next: the steps they may take, or whom it waits for and why.
+def _case_row(session: Session, engine: Engine, case: Case, actor: Actor, shown: bool = True) -> dict[str, Any]:
+    """A preparer's case with what it needs next: the steps they may take, or whom it waits for and why
+    (looked up only for a row that is `shown`: the tiles count up to thousands of cases).
 
     A way out that is open at every step (withdrawal) is not a next step: it stays on the case page.
     """
@@ -120,9 +121,10 @@ def _case_row(session: Session, engine: Engine, case: Case, actor: Actor) -> dic
     blocked = [a for a in available if not a.allowed and a.dest not in ways_out
                and a.reasons and a.reasons[0].code != "forbidden"]
     reviewing = case.state in review_states().get(case.workflow, [])
-    waiting = waiting_for(session, engine, case, available) if reviewing and not allowed else None
+    waits = shown and reviewing and not allowed
+    waiting = waiting_for(session, engine, case, available) if waits else None
     return {"case": case, "allowed": allowed, "blocked": blocked, "reviewing": reviewing,
-            "waiting_for": waiting, "waiting_note": waiting_note(engine, case, waiting),
+            "waiting_for": waiting, "waiting_note": waiting_note(engine, case, waiting) if waits else None,
             "overdue": engine.overdue(case)}
 
 

@@ -100,7 +100,7 @@ def _specs(d: Definition) -> dict[str, FieldSpec]:
     return out
 
 
-def _labels_by_id(section: Any) -> dict[str, Any]:
+def labels_by_id(section: Any) -> dict[str, Any]:
     """The labels in one of a definition's `extra` sections, by id.
 
     A section is a list of {id, title}, or a mapping from id to a label ({zh, en})
@@ -135,14 +135,14 @@ class DefinitionLabels:
             self.keys.setdefault(key, label)
         id_labels = extra.get("id_labels") or {}
         for section in id_labels.get("keys") or ():
-            for key, label in _labels_by_id(extra.get(section)).items():
+            for key, label in labels_by_id(extra.get(section)).items():
                 self.keys.setdefault(key, label)
         self.values: dict[str, dict[str, Any]] = {
-            key: _labels_by_id(labels) for key, labels in (extra.get("enum_labels") or {}).items()}
+            key: labels_by_id(labels) for key, labels in (extra.get("enum_labels") or {}).items()}
         for key, sections in (id_labels.get("values") or {}).items():
             found = self.values.setdefault(key, {})
             for section in sections:
-                for value, label in _labels_by_id(extra.get(section)).items():
+                for value, label in labels_by_id(extra.get(section)).items():
                     found.setdefault(value, label)
         self.titles: Mapping[str, Any] = extra.get("titles", {}) or {}
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from audit import AuditEntry
 from definitions import Definition
 from web.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
-from web.templating import DefinitionLabels, _labels_by_id
+from web.templating import DefinitionLabels, labels_by_id
 from workflow import Case
 
 IDENTIFIER = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
@@ -128,7 +128,7 @@ def test_every_label_section_a_definition_names_exists_and_labels_in_both_langua
         id_labels = d.extra.get("id_labels") or {}
         sections = [*id_labels.get("keys", ()), *(s for ss in (id_labels.get("values") or {}).values() for s in ss)]
         for section in sections:
-            labels = _labels_by_id(d.extra.get(section))
+            labels = labels_by_id(d.extra.get(section))
             assert labels, f"{name}: extra.{section} holds no labels"
             assert all(label["zh"] and label["en"] for label in labels.values()), f"{name}: extra.{section}"
         for key, label in (d.extra.get("fact_labels") or {}).items():

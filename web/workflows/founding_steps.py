@@ -34,7 +34,7 @@ from ..extensions import get_db, get_engine
 from ..forms import MultiCheckboxField, attach_errors, form_data, step_form
 from ..i18n import error_payload, field_errors, reason_message, text
 from ..present import case_data
-from ..steps import refuse_unauthorised
+from ..steps import step_availability
 from . import founding_view as view
 
 # every founding trigger has a page here (the definition's order)
@@ -81,8 +81,7 @@ def load(case_id: int, trigger: str) -> Step:
         if not ts:
             abort(404)
         t = next((t for t in ts if t.source == case.state), ts[0])
-        availability = next((a for a in engine.available(session, case, actor) if a.trigger == trigger), None)
-        refuse_unauthorised(availability, t, actor)
+        availability = step_availability(session, engine, case, actor, t)
         return Step(actor, case, definition, t, availability, case_data(actor, case), engine.params_of(case))
 
 

@@ -16,6 +16,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 import audit
+from definitions import Definition, Transition
 from workflow import Actor, Case, Organisation, WorkflowError, can_view
 from workflow.attachments import MAX_ID, attachments_for
 from workflow.queries import paginate, visible_orgs
@@ -23,7 +24,7 @@ from workflow.queries import paginate, visible_orgs
 from ..extensions import get_db, get_engine
 from ..i18n import error_payload, field_errors, reason_message, text
 from ..present import case_data, sees_personal_data
-from ..steps import refuse_unauthorised
+from ..steps import step_availability
 from .hardship_forms import (
     DecideObjectionForm, ObjectionForm, add_rows, application_data, application_form, field_for, put_errors,
 )
@@ -75,13 +76,8 @@ def _case(session: Any, case_id: int, actor: Actor) -> Case:
     return case
 
 
-def _availability(session: Any, case: Case, actor: Actor, trigger: str) -> Any:
-    """The step's availability to the actor; a POST from someone it is refused to ends here (403)."""
-    engine = get_engine()
-    availability = next((a for a in engine.available(session, case, actor) if a.trigger == trigger), None)
-    refuse_unauthorised(availability, next(t for t in engine.definition_of(case).transitions if t.trigger == trigger),
-                        actor)
-    return availability
+def _transition(definition: Definition, trigger: str) -> Transition:
+    return next(t for t in definition.transitions if t.trigger == trigger)
 
 
 def _page() -> int:
@@ -172,7 +168,7 @@ def application(case_id: int) -> Any:
     with get_db().read() as session:
         case = _case(session, case_id, actor)
         definition = engine.definition_of(case)
-        availability = _availability(session, case, actor, "submit")
+        availability = step_availability(session, engine, case, actor, _transition(definition, "submit"))
         initial = case_data(actor, case)
         entries = audit.entries_for(session, "case", str(case.id))
         returned = next((e for e in reversed(entries) if e.trigger == "return_review"), None)
@@ -213,7 +209,7 @@ def object(case_id: int) -> Any:
     with get_db().read() as session:
         case = _case(session, case_id, actor)
         definition = engine.definition_of(case)
-        availability = _availability(session, case, actor, "object")
+        availability = step_availability(session, engine, case, actor, _transition(definition, "object"))
     form = ObjectionForm()
     errors: list[str] = []
     status = 200
@@ -240,9 +236,9 @@ def _decide(case_id: int, trigger: str) -> Any:
     with get_db().read() as session:
         case = _case(session, case_id, actor)
         definition = engine.definition_of(case)
-        availability = _availability(session, case, actor, trigger)
+        transition = _transition(definition, trigger)
+        availability = step_availability(session, engine, case, actor, transition)
         data = case_data(actor, case)
-    transition = next(t for t in definition.transitions if t.trigger == trigger)
     pending = [o for o in data.get("objections") or () if o.get("status") == "open"]
     form = DecideObjectionForm()
     form.objection_id.choices = [(str(o["id"]), f"#{o['id']} {o['text'][:40]}") for o in pending]

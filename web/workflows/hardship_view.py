@@ -22,13 +22,14 @@ from workflow.workdays import Calendar, as_date
 from ..extensions import get_engine
 from ..i18n import lang, text
 from ..present import case_data, sees_personal_data
+from ..templating import labels_by_id
 
 NOTICE_STATES = ("reviewed", "posting", "submitted", "assisted")
 RECHECK_SOON_DAYS = 30
 
 
 def titles(extra: Mapping[str, Any], key: str) -> dict[str, str]:
-    return {str(i["id"]): text(i["title"], str(i["id"])) for i in extra.get(key) or ()}
+    return {value: text(label, value) for value, label in labels_by_id(extra.get(key)).items()}
 
 
 def display_names(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:

@@ -23,7 +23,7 @@ from workflow.guards import inspection as rules
 from ..extensions import get_db, get_engine
 from ..i18n import error_payload, field_errors, reason_message, text
 from ..present import case_data
-from ..steps import refuse_unauthorised
+from ..steps import step_availability
 from . import inspection_forms as forms
 
 WORKFLOW = "inspection"
@@ -50,8 +50,7 @@ class _Step:
             self.case = case
             self.definition: Definition = engine.definition_of(case)
             self.transition: Transition = _transition(self.definition, case.state, trigger)
-            self.availability = next((a for a in engine.available(session, case, actor) if a.trigger == trigger), None)
-            refuse_unauthorised(self.availability, self.transition, actor)
+            self.availability = step_availability(session, engine, case, actor, self.transition)
             self.data = case_data(actor, case)
             self.params = engine.params_of(case)
             self.members, self.employees = case.org.member_count, case.org.employees
