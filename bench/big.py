@@ -146,7 +146,7 @@ def _p(values: list[float], q: float) -> float:
 def page_times(app: Any, samples: int) -> dict[str, dict[str, float]]:
     """p50 / p95 of the three busiest pages, as a reviewer and a preparer of the demo see them."""
     from web.demo import DEMO_PASSWORD
-    from workflow.models import Case, Organisation
+    from workflow import Case, Organisation
     from web.extensions import get_db
     from sqlalchemy import select
 

@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 
 def bench_catalog() -> Catalog:
     import bench.rules  # noqa: F401  (registers the guard)
-    from workflow.catalog import checked_catalog
+    from workflow import checked_catalog
 
     return checked_catalog(workflows_dir=WORKFLOWS_DIR, profiles_dir=PROFILES_DIR, reasons_dir=REASONS_DIR,
                            extra_workflow_dirs=(HERE / "definitions",))
@@ -32,7 +32,7 @@ def _setup(url: str) -> tuple[Any, Any, int, Any, Any]:
 
     from storage import Database, migrate
     from workflow import Actor, Engine
-    from workflow.accounts import create_org, create_user, set_password_hasher
+    from services.accounts import create_org, create_user, set_password_hasher
 
     set_password_hasher(PasswordHasher.from_parameters(CHEAPEST))
     migrate.upgrade(url)

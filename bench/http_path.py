@@ -38,7 +38,7 @@ def _prepare(url: str, clients: int) -> list[dict[str, Any]]:
 
     from storage import Database, migrate
     from workflow import Actor, Engine
-    from workflow.accounts import create_org, create_user, issue_token, set_password_hasher
+    from services.accounts import create_org, create_user, issue_token, set_password_hasher
 
     from .engine_path import bench_catalog
 

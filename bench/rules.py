@@ -1,5 +1,5 @@
 """The guard of the benchmark workflow."""
-from workflow.rules import Reason, guard
+from workflow import Reason, guard
 
 
 @guard("bench_amount_limit")

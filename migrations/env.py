@@ -6,7 +6,7 @@ from sqlalchemy import create_engine, pool
 
 import audit.models  # noqa: F401  (registers the trail's tables)
 import workflow.models  # noqa: F401  (registers the domain tables)
-import workflow.attachments  # noqa: F401
+import services.attachments  # noqa: F401
 from storage import Base
 from storage.db import normalise_url
 

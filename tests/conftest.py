@@ -21,7 +21,7 @@ from sqlalchemy.pool import NullPool
 
 from storage import migrate
 from storage.db import normalise_url
-from workflow import accounts
+from services import accounts
 from workflow.catalog import checked_catalog
 
 import tests.engine.sample_rules  # noqa: F401  (registers the sample workflow's rules)
@@ -147,7 +147,7 @@ class Made:
 
     def actor(self, db):
         from workflow import Actor
-        from workflow.accounts import find_user
+        from services.accounts import find_user
 
         with db.read() as session:
             return Actor.of(find_user(session, self.username))
@@ -156,7 +156,7 @@ class Made:
 @pytest.fixture
 def make_org(db):
     def make(code: str, kind: str, parent: str | None = None, **kwargs: Any):
-        from workflow.accounts import create_org
+        from services.accounts import create_org
 
         if kind == "enterprise":
             kwargs.setdefault("employees", 60)
@@ -171,7 +171,7 @@ def make_org(db):
 @pytest.fixture
 def make_user(db):
     def make(username: str, role: str, org: str | None = None, password: str = "correct-horse-1") -> Made:
-        from workflow.accounts import create_user, issue_token
+        from services.accounts import create_user, issue_token
 
         with db.write() as session:
             user = create_user(session, username=username, password=password, role=role, org=org)
@@ -280,7 +280,7 @@ def clock() -> Clock:
 def found(db):
     """Mark an enterprise's union as founded with its member count (the founding workflow's outcome)."""
     def do(code: str, members: int | None) -> None:
-        from workflow.accounts import get_org
+        from services.accounts import get_org
 
         with db.write() as session:
             org = get_org(session, code)

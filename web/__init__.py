@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from storage import Database
 from workflow import Engine
-from workflow.catalog import default as default_catalog
+from workflow import default_catalog
 
 from . import config as config_module
 from .extensions import babel, csrf, limiter, login_manager

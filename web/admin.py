@@ -1,7 +1,7 @@
 """Administration (admins only): the organisation tree — create, edit, move — with employee counts.
 
 Users and API tokens are in admin_users.py, on the same blueprint. Every
-change goes through workflow.accounts, which appends it to the audit trail.
+change goes through services.accounts, which appends it to the audit trail.
 """
 from __future__ import annotations
 
@@ -18,10 +18,11 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from workflow import Case, User, WorkflowError
-from workflow.accounts import create_org, move_org, update_org
-from workflow.models import ORG_KINDS, Organisation
-from workflow.queries import paginate
+from services.accounts import create_org, move_org, update_org
+from workflow import ORG_KINDS, Organisation
+from workflow import paginate
 
+from .statuses import status_of
 from .extensions import get_db
 from .forms import attach_errors
 from .i18n import field_errors
@@ -143,7 +144,7 @@ def orgs() -> Any:
             flash(_("已创建组织：%(name)s", name=name), "success")
             return redirect(url_for("admin.orgs", q=request.args.get("q") or None))
         except WorkflowError as err:
-            errors, status = show_errors(form, err), err.status
+            errors, status = show_errors(form, err), status_of(err)
     elif request.method == "POST":
         status = 400
     q = (request.args.get("q") or "").strip()
@@ -194,7 +195,7 @@ def org_edit(org_id: int) -> Any:
             flash(_("已保存修改。") if changes else _("没有需要保存的修改。"), "success" if changes else "info")
             return redirect(url_for("admin.orgs"))
         except WorkflowError as err:
-            errors, status = show_errors(form, err), err.status
+            errors, status = show_errors(form, err), status_of(err)
     elif request.method == "POST":
         status = 400
     with get_db().read() as session:
@@ -225,7 +226,7 @@ def org_move(org_id: int) -> Any:
                 flash(_("已迁移 %(n)s 个组织。", n=moved), "success")
                 return redirect(url_for("admin.orgs"))
             except WorkflowError as err:
-                errors, status = show_errors(form, err), err.status
+                errors, status = show_errors(form, err), status_of(err)
     elif request.method == "POST":
         status = 400
     with get_db().read() as session:

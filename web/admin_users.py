@@ -19,7 +19,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from storage import utcnow
 from workflow import ApiToken, User, WorkflowError
-from workflow.accounts import (
+from services.accounts import (
     MIN_PASSWORD,
     create_user,
     find_user,
@@ -29,12 +29,13 @@ from workflow.accounts import (
     set_user_active,
     update_user,
 )
-from workflow.models import ROLES, Organisation
-from workflow.queries import paginate
+from workflow import ROLES, Organisation
+from workflow import paginate
 
 from .admin import _page, bp, choices, show_errors
 from .extensions import get_db
 from .templating import ROLE_LABELS, pick
+from .statuses import status_of
 
 PER_PAGE = 50
 TOKEN_DAYS = (("30", _l("30天")), ("90", _l("90天")), ("365", _l("一年")), ("0", _l("长期有效")))
@@ -105,7 +106,7 @@ def users() -> Any:
             flash(_("已创建用户 %(name)s。请将初始密码告知本人。", name=name), "success")
             return redirect(url_for("admin.users"))
         except WorkflowError as err:
-            errors, status = show_errors(form, err), err.status
+            errors, status = show_errors(form, err), status_of(err)
     elif request.method == "POST":
         status = 400
     q = (request.args.get("q") or "").strip()
@@ -146,7 +147,7 @@ def user_edit(user_id: int) -> Any:
                 flash(_("已保存修改。") if changes else _("没有需要保存的修改。"), "success" if changes else "info")
                 return redirect(url_for("admin.user_edit", user_id=user_id))
             except WorkflowError as err:
-                errors, status = show_errors(form, err), err.status
+                errors, status = show_errors(form, err), status_of(err)
     elif request.method == "POST":
         status = 400
     return render_template("admin/user_edit.html", user=user, form=form, errors=errors, tokens=tokens,

@@ -15,13 +15,14 @@ from werkzeug.exceptions import HTTPException
 import audit
 from storage.db import json_bytes
 from workflow import Actor, Case, FieldError, Forbidden, InvalidInput, NotFound, WorkflowError, can_view
-from workflow.accounts import actor_for_token, create_org, create_user, find_org, find_user, issue_token
-from workflow.queries import MAX_PAGE, list_cases
+from services.accounts import actor_for_token, create_org, create_user, find_org, find_user, issue_token
+from workflow import MAX_PAGE, list_cases
 
 from .extensions import csrf, get_db, get_engine
 from .i18n import error_payload, lang
 from .present import case_json, definition_json, entry_json, org_json, sees_personal_data
-from workflow.messages import error_message
+from workflow import error_message
+from .statuses import status_of
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # no cookie sessions here: a bearer token cannot be forged cross-site
@@ -140,7 +141,7 @@ def endpoint(write: bool = False) -> Callable:
             except _Unauthenticated:
                 return error("unauthenticated", 401)
             except WorkflowError as err:
-                return respond(error_payload(err), err.status)
+                return respond(error_payload(err), status_of(err))
 
         return wrapper
 

@@ -27,9 +27,9 @@ import audit
 from audit import AuditEntry
 from storage import utcnow
 from workflow import Actor, Case, User
-from workflow.accounts import find_org
-from workflow.models import Organisation
-from workflow.queries import Page, paginate
+from services.accounts import find_org
+from workflow import Organisation
+from workflow import Page, paginate
 
 from .cases import COUNT_LIMIT
 from .extensions import get_db, get_engine

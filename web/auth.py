@@ -26,7 +26,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from storage import utcnow
 from workflow import Actor, User
-from workflow.accounts import MIN_PASSWORD, check_password, find_user, hash_password, needs_rehash
+from services.accounts import MIN_PASSWORD, check_password, find_user, hash_password, needs_rehash
 
 from .extensions import get_db, limiter, login_manager
 

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 import audit
 from definitions import Transition
 from workflow import Actor, Case, WorkflowError, can_view
-from workflow.accounts import find_org
-from workflow.models import Organisation
-from workflow.queries import list_cases, review_queue, visible_orgs
+from services.accounts import find_org
+from workflow import Organisation
+from workflow import list_cases, review_queue, visible_orgs
 
 from .diagram import workflow_svg
 from .extensions import get_db, get_engine
@@ -24,6 +24,7 @@ from .i18n import error_payload, field_errors, reason_message
 from .pages import _page, review_states, waiting_for, waiting_note
 from .present import case_data, entry_json, sees_personal_data
 from .steps import step_availability
+from .statuses import status_of
 
 bp = Blueprint("cases", __name__)
 # lists count their rows up to this many (and then say "more than"): counting 100,000 cases costs more than the page
@@ -130,7 +131,7 @@ def _explain(err: WorkflowError, form: Any) -> tuple[list[str], int]:
     messages = [r["message"] for r in payload["reasons"] if r["code"] not in ("invalid_input",)]
     if not messages and not loose and not err.fields:
         messages = [payload["message"]]
-    return messages + loose, err.status
+    return messages + loose, status_of(err)
 
 
 @bp.get("/cases/<int:case_id>")

@@ -14,8 +14,8 @@ from sqlalchemy.engine import make_url
 import audit
 from audit import checkpoint as checkpoints
 from storage import migrate, utcnow
-from workflow.accounts import create_user, find_user, issue_token
-from workflow.errors import WorkflowError
+from services.accounts import create_user, find_user, issue_token
+from workflow import WorkflowError
 
 from .extensions import get_db, get_engine
 
@@ -93,7 +93,7 @@ def db_backup(file: str) -> None:
 
 
 def _fail(err: WorkflowError) -> None:
-    from workflow.messages import field_message
+    from workflow import field_message
 
     details = "; ".join(f"{k}: {field_message(v.code, v.params, 'en')}" for k, v in err.fields.items())
     click.echo(f"error: {err.code}" + (f" ({details})" if details else ""), err=True)

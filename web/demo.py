@@ -12,9 +12,9 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from workflow import Actor, Engine, Organisation, User
-from workflow.accounts import create_org, create_user, find_user
-from workflow.creditcode import check_character as credit_check
-from workflow.idnumber import check_character as id_check
+from services.accounts import create_org, create_user, find_user
+from workflow import credit_code_check_character as credit_check
+from workflow import id_number_check_character as id_check
 
 from .extensions import get_db, get_engine
 

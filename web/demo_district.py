@@ -5,7 +5,7 @@ How the figures come about (so that the trail stays true):
 * towns and communities are created with `create_org`, as an administrator would;
 * the 320 enterprises — varied in size and trade, about half with a union
   founded before the system was used (是否建会/会员人数) — are loaded through the
-  register import itself (`workflow.register.import_register`, from a CSV
+  register import itself (`services.register.import_register`, from a CSV
   made here), so each has an `import_create` entry in the audit trail;
 * a few large enterprises without a union then go through founding cases in
   the engine, stopped at different steps (one is sanctioned, so it counts as
@@ -23,9 +23,9 @@ from typing import Any
 from flask import Flask
 
 from workflow import Actor
-from workflow.accounts import create_org, create_user
-from workflow.creditcode import ALPHABET, check_character
-from workflow.register import import_register
+from services.accounts import create_org, create_user
+from workflow import CREDIT_CODE_ALPHABET as ALPHABET, credit_code_check_character as check_character
+from services.register import import_register
 
 from .extensions import get_db
 

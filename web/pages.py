@@ -21,9 +21,9 @@ from werkzeug.exceptions import HTTPException
 from audit import AuditEntry
 from storage import utcnow
 from workflow import Actor, ApiToken, Case, Engine, User, can_view
-from workflow.accounts import find_org
-from workflow.models import Organisation
-from workflow.queries import list_cases, review_queue, visible_orgs
+from services.accounts import find_org
+from workflow import Organisation
+from workflow import list_cases, review_queue, visible_orgs
 
 from . import templating
 from .diagram import escape_states

@@ -11,7 +11,7 @@ from audit import AuditEntry
 from audit.chain import format_at
 from definitions import thaw
 from workflow import Actor, Case, Engine, Organisation
-from workflow.privacy import mask
+from workflow import mask
 
 from .i18n import reason_message, text
 

@@ -20,11 +20,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from workflow import Actor, Organisation, WorkflowError, can_view
-from workflow.engine import ancestors_of
-from workflow.queries import Page
-from workflow.register import ImportResult, import_register, may_import
-from workflow.register_file import LABELS, LABELS_EN
-from workflow.reports import Row, coverage, ledger, threshold_of
+from workflow import ancestors_of
+from workflow import Page
+from services.register import ImportResult, import_register, may_import
+from services.register_file import LABELS, LABELS_EN
+from services.reports import Row, coverage, ledger, threshold_of
 
 from .extensions import csrf, get_db, get_engine
 from .i18n import lang
@@ -34,6 +34,7 @@ from .reports_api import (
 from .reports_charts import children_chart, pct, rates_chart
 from .reports_export import TABLES, csv_bytes, csv_name, workbook_bytes
 from .reports_import import ImportForm, raise_body_limit, read_upload, template_bytes
+from .statuses import status_of
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 LEDGER_PREVIEW = 10
@@ -51,7 +52,7 @@ def _org(session: Session, actor: Actor, code: str) -> Organisation:
     try:
         return report_org(session, actor, code)
     except WorkflowError as err:
-        abort(err.status)
+        abort(status_of(err))
 
 
 def _year() -> int:
@@ -217,7 +218,7 @@ orgs_cli = AppGroup("orgs", help="The organisation register.")
               help="Import as this user (their jurisdiction and name in the audit trail); default: cli as admin.")
 def orgs_import(file: str, dry_run: bool, username: str | None) -> None:
     """Import the enterprise register (企业名录) from an .xlsx or CSV FILE."""
-    from workflow.accounts import find_user
+    from services.accounts import find_user
 
     with open(file, "rb") as fh:
         content = fh.read()

@@ -11,8 +11,8 @@ from flask import Blueprint, Response, request
 from sqlalchemy.orm import Session
 
 from workflow import Actor, FieldError, Forbidden, InvalidInput, NotFound, Organisation, can_view
-from workflow.accounts import find_org
-from workflow.reports import Coverage, coverage, ledger, threshold_of
+from services.accounts import find_org
+from services.reports import Coverage, coverage, ledger, threshold_of
 
 from .api import endpoint, respond
 from .extensions import csrf, get_engine

@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 
 from flask_babel import gettext as _
 
-from workflow.reports import Coverage, Row
+from services.reports import Coverage, Row
 
 TICKS = (0, 25, 50, 75, 100)
 

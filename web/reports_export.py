@@ -25,7 +25,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from workflow.reports import Coverage, Figures, LedgerRow, Row
+from services.reports import Coverage, Figures, LedgerRow, Row
 
 STATISTICS_TITLE = "100人以上企业新建工会情况统计表"
 CHILDREN_TITLE = "各单位建会入会情况"

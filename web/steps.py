@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from definitions import Transition
 from workflow import Actor, Availability, Case, Engine
-from workflow.rules import Reason
+from workflow import Reason
 
 from .i18n import reason_message
 

@@ -1,14 +1,34 @@
-"""The workflow engine (no Flask here): definitions run on `transitions`, one choke point `fire`."""
-from .engine import Actor, Availability, Engine, can_view
+"""The workflow engine (no Flask here): definitions run on `transitions`, one choke point `Engine.fire`.
+
+These are the names the edges (`web/`, `services/`, the command line, workflow packages, benchmarks) may
+use; nothing outside `workflow/` imports its submodules (an import-linter contract in `pyproject.toml`).
+"""
+from .catalog import checked_catalog
+from .catalog import default as default_catalog
+from .creditcode import ALPHABET as CREDIT_CODE_ALPHABET
+from .creditcode import check_character as credit_code_check_character
+from .creditcode import is_valid_credit_code
+from .engine import Actor, Availability, Engine, ancestors_of, can_view
 from .errors import (
     FieldError, Forbidden, FourEyes, GuardFailed, InvalidInput, InvalidState, NotCompetent, NotFound,
     StaleVersion, UnknownTrigger, WorkflowError,
 )
-from .models import ApiToken, Case, Organisation, User
-from .rules import Context, OrgFacts, Outcome, Reason
+from .idnumber import check_character as id_number_check_character
+from .idnumber import is_valid_id_number, mask_id_number
+from .messages import error_message, field_message
+from .models import ORG_KINDS, ROLES, UNION_STATUSES, ApiToken, Case, Organisation, User
+from .privacy import mask
+from .queries import MAX_PAGE, MAX_PER_PAGE, Page, list_cases, paginate, review_queue, visible_orgs
+from .rules import Context, OrgFacts, Outcome, Reason, condition, effect, guard
+from .workdays import Calendar, as_date
 
 __all__ = [
-    "Actor", "ApiToken", "Availability", "Case", "Context", "Engine", "FieldError", "Forbidden", "FourEyes",
-    "GuardFailed", "InvalidInput", "InvalidState", "NotCompetent", "NotFound", "OrgFacts", "Organisation", "Outcome",
-    "Reason", "StaleVersion", "UnknownTrigger", "User", "WorkflowError", "can_view",
+    "CREDIT_CODE_ALPHABET", "MAX_PAGE", "MAX_PER_PAGE", "ORG_KINDS", "ROLES", "UNION_STATUSES",
+    "Actor", "ApiToken", "Availability", "Calendar", "Case", "Context", "Engine", "FieldError", "Forbidden",
+    "FourEyes", "GuardFailed", "InvalidInput", "InvalidState", "NotCompetent", "NotFound", "OrgFacts",
+    "Organisation", "Outcome", "Page", "Reason", "StaleVersion", "UnknownTrigger", "User", "WorkflowError",
+    "ancestors_of", "as_date", "can_view", "checked_catalog", "condition", "credit_code_check_character",
+    "default_catalog", "effect", "error_message", "field_message", "guard", "id_number_check_character",
+    "is_valid_credit_code", "is_valid_id_number", "list_cases", "mask", "mask_id_number", "paginate",
+    "review_queue", "visible_orgs",
 ]

@@ -1,4 +1,4 @@
-"""What can go wrong when firing a step, with the HTTP status each maps to.
+"""What can go wrong when firing a step, each with a stable code (the edges map codes to HTTP statuses).
 
 The engine raises these; the API, the pages and the CLI render them. Each
 carries the `Reason`s that explain it (rendered in Chinese or English from the
@@ -12,8 +12,7 @@ from .rules import Reason
 
 
 class WorkflowError(Exception):
-    status = 400
-    code = "invalid_input"
+    code: str = "invalid_input"
 
     def __init__(self, reasons: Iterable[Reason] = (), fields: Mapping[str, "FieldError"] | None = None):
         self.reasons = list(reasons) or [Reason(self.code)]
@@ -38,36 +37,36 @@ class FieldError:
 
 
 class InvalidInput(WorkflowError):
-    status, code = 400, "invalid_input"
+    code = "invalid_input"
 
 
 class UnknownTrigger(WorkflowError):
-    status, code = 400, "unknown_trigger"
+    code = "unknown_trigger"
 
 
 class Forbidden(WorkflowError):
-    status, code = 403, "forbidden"
+    code = "forbidden"
 
 
 class NotCompetent(WorkflowError):
-    status, code = 403, "not_competent"
+    code = "not_competent"
 
 
 class FourEyes(WorkflowError):
-    status, code = 403, "four_eyes"
+    code = "four_eyes"
 
 
 class NotFound(WorkflowError):
-    status, code = 404, "not_found"
+    code = "not_found"
 
 
 class InvalidState(WorkflowError):
-    status, code = 409, "invalid_state"
+    code = "invalid_state"
 
 
 class StaleVersion(WorkflowError):
-    status, code = 409, "stale_version"
+    code = "stale_version"
 
 
 class GuardFailed(WorkflowError):
-    status, code = 422, "guard_failed"
+    code = "guard_failed"

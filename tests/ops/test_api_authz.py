@@ -15,7 +15,7 @@ from typing import Any, Callable
 import pytest
 
 from tests.workflow.hardship_support import application, png_bytes
-from workflow.accounts import find_org
+from services.accounts import find_org
 
 USERS = ("admin", "prep", "fed", "auditor", "prep_x", "fed2", "auditor2")
 _serial = itertools.count(1)

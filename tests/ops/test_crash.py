@@ -30,7 +30,7 @@ from storage import Database, migrate
 from tests.ops.conftest import ROOT, flask_cli, scratch_postgres
 from tests.conftest import BACKENDS
 from workflow import Case
-from workflow.accounts import create_org, create_user, issue_token
+from services.accounts import create_org, create_user, issue_token
 
 CLIENTS = 4
 STEPS_PER_CLIENT = 60  # the most any client fires

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from tests.workflow.hardship_support import application, pdf_bytes
 from workflow import ApiToken
-from workflow.accounts import find_org, find_user, revoke_token, set_user_active
+from services.accounts import find_org, find_user, revoke_token, set_user_active
 
 PASSWORD = "correct-horse-1"
 
@@ -193,7 +193,7 @@ def test_a_revoked_token_stops_working_and_the_others_do_not(api, db, tree):
 
 def test_a_token_expires_at_its_exact_instant(api, db, tree, monkeypatch):
     now = datetime(2026, 11, 10, 8, 0, 0)
-    monkeypatch.setattr("workflow.accounts.utcnow", lambda: now)
+    monkeypatch.setattr("services.accounts.utcnow", lambda: now)
     for expires_at, status in ((now + timedelta(microseconds=1), 200), (now, 401),
                                (now - timedelta(days=1), 401), (None, 200)):
         with db.write() as session:

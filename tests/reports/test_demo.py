@@ -9,8 +9,8 @@ from audit import AuditEntry
 from web.demo import DEMO_PASSWORD, load_demo
 from web.demo_district import ENTERPRISES, FOUNDINGS
 from workflow import Organisation
-from workflow.accounts import get_org
-from workflow.reports import Figures, coverage
+from services.accounts import get_org
+from services.reports import Figures, coverage
 from tests.web.ui_support import login, text_of
 
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import event
 
 from tests.workflow.founding_flow import TODAY, walk
-from workflow.accounts import get_org
-from workflow.reports import Figures, Targets, coverage, ledger, progress, targets_for
+from services.accounts import get_org
+from services.reports import Figures, Targets, coverage, ledger, progress, targets_for
 
 PARAMS = {"targets": {2026: {"founding_rate": 0.65, "membership_rate": 0.82},
                       2028: {"founding_rate": 0.90, "membership_rate": 0.93}},

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 import audit
 from bench.import_register import credit_code, make_register
 from workflow import Actor, Organisation
-from workflow.accounts import find_org
-from workflow.register import import_register
+from services.accounts import find_org
+from services.register import import_register
 
 HEADER = ["企业名称", "统一社会信用代码", "地址", "职工人数", "女职工人数", "上级组织代码", "是否建会", "会员人数"]
 CODE_A, CODE_B, CODE_C = credit_code(1), credit_code(2), credit_code(3)

@@ -5,7 +5,7 @@ import pytest
 
 from tests.reports.test_import import CODE_A, CODE_B, csv_bytes, org, run
 from workflow import Forbidden
-from workflow.register import may_import
+from services.register import may_import
 
 
 def test_federation_reviewers_import_within_their_subtree(db, tree):

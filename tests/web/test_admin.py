@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from audit import AuditEntry
 from workflow import Actor, ApiToken, InvalidInput, Organisation, User, can_view
-from workflow.accounts import move_org, update_org
+from services.accounts import move_org, update_org
 
 from .ui_support import login, text_of
 

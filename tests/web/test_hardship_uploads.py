@@ -16,7 +16,7 @@ from audit import AuditEntry
 from tests.workflow.hardship_support import (  # noqa: F401  (fixtures)
     clock, config_for, founded, jpeg_bytes, pdf_bytes, pdf_of_size, png_bytes, walk,
 )
-from workflow.attachments import Attachment, clean_filename, size_text, sniff
+from services.attachments import Attachment, clean_filename, size_text, sniff
 
 LIMIT = 4096  # UPLOAD_MAX_BYTES in these tests
 

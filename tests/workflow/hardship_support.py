@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from workflow.accounts import find_org
+from services.accounts import find_org
 
 MONDAY = date(2026, 11, 2)          # the walks start here
 POSTING_ENDS = date(2026, 11, 9)    # 5 working days after a Monday posting: the next Monday

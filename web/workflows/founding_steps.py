@@ -36,6 +36,7 @@ from ..i18n import error_payload, field_errors, reason_message, text
 from ..present import case_data
 from ..steps import step_availability
 from . import founding_view as view
+from ..statuses import status_of
 
 # every founding trigger has a page here (the definition's order)
 TRIGGERS = ("form_group", "apply", "approve_application", "return_application", "reject_application",
@@ -116,7 +117,7 @@ def fire(step: Step, event: dict[str, Any], comment: str, version_raw: str | Non
         fields = field_errors(err.fields) if err.fields else {}
         if not messages and not fields:
             messages = [payload["message"]]
-        return Outcome(messages, fields, named, err.status)
+        return Outcome(messages, fields, named, status_of(err))
     flash(_("已办理：%(step)s", step=text(step.transition.label)), "success")
     return redirect(url_for("cases.show", case_id=step.case.id))
 

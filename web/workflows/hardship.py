@@ -18,8 +18,8 @@ from sqlalchemy import select
 import audit
 from definitions import Definition, Transition
 from workflow import Actor, Case, Organisation, WorkflowError, can_view
-from workflow.attachments import MAX_ID, attachments_for
-from workflow.queries import paginate, visible_orgs
+from services.attachments import MAX_ID, attachments_for
+from workflow import paginate, visible_orgs
 
 from ..extensions import get_db, get_engine
 from ..i18n import error_payload, field_errors, reason_message, text
@@ -29,6 +29,7 @@ from .hardship_forms import (
     DecideObjectionForm, ObjectionForm, add_rows, application_data, application_form, field_for, put_errors,
 )
 from .hardship_view import NOTICE_STATES, case_view, posting, recheck_horizon
+from ..statuses import status_of
 
 WORKFLOW = "hardship"
 
@@ -114,7 +115,7 @@ def _explain(err: WorkflowError, form: Any = None, rows: list[int] | None = None
         messages = [_("请改正下面标红的栏目。")]
     if not messages and not loose:
         messages = [payload["message"]]
-    return messages + loose, err.status
+    return messages + loose, status_of(err)
 
 
 # ---------------------------------------------------------------- the application

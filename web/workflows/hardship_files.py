@@ -23,16 +23,17 @@ from wtforms import HiddenField
 from audit.chain import format_at
 from storage.files import FileStore
 from workflow import Actor, Case, NotFound, WorkflowError, can_view
-from workflow.attachments import (
+from services.attachments import (
     MAX_ID, Attachment, UploadRejected, UploadTooLarge, attach, attachments_for, get_attachment, may_attach,
     size_text,
 )
-from workflow.rules import Reason
+from workflow import Reason
 
 from ..api import endpoint, respond
 from ..extensions import csrf, get_db, get_engine
 from ..i18n import error_payload, reason_message
 from .hardship_view import case_view
+from ..statuses import status_of
 
 WORKFLOW = "hardship"
 FORM_OVERHEAD = 64 * 1024  # the multipart envelope and the other fields around the file
@@ -136,7 +137,7 @@ def upload(case_id: int) -> Any:
                 abort(404)
             except WorkflowError as err:
                 errors, status = [reason_message(r) for r in err.reasons] or [error_payload(err)["error"]["message"]], \
-                    err.status
+                    status_of(err)
     with get_db().read() as session:
         case = _visible_case(session, case_id, actor)
         view = case_view(session, case, actor)

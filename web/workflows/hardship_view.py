@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow import Actor, Case, User
-from workflow.attachments import Attachment, attachments_for, may_attach, size_text
+from services.attachments import Attachment, attachments_for, may_attach, size_text
 from workflow.guards import hardship as rules
-from workflow.workdays import Calendar, as_date
+from workflow import Calendar, as_date
 
 from ..extensions import get_engine
 from ..i18n import lang, text

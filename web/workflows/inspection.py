@@ -25,6 +25,7 @@ from ..i18n import error_payload, field_errors, reason_message, text
 from ..present import case_data
 from ..steps import step_availability
 from . import inspection_forms as forms
+from ..statuses import status_of
 
 WORKFLOW = "inspection"
 bp = Blueprint("inspection", __name__, url_prefix="/inspection")
@@ -95,7 +96,7 @@ def _explain(err: WorkflowError) -> tuple[list[str], dict[str, list[str]], int]:
             messages.append(f"{path}: {message}")
     if not messages:
         messages = [payload["message"]]
-    return messages, by_item, err.status
+    return messages, by_item, status_of(err)
 
 
 def _confirmed(t: Transition) -> bool:

@@ -15,9 +15,9 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from workflow import Actor, Case, can_view
-from workflow.accounts import find_org
-from workflow.models import Organisation
-from workflow.queries import Page
+from services.accounts import find_org
+from workflow import Organisation
+from workflow import Page
 
 from ..extensions import get_db, get_engine
 from ..i18n import text

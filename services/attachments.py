@@ -29,10 +29,10 @@ import audit
 from storage import Base, utcnow
 from storage.files import FileStore, sha256_of
 
-from .engine import Actor, Engine, can_view
-from .errors import Forbidden, InvalidState, NotFound, WorkflowError
-from .models import Case, User
-from .rules import Reason
+from workflow import Actor, Engine, can_view
+from workflow import Forbidden, InvalidState, NotFound, WorkflowError
+from workflow import Case, User
+from workflow import Reason
 
 SUBJECT = "attachment"
 TRIGGER = "attach"
@@ -82,15 +82,15 @@ class Attachment(Base):
 # ---------------------------------------------------------------- errors
 
 class UploadRejected(WorkflowError):
-    status, code = 400, "invalid_upload"
+    code = "invalid_upload"
 
 
 class UploadTooLarge(UploadRejected):
-    status, code = 413, "payload_too_large"
+    code = "payload_too_large"
 
 
 class UnsupportedFileType(UploadRejected):
-    status, code = 415, "unsupported_media_type"
+    code = "unsupported_media_type"
 
 
 # ---------------------------------------------------------------- pure checks

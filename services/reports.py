@@ -32,7 +32,7 @@ from typing import Any, Mapping, Sequence
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
-from .models import Case, Organisation
+from workflow import Case, Organisation
 
 FOUNDING = "founding"
 KIND_ORDER = {"federation": 0, "town": 1, "community": 2, "enterprise": 3}

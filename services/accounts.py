@@ -20,9 +20,9 @@ import audit
 from storage import utcnow
 from storage.prepared import Prepared
 
-from .creditcode import is_valid_credit_code
-from .errors import FieldError, InvalidInput, NotFound
-from .models import ORG_KINDS, ROLES, ApiToken, Organisation, User
+from workflow import is_valid_credit_code
+from workflow import FieldError, InvalidInput, NotFound
+from workflow import ORG_KINDS, ROLES, ApiToken, Organisation, User
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 10
@@ -433,7 +433,7 @@ _TOKEN_HOLDER = Prepared(
 
 def actor_for_token(session: Session, secret: str, now: datetime | None = None) -> tuple[Any, str | None] | None:
     """`user_for_token` for every API request: the holder as an Actor, and their language; one prepared query."""
-    from .engine import Actor
+    from workflow import Actor
 
     if not secret or len(secret) > 200:
         return None
