@@ -12,17 +12,15 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from definitions import Catalog
-from definitions.loader import PROFILES_DIR, REASONS_DIR, WORKFLOWS_DIR
+from definitions.loader import PROFILES_DIR, REASONS_DIR
 
 HERE = Path(__file__).resolve().parent
 
 
 def bench_catalog() -> Catalog:
-    import bench.rules  # noqa: F401  (registers the guard)
     from workflow import checked_catalog
 
-    return checked_catalog(workflows_dir=WORKFLOWS_DIR, profiles_dir=PROFILES_DIR, reasons_dir=REASONS_DIR,
-                           extra_workflow_dirs=(HERE / "definitions",))
+    return checked_catalog(extra=("bench.bench",), profiles_dir=PROFILES_DIR, reasons_dir=REASONS_DIR)
 
 
 def _setup(url: str) -> tuple[Any, Any, int, Any, Any]:

@@ -3,10 +3,13 @@
 Imports nothing of UnionFlow's own and nothing of SQLAlchemy, Flask or
 transitions: a definition is a spec, a running case lives in `workflow/`.
 """
-from .loader import Catalog, DefinitionError, default_catalog, load_definition, load_profile, load_reasons
+from .loader import (
+    Catalog, DefinitionError, default_catalog, load_definition, load_params, load_profile, load_reasons, package_dirs,
+)
 from .model import Creation, Definition, FieldSpec, Label, Profile, State, Transition, freeze, thaw
 
 __all__ = [
     "Catalog", "Creation", "Definition", "DefinitionError", "FieldSpec", "Label", "Profile", "State",
-    "Transition", "default_catalog", "freeze", "load_definition", "load_profile", "load_reasons", "thaw",
+    "Transition", "default_catalog", "freeze", "load_definition", "load_params", "load_profile", "load_reasons",
+    "package_dirs", "thaw",
 ]

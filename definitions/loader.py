@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import yaml
 
@@ -28,9 +28,10 @@ from .model import (
 )
 
 HERE = Path(__file__).resolve().parent
-WORKFLOWS_DIR = HERE / "workflows"
+PACKAGES_DIR = HERE.parent / "workflows"  # the built-in workflow packages, one folder each
 PROFILES_DIR = HERE / "profiles"
-REASONS_DIR = HERE / "reasons"
+REASONS_DIR = HERE / "reasons"  # the reasons every workflow shares; each package has its own beside it
+DEFINITION, REASONS, PARAMS = "definition.yaml", "reasons.yaml", "params.yaml"
 
 
 class DefinitionError(ValueError):
@@ -62,23 +63,34 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+def display_name(path: Path) -> str:
+    """How a file is named in messages: a package's files with their package (`founding/definition.yaml`)."""
+    return f"{path.parent.name}/{path.name}" if path.name in (DEFINITION, REASONS, PARAMS) else path.name
+
+
+def package_dirs(root: Path = PACKAGES_DIR) -> list[Path]:
+    """The workflow packages under `root`: every folder holding a definition.yaml, by name."""
+    return sorted(p.parent for p in root.glob(f"*/{DEFINITION}"))
+
+
 def _read_yaml(path: Path) -> tuple[Any, str]:
+    name = display_name(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise DefinitionError(f"{path.name}: cannot read: {exc.strerror}") from exc
+        raise DefinitionError(f"{name}: cannot read: {exc.strerror}") from exc
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DefinitionError(f"{path.name}: not UTF-8 text") from exc
+        raise DefinitionError(f"{name}: not UTF-8 text") from exc
     loader = _Loader(text)
-    loader.name = path.name
+    loader.name = name
     try:
         doc = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark else 0
-        raise DefinitionError(f"{path.name}:{line}: {exc.problem}") from exc
+        raise DefinitionError(f"{name}:{line}: {exc.problem}") from exc
     finally:
         loader.dispose()
     return doc, hashlib.sha256(raw).hexdigest()
@@ -88,7 +100,7 @@ class _Checker:
     """Small helpers that turn a malformed value into a file:line error."""
 
     def __init__(self, path: Path):
-        self.name = path.name
+        self.name = display_name(path)
 
     def fail(self, node: Any, problem: str) -> DefinitionError:
         line = getattr(node, "line", 0)
@@ -301,8 +313,18 @@ def load_definition(path: Path) -> Definition:
     )
 
 
-def load_profile(path: Path, profiles_dir: Path | None = None, _seen: tuple[str, ...] = ()) -> Profile:
-    """Read a profile; `extends: NAME` merges the named profile's parameters underneath."""
+def load_params(path: Path) -> Mapping[str, Any]:
+    """A workflow package's default parameters (`params.yaml`: parameter -> value); none when it has no file."""
+    if not path.exists():
+        return freeze({})
+    doc, _ = _read_yaml(path)
+    return freeze(dict(_Checker(path).mapping(doc if doc is not None else _LineDict(), "params")))
+
+
+def load_profile(path: Path, profiles_dir: Path | None = None, _seen: tuple[str, ...] = (),
+                 packages: Mapping[str, Mapping[str, Any]] | None = None) -> Profile:
+    """Read a profile; `extends: NAME` merges the named profile's parameters underneath, and a profile that
+    extends none has the workflow packages' own parameters (`packages`, by workflow) underneath."""
     doc, fingerprint = _read_yaml(path)
     c = _Checker(path)
     doc = c.mapping(doc, "profile")
@@ -316,15 +338,23 @@ def load_profile(path: Path, profiles_dir: Path | None = None, _seen: tuple[str,
     if base is not None:
         if base in _seen or base == name:
             raise c.fail(doc, f"profile {name!r} extends itself through {base!r}")
-        parent = load_profile((profiles_dir or path.parent) / f"{base}.yaml", profiles_dir, (*_seen, name))
+        parent = load_profile((profiles_dir or path.parent) / f"{base}.yaml", profiles_dir, (*_seen, name),
+                              packages)
         merged = {wf: dict(p) for wf, p in parent.params.items()}
         fingerprint = hashlib.sha256((parent.fingerprint + fingerprint).encode()).hexdigest()
+    elif packages:
+        merged = {wf: dict(p) for wf, p in packages.items()}
+        fingerprint = hashlib.sha256((fingerprint + repr(sorted(packages.items()))).encode()).hexdigest()
     for workflow, values in params.items():
         values = c.mapping(values, f"params.{workflow}")
+        if base is not None and workflow not in merged and packages is not None and workflow not in packages:
+            continue  # a workflow this catalogue does not hold: nothing to override
         target = merged.setdefault(workflow, {})
         for key, value in values.items():
             if base is not None and key not in target:
                 raise c.fail(values, f"params.{workflow}: {key!r} is not a parameter of profile {base!r}")
+            if base is None and workflow in (packages or {}) and key not in target:
+                raise c.fail(values, f"params.{workflow}: {key!r} is not a parameter of workflow {workflow!r}")
             target[key] = value
     return Profile(
         name=name,
@@ -335,10 +365,11 @@ def load_profile(path: Path, profiles_dir: Path | None = None, _seen: tuple[str,
     )
 
 
-def load_reasons(directory: Path = REASONS_DIR) -> Mapping[str, Label]:
-    """Every reason code with its Chinese and English message template."""
+def load_reasons(directory: Path = REASONS_DIR, files: Sequence[Path] = ()) -> Mapping[str, Label]:
+    """Every reason code with its Chinese and English message template: the shared ones of `directory` and
+    those of the workflow packages (`files`)."""
     result: dict[str, Label] = {}
-    for path in sorted(directory.glob("*.yaml")):
+    for path in [*sorted(directory.glob("*.yaml")), *files]:
         doc, _ = _read_yaml(path)
         c = _Checker(path)
         doc = c.mapping(doc, "reasons")
@@ -350,33 +381,41 @@ def load_reasons(directory: Path = REASONS_DIR) -> Mapping[str, Label]:
 
 
 class Catalog:
-    """All definitions (by name) and profiles of one directory tree, loaded once."""
+    """Every workflow package's definition (by name), reasons and parameters, and the rule profiles, loaded
+    once. A package is a folder with `definition.yaml` and, optionally, `reasons.yaml`, `params.yaml` and
+    `archive/*.yaml` (superseded versions, still loadable: a case keeps the version it started under)."""
 
     def __init__(
         self,
-        workflows_dir: Path = WORKFLOWS_DIR,
+        packages: Sequence[Path] | None = None,
         profiles_dir: Path = PROFILES_DIR,
         reasons_dir: Path = REASONS_DIR,
-        extra_workflow_dirs: tuple[Path, ...] = (),
     ):
+        self.packages: dict[str, Path] = {}  # workflow name -> its package folder
+        self.modules: dict[str, str] = {}  # workflow name -> its package's import name, where its code was loaded
         self.definitions: dict[str, Definition] = {}  # the current version of each
         self.versions: dict[tuple[str, str], Definition] = {}  # every version, old ones too
-        for directory in (workflows_dir, *extra_workflow_dirs):
-            for path in sorted(directory.glob("*.yaml")):
-                d = load_definition(path)
-                if d.name in self.definitions:
-                    raise DefinitionError(f"{path.name}: workflow {d.name!r} is defined twice")
-                self.definitions[d.name] = d
-                self.versions[(d.name, d.version)] = d
-            # superseded versions stay loadable: a case keeps the version it started under
-            for path in sorted((directory / "archive").glob("*.yaml")):
-                d = load_definition(path)
-                self.versions.setdefault((d.name, d.version), d)
+        params: dict[str, Mapping[str, Any]] = {}
+        for directory in package_dirs() if packages is None else packages:
+            path = directory / DEFINITION
+            d = load_definition(path)
+            if d.name != directory.name:
+                raise DefinitionError(f"{display_name(path)}: workflow {d.name!r} must sit in a folder of that name")
+            if d.name in self.definitions:
+                raise DefinitionError(f"{display_name(path)}: workflow {d.name!r} is defined twice")
+            self.packages[d.name] = directory
+            self.definitions[d.name] = d
+            self.versions[(d.name, d.version)] = d
+            for old in sorted((directory / "archive").glob("*.yaml")):
+                o = load_definition(old)
+                self.versions.setdefault((o.name, o.version), o)
+            params[d.name] = load_params(directory / PARAMS)
         self.profiles_dir = profiles_dir
         self.profiles: dict[str, Profile] = {
-            p.stem: load_profile(p, profiles_dir) for p in sorted(profiles_dir.glob("*.yaml"))
+            p.stem: load_profile(p, profiles_dir, packages=params) for p in sorted(profiles_dir.glob("*.yaml"))
         }
-        self.reasons = load_reasons(reasons_dir)
+        own = [d / REASONS for d in self.packages.values() if (d / REASONS).exists()]
+        self.reasons = load_reasons(reasons_dir, own)
 
     def definition(self, name: str) -> Definition:
         try:

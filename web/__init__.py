@@ -10,8 +10,7 @@ from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from storage import Database
-from workflow import Engine
-from workflow import default_catalog
+from workflow import Engine, checked_catalog, default_catalog
 
 from . import config as config_module
 from .extensions import babel, csrf, limiter, login_manager
@@ -50,7 +49,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     db = Database(app.config["DATABASE_URL"])
-    catalog = app.config.get("UNIONFLOW_CATALOG") or default_catalog()
+    catalog = app.config.get("UNIONFLOW_CATALOG")
+    if catalog is None:
+        extra = tuple(app.config.get("UNIONFLOW_WORKFLOW_PACKAGES") or ())
+        catalog = checked_catalog(extra=extra) if extra else default_catalog()
     engine = Engine(catalog, app.config["UNIONFLOW_PROFILE"], clock=app.config.get("UNIONFLOW_CLOCK"))
     app.extensions["unionflow.db"] = db
     app.extensions["unionflow.engine"] = engine
@@ -63,7 +65,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from . import admin, api, audit_views, auth, cases, cli, pages, reports, reports_api, workflows
+    from . import admin, api, audit_views, auth, cases, cli, pages, reports, reports_api, workflow_pages
 
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
@@ -74,7 +76,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(reports_api.bp)
     reports.init_app(app)  # the report pages and `flask orgs import`
     pages.init_app(app)
-    workflows.init_app(app)
+    workflow_pages.init_app(app, engine)
     cli.init_app(app)
 
     @app.url_value_preprocessor

@@ -16,6 +16,9 @@ def from_env(instance_path: str) -> dict[str, Any]:
         "DATABASE_URL": os.environ.get("DATABASE_URL", default_db),
         "SECRET_KEY": os.environ.get("SECRET_KEY"),
         "UNIONFLOW_PROFILE": os.environ.get("UNIONFLOW_PROFILE", "default"),
+        # workflow packages of the installation's own beside the built-in ones, by import name
+        "UNIONFLOW_WORKFLOW_PACKAGES": [m.strip() for m in os.environ.get("UNIONFLOW_WORKFLOW_PACKAGES", "").split(",")
+                                        if m.strip()],
         "MAX_CONTENT_LENGTH": int(os.environ.get("UNIONFLOW_MAX_BODY", 1024 * 1024)),
         # uploaded materials: outside the web root, and their own size limit (the upload views raise the body limit)
         "UPLOAD_DIR": os.environ.get("UNIONFLOW_UPLOAD_DIR", str(Path(instance_path) / "uploads")),

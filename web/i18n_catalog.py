@@ -5,7 +5,7 @@ Page texts are written in Chinese as gettext msgids (`_('中文')` in templates,
 from web/translations/en/LC_MESSAGES/messages.po, compiled to messages.mo
 (both kept in the repository, so a deployment needs no build step).
 
-After texts were added or changed anywhere under web/::
+After texts were added or changed anywhere under web/ or a workflow package (workflows/)::
 
     python -m web.i18n_catalog            # extract from web/ (see web/babel.cfg), merge into
                                           # the .po keeping every existing translation, compile the .mo
@@ -36,6 +36,8 @@ from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po, write_po
 
 WEB = Path(__file__).resolve().parent
+PACKAGES = WEB.parent / "workflows"  # the workflow packages' pages and templates
+ROOTS = (WEB, PACKAGES)
 CONFIG = WEB / "babel.cfg"
 LOCALE = "en"
 PO = WEB / "translations" / LOCALE / "LC_MESSAGES" / "messages.po"
@@ -46,21 +48,24 @@ HEADER = ("# English texts of the UnionFlow pages; each msgid is the Chinese ori
           "# Kept up to date by `python -m web.i18n_catalog` (see web/i18n_catalog.py).")
 
 
-def extract(root: Path = WEB) -> Catalog:
-    """Every msgid used under `root`, with where it is used (files only, no line numbers)."""
+def extract(roots: tuple[Path, ...] = ROOTS) -> Catalog:
+    """Every msgid used under `roots` (the web package and the workflow packages), with where it is used
+    (files only, no line numbers)."""
     with CONFIG.open(encoding="utf-8") as fh:
         method_map, options_map = parse_mapping_cfg(fh, str(CONFIG))
     template = Catalog(project=PROJECT, charset="utf-8", fuzzy=False)
-    skip = {"translations", "__pycache__"}
-    for filename, lineno, message, comments, context in extract_from_dir(
-        root, method_map, options_map, keywords=KEYWORDS,
-        directory_filter=lambda d: Path(d).name not in skip,
-    ):
-        template.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
-    for path in sorted(root.rglob("*.py")):
-        if not skip & set(path.relative_to(root).parts):
-            for lineno, message in fstring_messages(path):
-                template.add(message, None, [(str(path.relative_to(root)), lineno)])
+    skip = {"translations", "__pycache__", "tests"}
+    for root in roots:
+        prefix = "" if root == WEB else f"{root.name}/"
+        for filename, lineno, message, comments, context in extract_from_dir(
+            root, method_map, options_map, keywords=KEYWORDS,
+            directory_filter=lambda d: Path(d).name not in skip,
+        ):
+            template.add(message, None, [(prefix + filename, lineno)], auto_comments=comments, context=context)
+        for path in sorted(root.rglob("*.py")):
+            if not skip & set(path.relative_to(root).parts):
+                for lineno, message in fstring_messages(path):
+                    template.add(message, None, [(prefix + str(path.relative_to(root)), lineno)])
     return template
 
 

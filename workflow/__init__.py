@@ -14,7 +14,7 @@ from .errors import (
     StaleVersion, UnknownTrigger, WorkflowError,
 )
 from .idnumber import check_character as id_number_check_character
-from .idnumber import is_valid_id_number, mask_id_number
+from .idnumber import id_number_problem, is_valid_id_number, mask_id_number
 from .messages import error_message, field_message
 from .models import ORG_KINDS, ROLES, UNION_STATUSES, ApiToken, Case, Organisation, User
 from .privacy import mask
@@ -29,6 +29,6 @@ __all__ = [
     "Organisation", "Outcome", "Page", "Reason", "StaleVersion", "UnknownTrigger", "User", "WorkflowError",
     "ancestors_of", "as_date", "can_view", "checked_catalog", "condition", "credit_code_check_character",
     "default_catalog", "effect", "error_message", "field_message", "guard", "id_number_check_character",
-    "is_valid_credit_code", "is_valid_id_number", "list_cases", "mask", "mask_id_number", "paginate",
+    "id_number_problem", "is_valid_credit_code", "is_valid_id_number", "list_cases", "mask", "mask_id_number", "paginate",
     "review_queue", "visible_orgs",
 ]

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from tests.browser.conftest import login
-from tests.workflow.hardship_support import (  # noqa: F401  (fixtures)
+from workflows.hardship.tests.support import (  # noqa: F401  (fixtures)
     APPLICANT_ID, CHILD_ID, MONDAY, SPOUSE_ID, clock, config_for, founded, pdf_bytes, png_bytes,
 )
 

@@ -9,7 +9,7 @@ import pytest
 
 
 from tests.browser.conftest import login
-from tests.workflow.test_inspection_rules import EXTRA, full_scores, scores_totalling
+from workflows.inspection.tests.test_rules import EXTRA, full_scores, scores_totalling
 
 ITEMS = EXTRA["checklist"]
 

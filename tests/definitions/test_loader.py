@@ -106,11 +106,12 @@ def test_the_shipped_catalog_and_the_beijing_override():
 
 
 def test_a_superseded_version_stays_loadable(tmp_path):
-    (tmp_path / "archive").mkdir()
-    write(tmp_path, GOOD.replace("version: 3", "version: 4"))
-    write(tmp_path / "archive", GOOD)
+    package = tmp_path / "tiny"
+    (package / "archive").mkdir(parents=True)
+    write(package, GOOD.replace("version: 3", "version: 4"), "definition.yaml")
+    write(package / "archive", GOOD)
     profiles = Path(__file__).resolve().parents[2] / "definitions" / "profiles"
     reasons = Path(__file__).resolve().parents[2] / "definitions" / "reasons"
-    c = Catalog(workflows_dir=tmp_path, profiles_dir=profiles, reasons_dir=reasons)
+    c = Catalog([package], profiles_dir=profiles, reasons_dir=reasons)
     assert c.definition("tiny").version == "4"
     assert c.definition_version("tiny", "3").version == "3"

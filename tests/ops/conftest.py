@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from storage.db import normalise_url
-from tests.conftest import BACKENDS, PG_URL
+from tests.support import BACKENDS, PG_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 

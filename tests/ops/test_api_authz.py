@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import pytest
 
-from tests.workflow.hardship_support import application, png_bytes
+from workflows.hardship.tests.support import application, png_bytes
 from services.accounts import find_org
 
 USERS = ("admin", "prep", "fed", "auditor", "prep_x", "fed2", "auditor2")

@@ -28,7 +28,7 @@ from sqlalchemy import select
 import audit
 from storage import Database, migrate
 from tests.ops.conftest import ROOT, flask_cli, scratch_postgres
-from tests.conftest import BACKENDS
+from tests.support import BACKENDS
 from workflow import Case
 from services.accounts import create_org, create_user, issue_token
 

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import select
 
-from tests.workflow.hardship_support import application, pdf_bytes
+from workflows.hardship.tests.support import application, pdf_bytes
 from workflow import ApiToken
 from services.accounts import find_org, find_user, revoke_token, set_user_active
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from tests.workflow.founding_flow import app_config, clock  # noqa: F401  (fixtures)
+from workflows.founding.tests.flow import app_config, clock  # noqa: F401  (fixtures)
 from workflow import Organisation
 
 

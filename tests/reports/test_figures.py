@@ -7,7 +7,7 @@ from fractions import Fraction
 import pytest
 from sqlalchemy import event
 
-from tests.workflow.founding_flow import TODAY, walk
+from workflows.founding.tests.flow import TODAY, walk
 from services.accounts import get_org
 from services.reports import Figures, Targets, coverage, ledger, progress, targets_for
 

@@ -1,0 +1,70 @@
+"""Each workflow package's own pages and templates, plugged into the app.
+
+For every workflow of the engine's catalogue whose package was imported (`catalog.modules`), its
+`templates/` folder serves template names under the workflow's name (`founding/panel.html` is
+`workflows/founding/templates/panel.html`), and its `pages` module, when it has one, may give:
+
+* `bp` (or `BLUEPRINTS`, several) — the workflow's own pages (printable notices, uploads, …);
+* `PANELS` — {workflow: template} included on the case page under the header;
+* `STEPS` — {trigger: StepPage} forms and templates of its own for some steps, served by the one step
+  page of `web.steps` (see there).
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Any
+
+from flask import Flask, current_app, url_for
+from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
+
+from workflow import Engine
+
+EXTENSION = "unionflow.pages"
+
+
+class WorkflowPages:
+    """What the workflow packages add to one app: case-page panels and their own step pages."""
+
+    def __init__(self) -> None:
+        self.panels: dict[str, str] = {}
+        self.steps: dict[tuple[str, str], Any] = {}
+
+    def panel(self, workflow: str) -> str | None:
+        return self.panels.get(workflow)
+
+    def step(self, workflow: str, trigger: str) -> Any:
+        return self.steps.get((workflow, trigger))
+
+
+def init_app(app: Flask, engine: Engine) -> None:
+    pages = app.extensions[EXTENSION] = WorkflowPages()
+    catalog = engine.catalog
+    templates = {name: FileSystemLoader(str(folder / "templates")) for name, folder in catalog.packages.items()
+                 if (folder / "templates").is_dir()}
+    if templates:
+        app.jinja_loader = ChoiceLoader([app.jinja_loader, PrefixLoader(templates)])  # type: ignore[list-item]
+    for name, module in catalog.modules.items():
+        if importlib.util.find_spec(f"{module}.pages") is None:
+            continue
+        page_module = importlib.import_module(f"{module}.pages")
+        blueprints = getattr(page_module, "BLUEPRINTS", None) or [b for b in [getattr(page_module, "bp", None)] if b]
+        for blueprint in blueprints:
+            app.register_blueprint(blueprint)
+        pages.panels.update(getattr(page_module, "PANELS", {}))
+        pages.steps.update(getattr(page_module, "STEPS", {}))
+
+    @app.context_processor
+    def _workflow_pages() -> dict[str, Any]:
+        return {"workflow_panel": pages.panel, "step_url": step_url}
+
+
+def step_url(case: Any, trigger: str) -> str:
+    endpoint = current_app.extensions[EXTENSION].step(case.workflow, trigger)
+    if endpoint:
+        return url_for(endpoint, case_id=case.id)
+    return url_for("cases.step", case_id=case.id, trigger=trigger)
+
+
+def workflow_pages(app: Flask) -> WorkflowPages:
+    return app.extensions[EXTENSION]

@@ -1,0 +1,1 @@
+"""The founding workflow package (see workflows/__init__.py)."""

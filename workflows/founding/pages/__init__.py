@@ -1,0 +1,166 @@
+"""Pages of the founding workflow (建会): the case panel, the step pages, the printable notice and replies.
+
+* `PANELS` puts `founding/panel.html` on the case page: the eight steps, what the next one needs, the
+  approving union, the candidate posting countdown (候选人公示), who was elected, the registration deadline.
+* `STEPS` sends every founding step to its own page (`founding_steps.py`): tables for the candidates and
+  the votes, and the step texts filled with the rule profile's numbers.
+* The printable 候选人公示 and 批复 are shown to whoever may see the case, and to nobody else (404).
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from flask import Blueprint, abort, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+import audit
+from workflow import Availability, Case, can_view
+
+from web.extensions import get_db, get_engine
+from web.i18n import text
+from web.present import case_data, entry_json, sees_personal_data
+from . import steps as founding_steps
+from . import view
+
+bp = Blueprint("founding", __name__)
+PANELS = {"founding": "founding/panel.html"}
+STEPS = {("founding", trigger): f"founding.{trigger}" for trigger in founding_steps.TRIGGERS}
+
+
+
+def _add_step_pages() -> None:
+    """One URL and endpoint per trigger (`founding.<trigger>`), as STEPS names them."""
+    for trigger in founding_steps.TRIGGERS:
+        bp.add_url_rule(f"/cases/<int:case_id>/founding/{trigger}", endpoint=trigger,
+                        view_func=login_required(founding_steps.VIEWS.get(trigger, founding_steps.generic)),
+                        defaults={"trigger": trigger}, methods=["GET", "POST"])
+
+
+_add_step_pages()
+
+
+@bp.app_context_processor
+def _panel_helpers() -> dict[str, Any]:
+    return {"founding_panel": panel}
+
+
+def _waiting(case: Case, definition: Any) -> str:
+    """Who acts next on the case, for those who cannot."""
+    roles = {r for t in definition.transitions_from(case.state) if t.trigger != "withdraw" for r in t.roles}
+    if "reviewer" in roles and case.competent_org is not None:
+        return _("等待%(org)s审核", org=case.competent_org.name)
+    if "preparer" in roles:
+        return _("等待筹备组办理")
+    return ""
+
+
+def panel(case: Case, data: Mapping[str, Any], entries: Sequence[Mapping[str, Any]],
+          available: Sequence[Availability]) -> dict[str, Any]:
+    """Everything the case panel shows, worked out once per page."""
+    engine = get_engine()
+    definition = engine.definition_of(case)
+    params = engine.params_of(case)
+    today = engine.today(case.profile)
+    waiting = _waiting(case, definition)
+    allowed = [a for a in available if a.allowed and a.trigger != "withdraw"]
+    primary = next((a for a in allowed if not a.trigger.startswith(("return_", "reject_"))), None)
+    forward = next((t for t in definition.transitions_from(case.state)
+                    if t.trigger != "withdraw" and not t.trigger.startswith(("return_", "reject_"))), None)
+    blocked = [r for a in available if forward is not None and a.trigger == forward.trigger for r in a.reasons
+               if r.code not in ("forbidden", "not_competent", "four_eyes")]
+    expected = None
+    if case.competent_org is None and not case.closed:  # the union that will approve, once applied
+        rule = next((t.fix_competent for t in definition.transitions if t.fix_competent), None)
+        if rule is not None:
+            with get_db().read() as session:
+                expected = engine.competent_org(session, case, rule).name
+    return {
+        "phases": view.phases(definition, case, entries, _("请您办理") if primary else waiting),
+        "numbered": sum(1 for p in definition.extra.get("phases", ()) if p["n"]),
+        "primary": primary,
+        "next": forward,
+        "next_need": view.need_text(definition, (primary or forward).trigger, params) if (primary or forward) else "",
+        "blocked": blocked,
+        "waiting": "" if allowed else waiting,
+        "expected_competent": expected,
+        "posting": view.posting(data, params, today) if case.state != "members_recruited" else None,
+        "registration": view.registration(data, today),
+        "candidates": view.candidate_rows(data),
+        "election": view.election_summary(data),
+        "for_labels": view.labels(definition, "for"),
+        "bar_labels": view.labels(definition, "bars"),
+        "assembly_labels": view.labels(definition, "assembly_type"),
+        "printables": printables(case, data, entries),
+        "today": today,
+        "cn_date": view.cn_date,
+    }
+
+
+def printables(case: Case, data: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    out = []
+    if data.get("candidates") and data.get("posted_on"):
+        out.append((_("候选人名单公示"), url_for("founding.notice", case_id=case.id)))
+    if view.last_entry(entries, "approve_application"):
+        out.append((_("关于同意筹建工会的批复"), url_for("founding.reply", case_id=case.id, kind="application")))
+    if data.get("approval_no") and data.get("founded_on"):
+        out.append((_("关于同意成立工会的批复"), url_for("founding.reply", case_id=case.id, kind="founding")))
+    return out
+
+
+def _visible_case(case_id: int) -> tuple[Case, dict[str, Any], list[dict[str, Any]]]:
+    actor = current_user.actor()
+    with get_db().read() as session:
+        case = session.get(Case, case_id)
+        if case is None or case.workflow != "founding" or not can_view(actor, case.org):
+            abort(404)
+        masked = not sees_personal_data(actor, case)
+        entries = [entry_json(e, masked) for e in audit.entries_for(session, "case", str(case.id))]
+        return case, case_data(actor, case), entries
+
+
+@bp.get("/cases/<int:case_id>/founding/notice")
+@login_required
+def notice(case_id: int) -> Any:
+    """候选人名单公示, for the notice board."""
+    case, data, entries = _visible_case(case_id)
+    if not data.get("candidates") or not data.get("posted_on"):
+        abort(404)
+    engine = get_engine()
+    definition = engine.definition_of(case)
+    return render_template(
+        "founding/notice.html", case=case, data=data,
+        posting=view.posting(data, engine.params_of(case), engine.today(case.profile)),
+        bodies=[(b, view.standing(data, b), data.get(f"{b}_seats")) for b in view.POSITIONS],
+        body_labels=view.labels(definition, "for"), cn_date=view.cn_date,
+    )
+
+
+@bp.get("/cases/<int:case_id>/founding/reply/<kind>")
+@login_required
+def reply(case_id: int, kind: str) -> Any:
+    """批复: to the application (批复同意筹建) or to the election results (批准成立)."""
+    case, data, entries = _visible_case(case_id)
+    engine = get_engine()
+    definition = engine.definition_of(case)
+    if kind == "application":
+        entry = view.last_entry(entries, "approve_application")
+        if entry is None:
+            abort(404)
+        applied = view.last_entry(entries, "apply")
+        decided_on = view.entry_day(entry)
+        number, generated = view.application_reply_no(case, decided_on), True
+        context: dict[str, Any] = {"applied_on": view.entry_day(applied) if applied else None}
+    elif kind == "founding":
+        entry = view.last_entry(entries, "sanction")
+        if entry is None or not data.get("approval_no"):
+            abort(404)
+        decided_on, number, generated = view.entry_day(entry), data["approval_no"], False
+        context = {"elected": data.get("elected") or {}}
+    else:
+        abort(404)
+    return render_template(
+        "founding/reply.html", case=case, data=data, kind=kind, number=number, generated=generated,
+        decided_on=decided_on, decided_by=entry["actor"], cn_date=view.cn_date,
+        body_labels=view.labels(definition, "for"), title=text(definition.title), **context,
+    )

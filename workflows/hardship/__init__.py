@@ -1,0 +1,1 @@
+"""The hardship workflow package (see workflows/__init__.py)."""

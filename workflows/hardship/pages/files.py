@@ -1,0 +1,196 @@
+"""Uploading and downloading the materials of a case (申请材料), as pages and in the JSON API.
+
+The body limit of the application (1 MiB) is raised for these views alone to
+the upload limit (UPLOAD_MAX_BYTES, 10 MiB by default) before the request
+body is read. That is why the page view is exempt from the blanket CSRF hook
+(which would read the body under the small limit first): its form checks the
+CSRF token itself. Files are served only to users who can see the case, as
+downloads (Content-Disposition: attachment) that the browser may not sniff.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import RequestEntityTooLarge
+from wtforms import HiddenField
+
+from audit.chain import format_at
+from storage.files import FileStore
+from workflow import Actor, Case, NotFound, WorkflowError, can_view
+from services.attachments import (
+    MAX_ID, Attachment, UploadRejected, UploadTooLarge, attach, attachments_for, get_attachment, may_attach,
+    size_text,
+)
+from workflow import Reason
+
+from web.api import endpoint, respond
+from web.extensions import csrf, get_db, get_engine
+from web.i18n import error_payload, reason_message
+from .view import case_view
+from web.statuses import status_of
+
+WORKFLOW = "hardship"
+FORM_OVERHEAD = 64 * 1024  # the multipart envelope and the other fields around the file
+
+bp = Blueprint("hardship_files", __name__)
+
+
+class UploadForm(FlaskForm):
+    material = HiddenField()
+    file = FileField()
+
+
+def store() -> FileStore:
+    return FileStore(current_app.config["UPLOAD_DIR"])
+
+
+def max_bytes() -> int:
+    return int(current_app.config["UPLOAD_MAX_BYTES"])
+
+
+def _raise_body_limit() -> None:
+    request.max_content_length = max_bytes() + FORM_OVERHEAD
+
+
+def _too_large() -> UploadTooLarge:
+    """The body was refused before it was read: its declared length is all that is known."""
+    return UploadTooLarge([Reason("upload_too_large", {"size": size_text(request.content_length or 0),
+                                                       "limit": size_text(max_bytes())})])
+
+
+def _read_upload(field_name: str = "file") -> tuple[str, bytes]:
+    """The uploaded file's name and bytes; refuses a request without a file."""
+    upload = request.files.get(field_name)
+    if upload is None or not upload.filename:
+        raise UploadRejected([Reason("file_missing")])
+    # one byte more than allowed is enough to know the file is too large
+    content = upload.stream.read(max_bytes() + 1)
+    return upload.filename, content
+
+
+def attachment_json(a: Attachment) -> dict[str, Any]:
+    return {"id": a.id, "case_id": a.case_id, "material": a.material, "filename": a.filename, "size": a.size,
+            "content_type": a.content_type, "sha256": a.sha256,
+            "uploaded_by": a.uploaded_by.username if a.uploaded_by else None,
+            "uploaded_at": format_at(a.uploaded_at), "url": url_for("hardship_files.download", attachment_id=a.id)}
+
+
+def _download(session: Session, actor: Actor, attachment_id: int) -> Response:
+    row, _case = get_attachment(session, attachment_id, actor)
+    path = store().path_of(row.sha256)
+    if not path.is_file():
+        raise NotFound()
+    response = send_file(path, mimetype=row.content_type, as_attachment=True, download_name=row.filename,
+                         conditional=False, etag=False, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# ---------------------------------------------------------------- pages
+
+def _visible_case(session: Session, case_id: int, actor: Actor) -> Case:
+    case = session.get(Case, case_id) if 0 < case_id <= MAX_ID else None
+    if case is None or case.workflow != WORKFLOW or not can_view(actor, case.org):
+        abort(404)
+    return case
+
+
+@bp.route("/hardship/<int:case_id>/attachments", methods=["GET", "POST"])
+@login_required
+@csrf.exempt
+def upload(case_id: int) -> Any:
+    """The materials of a case with an upload form per kind; POST stores one file."""
+    actor = current_user.actor()
+    if request.method == "POST":
+        _raise_body_limit()
+    errors: list[str] = []
+    status = 200
+    try:
+        form = UploadForm()
+        submitted = request.method == "POST"
+    except RequestEntityTooLarge:
+        form, submitted = UploadForm(formdata=None), False
+        errors, status = [reason_message(_too_large().reasons[0])], 413
+    if submitted:
+        if not form.validate_on_submit():
+            errors, status = [_("表单已过期或无效，请返回上一页刷新后重新提交。")], 400
+        else:
+            try:
+                filename, content = _read_upload()
+                with get_db().write() as session:
+                    done = attach(session, get_engine(), case_id, actor, form.material.data, filename, content,
+                                  store(), max_bytes())
+                    name = done.attachment.filename
+                flash(_("已上传：%(name)s", name=name) if done.created else
+                      _("此文件已上传过，未重复保存：%(name)s", name=name), "success")
+                return redirect(url_for("cases.show", case_id=case_id, _anchor="materials"))
+            except RequestEntityTooLarge:
+                errors, status = [reason_message(_too_large().reasons[0])], 413
+            except NotFound:
+                abort(404)
+            except WorkflowError as err:
+                errors, status = [reason_message(r) for r in err.reasons] or [error_payload(err)["error"]["message"]], \
+                    status_of(err)
+    with get_db().read() as session:
+        case = _visible_case(session, case_id, actor)
+        view = case_view(session, case, actor)
+        definition = get_engine().definition_of(case)
+    return render_template("hardship/upload.html", case=case, hv=view, errors=errors, definition=definition,
+                           chosen=form.material.data or request.args.get("material", ""),
+                           limit=size_text(max_bytes())), status
+
+
+@bp.get("/hardship/attachments/<int:attachment_id>")
+@login_required
+def download(attachment_id: int) -> Any:
+    try:
+        with get_db().read() as session:
+            return _download(session, current_user.actor(), attachment_id)
+    except NotFound:
+        abort(404)
+
+
+# ---------------------------------------------------------------- the JSON API
+
+@bp.post("/api/v1/cases/<int:case_id>/attachments")
+@csrf.exempt
+def api_upload(case_id: int) -> Response:
+    """multipart/form-data: `material` and `file` → 201 the attachment (200 when it was there already)."""
+    _raise_body_limit()
+    return _api_upload(case_id)
+
+
+@endpoint(write=True)
+def _api_upload(session: Session, actor: Actor, case_id: int) -> Response:
+    try:
+        filename, content = _read_upload()
+        material = request.form.get("material")
+    except RequestEntityTooLarge:
+        engine = get_engine()
+        engine.load_for_update(session, case_id, actor)  # an unknown case stays unknown
+        raise _too_large() from None
+    done = attach(session, get_engine(), case_id, actor, material, filename, content, store(), max_bytes())
+    return respond(attachment_json(done.attachment), 201 if done.created else 200)
+
+
+@bp.get("/api/v1/cases/<int:case_id>/attachments")
+@endpoint()
+def api_list(session: Session, actor: Actor, case_id: int) -> Response:
+    case = session.get(Case, case_id) if 0 < case_id <= MAX_ID else None
+    if case is None or not can_view(actor, case.org):
+        raise NotFound()
+    items = [attachment_json(a) for a in attachments_for(session, case.id)]
+    return respond({"items": items, "may_upload": may_attach(actor, case)})
+
+
+@bp.get("/api/v1/attachments/<int:attachment_id>")
+@endpoint()
+def api_download(session: Session, actor: Actor, attachment_id: int) -> Response:
+    return _download(session, actor, attachment_id)

@@ -1,0 +1,1 @@
+"""The inspection workflow package (see workflows/__init__.py)."""
