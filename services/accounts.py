@@ -19,10 +19,17 @@ from sqlalchemy.orm import Session
 import audit
 from storage import utcnow
 from storage.prepared import Prepared
-
-from workflow import is_valid_credit_code
-from workflow import FieldError, InvalidInput, NotFound
-from workflow import ORG_KINDS, ROLES, ApiToken, Organisation, User
+from workflow import (
+    ORG_KINDS,
+    ROLES,
+    ApiToken,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    Organisation,
+    User,
+    is_valid_credit_code,
+)
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 10

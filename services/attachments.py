@@ -28,11 +28,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 import audit
 from storage import Base, utcnow
 from storage.files import FileStore, sha256_of
-
-from workflow import Actor, Engine, can_view
-from workflow import Forbidden, InvalidState, NotFound, WorkflowError
-from workflow import Case, User
-from workflow import Reason
+from workflow import Actor, Case, Engine, Forbidden, InvalidState, NotFound, Reason, User, WorkflowError, can_view
 
 SUBJECT = "attachment"
 TRIGGER = "attach"

@@ -28,10 +28,8 @@ from sqlalchemy.orm import Session
 
 import audit
 from storage import utcnow
+from workflow import Actor, Case, Forbidden, Organisation
 
-from workflow import Actor
-from workflow import Forbidden
-from workflow import Case, Organisation
 from .register_file import RegisterFileError, Table, read_table
 from .register_rows import MESSAGES, Problem, Row, check_status, message, parse
 

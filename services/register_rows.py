@@ -10,8 +10,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflow import CREDIT_CODE_ALPHABET as ALPHABET, is_valid_credit_code
-from workflow import Organisation
+from workflow import CREDIT_CODE_ALPHABET as ALPHABET
+from workflow import Organisation, is_valid_credit_code
+
 from .register_file import LABELS, LABELS_EN
 
 MAX_NAME, MAX_ADDRESS = 200, 300

@@ -11,20 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import audit
-from definitions import Transition
-from workflow import Actor, Case, WorkflowError, can_view
 from services.accounts import find_org
-from workflow import Organisation
-from workflow import list_cases, review_queue, visible_orgs
+from workflow import Actor, Case, Organisation, WorkflowError, can_view, list_cases, review_queue, visible_orgs
 
 from .diagram import workflow_svg
 from .extensions import get_db, get_engine
 from .forms import attach_errors, form_data, step_form
-from .i18n import error_payload, field_errors, reason_message
+from .i18n import reason_message
 from .pages import _page, review_states, waiting_for, waiting_note
 from .present import case_data, entry_json, sees_personal_data
-from .steps import step_availability
-from .statuses import status_of
+from .steps import explain, serve
 
 bp = Blueprint("cases", __name__)
 # lists count their rows up to this many (and then say "more than"): counting 100,000 cases costs more than the page
@@ -118,20 +114,12 @@ def new(workflow: str) -> Any:
                 flash(_("案件已创建"), "success")
                 return redirect(url_for("cases.show", case_id=case_id))
             except WorkflowError as err:
-                errors, status = _explain(err, form)
+                outcome = explain(err)
+                errors, status = [*outcome.messages, *attach_errors(form, outcome.fields)], outcome.status
     elif request.method == "POST":
         status = 400
     return render_template("cases/new.html", definition=definition, form=form, errors=errors,
                            org_choices=org_choices, org_selected=request.form.get("org", actor.org_code)), status
-
-
-def _explain(err: WorkflowError, form: Any) -> tuple[list[str], int]:
-    payload = error_payload(err)["error"]
-    loose = attach_errors(form, field_errors(err.fields)) if err.fields else []
-    messages = [r["message"] for r in payload["reasons"] if r["code"] not in ("invalid_input",)]
-    if not messages and not loose and not err.fields:
-        messages = [payload["message"]]
-    return messages + loose, status_of(err)
 
 
 @bp.get("/cases/<int:case_id>")
@@ -155,58 +143,8 @@ def show(case_id: int) -> Any:
         )
 
 
-def _transition(case: Case, trigger: str) -> Transition:
-    definition = get_engine().definition_of(case)
-    for t in definition.transitions_from(case.state):
-        if t.trigger == trigger:
-            return t
-    for t in definition.transitions:
-        if t.trigger == trigger:
-            return t
-    abort(404)
-
-
 @bp.route("/cases/<int:case_id>/steps/<trigger>", methods=["GET", "POST"])
 @login_required
 def step(case_id: int, trigger: str) -> Any:
-    actor = _actor()
-    engine = get_engine()
-    with get_db().read() as session:
-        case = _visible(session, case_id, actor)
-        t = _transition(case, trigger)
-        definition = engine.definition_of(case)
-        availability = step_availability(session, engine, case, actor, t)
-        data = case_data(actor, case)
-    titles = dict(definition.extra.get("titles", {}))
-    form = step_form(t.data, titles, t.comment)
-    errors: list[str] = []
-    status = 200
-    if request.method == "GET":
-        form.version.data = str(case.version)
-    elif form.validate_on_submit():
-        event, problems = form_data(form, t.data)
-        if t.confirm and request.form.get("confirm") != "yes":
-            errors, status = [_("此操作不可撤销，请勾选确认后再提交。")], 400
-        elif problems:
-            errors = attach_errors(form, {k: _("格式不正确：%(v)s", v=v) for k, v in problems.items()})
-            status = 400
-        else:
-            version = int(form.version.data) if (form.version.data or "").isdigit() else None
-            try:
-                with get_db().write() as session:
-                    engine.fire(session, case_id, trigger, actor, event, form.comment.data or "", version)
-                flash(_("已办理：%(step)s", step=t.label.get("en" if _is_en() else "zh")), "success")
-                return redirect(url_for("cases.show", case_id=case_id))
-            except WorkflowError as err:
-                errors, status = _explain(err, form)
-    else:
-        status = 400
-    return render_template("cases/step.html", case=case, definition=definition, transition=t, form=form,
-                           errors=errors, availability=availability, data=data,
-                           reason_message=reason_message), status
-
-
-def _is_en() -> bool:
-    from .i18n import lang
-
-    return lang() == "en"
+    """Every step of every workflow (web.steps), with the form the workflow gave it or one built from its fields."""
+    return serve(case_id, trigger)

@@ -1,18 +1,145 @@
-"""What every step page (the generic form and the workflows' own pages) does alike."""
+"""The one step page: every step of every workflow goes through the same phases here.
+
+`serve(case_id, trigger, page)` loads the case (404 outside the person's subtree, before anything else),
+asks the engine whether this person may take this step (a POST refused for who is asking is answered 403
+with the engine's reason, before its form is read), builds the form, passes the case's version, checks the
+confirmation of an irreversible step, fires in one unit of work, and explains every refusal in place.
+
+A workflow gives a step a form and a template of its own with a `StepPage` (its package's
+`pages.STEPS = {trigger: page}`); without one, `StepPage` itself builds the form from the definition's
+data fields. Both are served by the generic URL `/cases/<id>/steps/<trigger>`; a workflow may keep an
+address of its own for a step by routing it to `serve` too.
+"""
 from __future__ import annotations
 
-from flask import abort, make_response, render_template, request
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from definitions import Transition
-from workflow import Actor, Availability, Case, Engine
-from workflow import Reason
+from definitions import Definition, Transition
+from workflow import Actor, Availability, Case, Engine, Reason, WorkflowError, can_view
 
-from .i18n import reason_message
+from .extensions import get_db, get_engine
+from .forms import attach_errors, form_data, step_form
+from .i18n import error_payload, field_errors, reason_message, text
+from .present import case_data
+from .statuses import status_of
 
 # the engine's refusals for who is asking, not for what was sent
 AUTHORITY = frozenset({"forbidden", "not_competent", "four_eyes"})
+CONFIRM_FIRST = "此操作不可撤销，请勾选确认后再提交。"
+
+
+@dataclass
+class Step:
+    """What a step page knows of its case, read in one unit of work (the form is handled outside it)."""
+
+    actor: Actor
+    case: Case
+    definition: Definition
+    transition: Transition
+    availability: Availability | None
+    data: dict[str, Any]
+    params: Mapping[str, Any]
+    engine: Engine
+    gathered: dict[str, Any] = field(default_factory=dict)  # what the page read beside the case (StepPage.gather)
+
+    @property
+    def trigger(self) -> str:
+        return self.transition.trigger
+
+    @property
+    def possible(self) -> bool:
+        """The trigger leads somewhere from the case's current state."""
+        return self.transition.source == self.case.state
+
+    def label(self, name: str) -> str:
+        spec = next((f for f in self.transition.data if f.name == name), None)
+        return text(spec.label, name) if spec is not None and spec.label else name
+
+
+@dataclass
+class Outcome:
+    """Why a step was not taken, for the page: messages, field errors by path, reasons naming a person."""
+
+    messages: list[str]
+    fields: dict[str, str] = field(default_factory=dict)
+    named: dict[str, list[str]] = field(default_factory=dict)  # by the person's name (candidate, member)
+    status: int = 400
+    reasons: list[Reason] = field(default_factory=list)
+
+
+def unreadable() -> Outcome:
+    return Outcome([_("请按提示更正标出的内容后再提交。")])
+
+
+def explain(err: WorkflowError) -> Outcome:
+    """The engine's refusal as the page shows it."""
+    payload = error_payload(err)["error"]
+    messages = [r["message"] for r in payload["reasons"] if r["code"] != "invalid_input"]
+    named: dict[str, list[str]] = {}
+    for r in payload["reasons"]:
+        name = (r.get("params") or {}).get("name")
+        if isinstance(name, str) and name:
+            named.setdefault(name, []).append(r["message"])
+    fields = field_errors(err.fields) if err.fields else {}
+    if not messages and not fields:
+        messages = [payload["message"]]
+    return Outcome(messages, fields, named, status_of(err), list(err.reasons))
+
+
+class StepPage:
+    """How one step looks; the phases around it are `serve`'s. Subclass it for a step's own form."""
+
+    template = "cases/step.html"
+
+    def gather(self, session: Session, step: Step) -> dict[str, Any]:
+        """What else the page reads in the step's read unit (attachments, earlier entries): `step.gathered`."""
+        return {}
+
+    def form(self, step: Step) -> Any:
+        """The step's form (a FlaskForm with `comment` and `version`)."""
+        return step_form(step.transition.data, dict(step.definition.extra.get("titles", {})), step.transition.comment)
+
+    def event(self, step: Step, form: Any) -> dict[str, Any] | Outcome | None:
+        """The event data the form sends, an Outcome to show instead of firing, or None to show the form again
+        as it is (e.g. when more rows were asked for)."""
+        event, problems = form_data(form, step.transition.data)
+        if problems:
+            return Outcome([], {k: _("格式不正确：%(v)s", v=v) for k, v in problems.items()})
+        return event
+
+    def unreadable(self, step: Step, form: Any) -> Outcome:
+        """What to say when the form itself cannot be read (a stale CSRF token, a value of the wrong kind)."""
+        return unreadable()
+
+    def place(self, step: Step, form: Any, outcome: Outcome) -> list[str]:
+        """Put the outcome's field errors onto the form's inputs; what has no input comes back as sentences."""
+        return attach_errors(form, outcome.fields) if outcome.fields else []
+
+    def context(self, step: Step, form: Any) -> dict[str, Any]:
+        """What else the template shows beside the step, the case and the form."""
+        return {}
+
+    def done(self, step: Step) -> tuple[str, str]:
+        """The message and the address after the step was taken."""
+        return _("已办理：%(step)s", step=text(step.transition.label, step.trigger)), url_for("cases.show",
+                                                                                          case_id=step.case.id)
+
+
+DEFAULT_PAGE = StepPage()
+
+
+def find_transition(definition: Definition, state: str, trigger: str) -> Transition:
+    """The step by its trigger, the one leaving the case's state first; 404 for a trigger the workflow lacks."""
+    for t in (*definition.transitions_from(state), *definition.transitions):
+        if t.trigger == trigger:
+            return t
+    abort(404)
 
 
 def step_availability(session: Session, engine: Engine, case: Case, actor: Actor,
@@ -36,3 +163,79 @@ def step_availability(session: Session, engine: Engine, case: Case, actor: Actor
                                message="；".join(reason_message(r) for r in reasons))
         abort(make_response(page, 403))
     return availability
+
+
+def load_step(case_id: int, trigger: str, workflow: str | None = None, page: StepPage | None = None) -> Step:
+    """Phase 1 and 2: the case (404 outside the subtree, or not of `workflow`), the step and who may take it."""
+    actor = current_user.actor()
+    engine = get_engine()
+    with get_db().read() as session:
+        case = session.get(Case, case_id)
+        if case is None or (workflow is not None and case.workflow != workflow) or not can_view(actor, case.org):
+            abort(404)
+        definition = engine.definition_of(case)
+        t = find_transition(definition, case.state, trigger)
+        availability = step_availability(session, engine, case, actor, t)
+        step = Step(actor, case, definition, t, availability, case_data(actor, case), engine.params_of(case), engine)
+        step.gathered = (page or pages_of(case.workflow, trigger)).gather(session, step)
+        return step
+
+
+def fire_step(step: Step, page: StepPage, event: Mapping[str, Any], comment: str, version_raw: str | None) -> Any:
+    """Confirm, fire in one unit of work, and redirect to the case; or the refusal as an Outcome."""
+    if step.transition.confirm and request.form.get("confirm") != "yes":
+        return Outcome([_(CONFIRM_FIRST)])
+    version = int(version_raw) if (version_raw or "").isdigit() else None
+    try:
+        with get_db().write() as session:
+            step.engine.fire(session, step.case.id, step.trigger, step.actor, dict(event), comment, version)
+    except WorkflowError as err:
+        return explain(err)
+    message, address = page.done(step)
+    flash(message, "success")
+    return redirect(address)
+
+
+def serve(case_id: int, trigger: str, page: StepPage | None = None, workflow: str | None = None) -> Any:
+    """The step page's whole lifecycle, for every step of every workflow."""
+    step = load_step(case_id, trigger, workflow, page)
+    if page is None:
+        page = pages_of(step.case.workflow, trigger)
+    form = page.form(step)
+    outcome: Outcome | None = None
+    if request.method == "GET":
+        form.version.data = str(step.case.version)
+    elif not form.validate_on_submit():
+        outcome = page.unreadable(step, form)
+    else:
+        event = page.event(step, form)
+        if isinstance(event, dict):
+            comment = form.comment.data if hasattr(form, "comment") else ""
+            result = fire_step(step, page, event, comment or "", form.version.data)
+            if not isinstance(result, Outcome):
+                return result
+            outcome = result
+        else:
+            outcome = event
+    errors = [*outcome.messages, *page.place(step, form, outcome)] if outcome else []
+    return render_template(
+        page.template, step=step, case=step.case, definition=step.definition, transition=step.transition,
+        availability=step.availability, data=step.data, form=form, errors=errors, outcome=outcome,
+        named=outcome.named if outcome else {}, reason_message=reason_message, **page.context(step, form),
+    ), (outcome.status if outcome else 200)
+
+
+def pages_of(workflow: str, trigger: str) -> StepPage:
+    """The page a workflow gave the step, else the generic one."""
+    found = current_app.extensions["unionflow.pages"].step(workflow, trigger)
+    return found if isinstance(found, StepPage) else DEFAULT_PAGE
+
+
+def step_view(trigger: str, page: StepPage, workflow: str) -> Callable[[int], Any]:
+    """A view for a workflow's own address of one step (`/cases/<id>/founding/apply`), served by `serve`."""
+
+    def view(case_id: int) -> Any:
+        return serve(case_id, trigger, page, workflow)
+
+    view.__name__ = f"{workflow}_{trigger}"
+    return view

@@ -7,7 +7,9 @@ For every workflow of the engine's catalogue whose package was imported (`catalo
 * `bp` (or `BLUEPRINTS`, several) — the workflow's own pages (printable notices, uploads, …);
 * `PANELS` — {workflow: template} included on the case page under the header;
 * `STEPS` — {trigger: StepPage} forms and templates of its own for some steps, served by the one step
-  page of `web.steps` (see there).
+  page of `web.steps` (see there);
+* `ADDRESSES` — {trigger: endpoint} where a step keeps an address of its own (routed to `web.steps.serve`),
+  which the pages then link to instead of `/cases/<id>/steps/<trigger>`.
 """
 from __future__ import annotations
 
@@ -28,7 +30,8 @@ class WorkflowPages:
 
     def __init__(self) -> None:
         self.panels: dict[str, str] = {}
-        self.steps: dict[tuple[str, str], Any] = {}
+        self.steps: dict[tuple[str, str], Any] = {}  # (workflow, trigger) -> StepPage
+        self.addresses: dict[tuple[str, str], str] = {}  # (workflow, trigger) -> endpoint
 
     def panel(self, workflow: str) -> str | None:
         return self.panels.get(workflow)
@@ -52,7 +55,8 @@ def init_app(app: Flask, engine: Engine) -> None:
         for blueprint in blueprints:
             app.register_blueprint(blueprint)
         pages.panels.update(getattr(page_module, "PANELS", {}))
-        pages.steps.update(getattr(page_module, "STEPS", {}))
+        pages.steps.update({(name, t): page for t, page in getattr(page_module, "STEPS", {}).items()})
+        pages.addresses.update({(name, t): e for t, e in getattr(page_module, "ADDRESSES", {}).items()})
 
     @app.context_processor
     def _workflow_pages() -> dict[str, Any]:
@@ -60,7 +64,7 @@ def init_app(app: Flask, engine: Engine) -> None:
 
 
 def step_url(case: Any, trigger: str) -> str:
-    endpoint = current_app.extensions[EXTENSION].step(case.workflow, trigger)
+    endpoint = current_app.extensions[EXTENSION].addresses.get((case.workflow, trigger))
     if endpoint:
         return url_for(endpoint, case_id=case.id)
     return url_for("cases.step", case_id=case.id, trigger=trigger)

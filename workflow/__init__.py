@@ -10,8 +10,17 @@ from .creditcode import check_character as credit_code_check_character
 from .creditcode import is_valid_credit_code
 from .engine import Actor, Availability, Engine, ancestors_of, can_view
 from .errors import (
-    FieldError, Forbidden, FourEyes, GuardFailed, InvalidInput, InvalidState, NotCompetent, NotFound,
-    StaleVersion, UnknownTrigger, WorkflowError,
+    FieldError,
+    Forbidden,
+    FourEyes,
+    GuardFailed,
+    InvalidInput,
+    InvalidState,
+    NotCompetent,
+    NotFound,
+    StaleVersion,
+    UnknownTrigger,
+    WorkflowError,
 )
 from .idnumber import check_character as id_number_check_character
 from .idnumber import id_number_problem, is_valid_id_number, mask_id_number

@@ -12,9 +12,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable, Iterator, Mapping
 
-from workflow import id_number_problem
-from workflow import Context, Outcome, Reason, effect, guard
-from workflow import Calendar, as_date
+from workflow import Calendar, Context, Outcome, Reason, as_date, effect, guard, id_number_problem
 
 CENT = Decimal("0.01")
 

@@ -13,7 +13,6 @@ from datetime import timedelta
 from typing import Any, Iterator, Mapping, Sequence
 
 from definitions import default_catalog, thaw
-
 from workflow import Context, Outcome, Reason, condition, effect, guard
 
 MEMBERSHIP_VETO = "membership_below_95"

@@ -2,7 +2,7 @@
 
 * `PANELS` puts `founding/panel.html` on the case page: the eight steps, what the next one needs, the
   approving union, the candidate posting countdown (候选人公示), who was elected, the registration deadline.
-* `STEPS` sends every founding step to its own page (`founding_steps.py`): tables for the candidates and
+* `STEPS` gives every founding step its own page (`steps.py`) on the one step page: tables for the candidates and
   the votes, and the step texts filled with the rule profile's numbers.
 * The printable 候选人公示 and 批复 are shown to whoever may see the case, and to nobody else (404).
 """
@@ -15,29 +15,24 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 import audit
-from workflow import Availability, Case, can_view
-
 from web.extensions import get_db, get_engine
 from web.i18n import text
 from web.present import case_data, entry_json, sees_personal_data
+from web.steps import step_view
+from workflow import Availability, Case, can_view
+
 from . import steps as founding_steps
 from . import view
 
 bp = Blueprint("founding", __name__)
 PANELS = {"founding": "founding/panel.html"}
-STEPS = {("founding", trigger): f"founding.{trigger}" for trigger in founding_steps.TRIGGERS}
+STEPS = {trigger: founding_steps.PAGES.get(trigger, founding_steps.DECISION) for trigger in founding_steps.TRIGGERS}
+ADDRESSES = {trigger: f"founding.{trigger}" for trigger in founding_steps.TRIGGERS}
 
-
-
-def _add_step_pages() -> None:
-    """One URL and endpoint per trigger (`founding.<trigger>`), as STEPS names them."""
-    for trigger in founding_steps.TRIGGERS:
-        bp.add_url_rule(f"/cases/<int:case_id>/founding/{trigger}", endpoint=trigger,
-                        view_func=login_required(founding_steps.VIEWS.get(trigger, founding_steps.generic)),
-                        defaults={"trigger": trigger}, methods=["GET", "POST"])
-
-
-_add_step_pages()
+# every founding step keeps its own address (`founding.<trigger>`), served by the one step page
+for _trigger, _page in STEPS.items():
+    bp.add_url_rule(f"/cases/<int:case_id>/founding/{_trigger}", endpoint=_trigger, methods=["GET", "POST"],
+                    view_func=login_required(step_view(_trigger, _page, "founding")))
 
 
 @bp.app_context_processor

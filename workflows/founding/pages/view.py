@@ -13,10 +13,10 @@ from typing import Any, Mapping, Sequence
 from flask_babel import gettext as _
 
 from definitions import Definition
-from workflow import Case
-from ..rules import ELECTED_BODIES, required_candidates, seat_range
-
 from web.i18n import lang, local_time, text
+from workflow import Case
+
+from ..rules import ELECTED_BODIES, required_candidates, seat_range
 
 # the bodies a candidate may stand for, in the order of the notice
 POSITIONS = ("committee", "chair", "audit", "women")

@@ -6,10 +6,18 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from workflows.founding.tests.flow import (  # noqa: F401  (clock, app_config: fixtures)
-    APPROVAL_NO, CERTIFICATE_NO, ELECTED, GROUP, TODAY, app_config, clock, steps, walk,
-)
 from workflow import Organisation
+from workflows.founding.tests.flow import (  # noqa: F401  (clock, app_config: fixtures)
+    APPROVAL_NO,
+    CERTIFICATE_NO,
+    ELECTED,
+    GROUP,
+    TODAY,
+    app_config,
+    clock,
+    steps,
+    walk,
+)
 
 
 def open_case(make_case, who) -> int:

@@ -11,10 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from workflows.founding.tests.flow import (  # noqa: F401  (clock, app_config: fixtures)
-    GROUP, TODAY, app_config, assembly, candidate, candidates, clock, election, nomination, walk,
-)
 from workflows.founding import rules as founding
+from workflows.founding.tests.flow import (  # noqa: F401  (clock, app_config: fixtures)
+    GROUP,
+    TODAY,
+    app_config,
+    assembly,
+    candidate,
+    candidates,
+    clock,
+    election,
+    nomination,
+    walk,
+)
 
 # code: (the state the case is walked to, the trigger, its data); `members` replaces the recorded members
 REFUSALS = {

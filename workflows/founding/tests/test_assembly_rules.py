@@ -7,9 +7,16 @@ from datetime import date, timedelta
 import pytest
 
 from workflow.rules import EFFECTS, Context
-
-from workflows.founding.tests.test_rules import DEFINITION, MEMBERS, TODAY, cand, codes, make_ctx, reasons_of, step_codes
-
+from workflows.founding.tests.test_rules import (
+    DEFINITION,
+    MEMBERS,
+    TODAY,
+    cand,
+    codes,
+    make_ctx,
+    reasons_of,
+    step_codes,
+)
 
 # ---- 6 会员（代表）大会 ----------------------------------------------------
 

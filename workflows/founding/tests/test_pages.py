@@ -8,10 +8,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask import url_for
 
-from workflows.founding.tests.flow import (  # noqa: F401  (clock, app_config: fixtures)
-    APPROVAL_NO, COMMITTEE, TODAY, VOTES, app_config, clock, nomination, walk,
-)
 from web.workflow_pages import workflow_pages
+from workflows.founding.tests.flow import (  # noqa: F401  (clock, app_config: fixtures)
+    APPROVAL_NO,
+    COMMITTEE,
+    TODAY,
+    VOTES,
+    app_config,
+    clock,
+    nomination,
+    walk,
+)
 
 
 @pytest.fixture
@@ -72,10 +79,10 @@ SLATE = [(n, ["committee", "chair"] if i == 0 else ["committee"], []) for i, n i
 # ---- registration of the pages -------------------------------------------------
 
 def test_every_founding_step_has_its_own_page(app, catalog):
-    steps = workflow_pages(app).steps
-    assert {t for (wf, t) in steps if wf == "founding"} == catalog.definition("founding").triggers
+    addresses = workflow_pages(app).addresses
+    assert {t for (wf, t) in addresses if wf == "founding"} == catalog.definition("founding").triggers
     with app.test_request_context():
-        for (wf, trigger), endpoint in steps.items():
+        for (wf, trigger), endpoint in addresses.items():
             if wf == "founding":
                 assert url_for(endpoint, case_id=7) == f"/cases/7/founding/{trigger}"
 

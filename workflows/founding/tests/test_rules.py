@@ -10,11 +10,11 @@ import pytest
 import yaml
 
 from definitions import Catalog, load_definition
-from definitions.loader import PACKAGES_DIR, PROFILES_DIR, REASONS_DIR
+from definitions.loader import PACKAGES_DIR, REASONS_DIR
 from workflow.catalog import check_definition, checked_catalog
 from workflow.competence import RULES, OrgNode
-from workflows.founding import rules as founding
 from workflow.rules import EFFECTS, GUARDS, Context, OrgFacts
+from workflows.founding import rules as founding
 
 DEFINITION = load_definition(PACKAGES_DIR / "founding" / "definition.yaml")
 DEFAULT = Catalog().profile("default").for_workflow("founding")

@@ -16,31 +16,28 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 import audit
-from definitions import Definition, Transition
-from workflow import Actor, Case, Organisation, WorkflowError, can_view
 from services.attachments import MAX_ID, attachments_for
-from workflow import paginate, visible_orgs
-
 from web.extensions import get_db, get_engine
-from web.i18n import error_payload, field_errors, reason_message, text
+from web.i18n import reason_message, text
 from web.present import case_data, sees_personal_data
-from web.steps import step_availability
+from web.steps import CONFIRM_FIRST, Outcome, Step, StepPage, explain, step_view
+from workflow import Actor, Case, Organisation, WorkflowError, can_view, paginate, visible_orgs
+
 from .forms import (
-    DecideObjectionForm, ObjectionForm, add_rows, application_data, application_form, field_for, put_errors,
+    DecideObjectionForm,
+    ObjectionForm,
+    add_rows,
+    application_data,
+    application_form,
+    field_for,
+    put_errors,
 )
 from .view import NOTICE_STATES, case_view, posting, recheck_horizon
-from web.statuses import status_of
 
 WORKFLOW = "hardship"
 
 bp = Blueprint("hardship", __name__, url_prefix="/hardship")
 PANELS = {WORKFLOW: "hardship/panel.html"}
-STEPS = {
-    (WORKFLOW, "submit"): "hardship.application",
-    (WORKFLOW, "object"): "hardship.object",
-    (WORKFLOW, "dismiss_objection"): "hardship.dismiss_objection",
-    (WORKFLOW, "uphold_objection"): "hardship.uphold_objection",
-}
 
 
 @bp.app_context_processor
@@ -77,45 +74,33 @@ def _case(session: Any, case_id: int, actor: Actor) -> Case:
     return case
 
 
-def _transition(definition: Definition, trigger: str) -> Transition:
-    return next(t for t in definition.transitions if t.trigger == trigger)
-
-
 def _page() -> int:
     raw = request.args.get("page", "1")
     return min(max(1, int(raw)), 10_000) if raw.isdigit() else 1
 
 
-def _version(form: Any) -> int | None:
-    raw = form.version.data or ""
-    return int(raw) if raw.isdigit() else None
-
-
-def _explain(err: WorkflowError, form: Any = None, rows: list[int] | None = None) -> tuple[list[str], int]:
-    """The engine's refusal as messages for the page, each field's on its input where there is one."""
-    payload = error_payload(err)["error"]
-    messages = [reason_message(r) for r in err.reasons if r.code != "invalid_input"]
+def place_errors(form: Any, outcome: Outcome, rows: list[int] | None = None) -> list[str]:
+    """The refusal's field errors on their inputs, each person's row by `rows`; reasons that concern one
+    field (an ID number, the materials) beside it too. What has no input comes back as sentences."""
     loose: list[str] = []
-    if form is not None and rows is not None:
-        loose = put_errors(form, field_errors(err.fields), rows)
-        for r in err.reasons:
+    if rows is not None:
+        loose = put_errors(form, outcome.fields, rows)
+        for r in outcome.reasons:
             where = r.params.get("field") if r.code == "invalid_id_number" else (
                 "materials" if r.code == "missing_materials" else None)
             target = field_for(form, where, rows) if where else None
             if target is not None:
                 target.errors = list(target.errors or []) + [reason_message(r)]
-    elif form is not None:
-        for path, message in field_errors(err.fields).items():
+    else:
+        for path, message in outcome.fields.items():
             target = getattr(form, path.split(".")[0], None)
             if target is None:
                 loose.append(f"{path}：{message}")
             else:
                 target.errors = list(target.errors or []) + [message]
-    if err.fields and not messages:
-        messages = [_("请改正下面标红的栏目。")]
-    if not messages and not loose:
-        messages = [payload["message"]]
-    return messages + loose, status_of(err)
+    if outcome.fields and not outcome.messages:
+        loose.insert(0, _("请改正下面标红的栏目。"))
+    return loose
 
 
 # ---------------------------------------------------------------- the application
@@ -152,7 +137,8 @@ def new() -> Any:
                       _("申请已保存为草稿。上传材料并核对后，请点击“提交申请”。"), "success")
                 return redirect(url_for("cases.show", case_id=case_id))
             except WorkflowError as err:
-                errors, status = _explain(err, form, rows)
+                outcome = explain(err)
+                errors, status = [*outcome.messages, *place_errors(form, outcome, rows)], outcome.status
     elif request.method == "POST":
         status = 400
     return render_template("hardship/application.html", form=form, errors=errors, case=None, org_name=org_name,
@@ -160,126 +146,104 @@ def new() -> Any:
                            files={}, reason_message=reason_message), status
 
 
-@bp.route("/<int:case_id>/application", methods=["GET", "POST"])
-@login_required
-def application(case_id: int) -> Any:
+class Application(StepPage):
     """Edit the application and submit it (again, after a return for correction): the `submit` step."""
-    actor = _actor()
-    engine = get_engine()
-    with get_db().read() as session:
-        case = _case(session, case_id, actor)
-        definition = engine.definition_of(case)
-        availability = step_availability(session, engine, case, actor, _transition(definition, "submit"))
-        initial = case_data(actor, case)
-        entries = audit.entries_for(session, "case", str(case.id))
-        returned = next((e for e in reversed(entries) if e.trigger == "return_review"), None)
+
+    template = "hardship/application.html"
+
+    def gather(self, session: Any, step: Step) -> dict[str, Any]:
+        entries = audit.entries_for(session, "case", str(step.case.id))
         files: dict[str, list[Any]] = {}
-        for f in attachments_for(session, case.id):
+        for f in attachments_for(session, step.case.id):
             files.setdefault(f.material, []).append(f)
-    form = application_form(definition.extra, initial if request.method == "GET" else None)
-    errors: list[str] = []
-    status = 200
-    if request.method == "GET":
-        form.version.data = str(case.version)
-    elif form.validate_on_submit():
+        return {"returned": next((e for e in reversed(entries) if e.trigger == "return_review"), None),
+                "files": files}
+
+    def form(self, step: Step) -> Any:
+        form = application_form(step.definition.extra, step.data if request.method == "GET" else None)
+        form.rows = []
+        return form
+
+    def event(self, step: Step, form: Any) -> dict[str, Any] | None:
         if "add_rows" in request.form:
-            add_rows(form, definition.extra)
-        else:
-            data, rows = application_data(form)
-            try:
-                with get_db().write() as session:
-                    engine.fire(session, case_id, "submit", actor, data, "", _version(form))
-                flash(_("申请已提交，等待企业工会审核。"), "success")
-                return redirect(url_for("cases.show", case_id=case_id))
-            except WorkflowError as err:
-                errors, status = _explain(err, form, rows)
-    else:
-        status = 400
-    return render_template("hardship/application.html", form=form, errors=errors, case=case,
-                           org_name=case.org.name, founded=True, definition=definition, availability=availability,
-                           returned=returned, files=files, reason_message=reason_message), status
+            add_rows(form, step.definition.extra)
+            return None
+        data, form.rows = application_data(form)
+        return data
+
+    def place(self, step: Step, form: Any, outcome: Outcome) -> list[str]:
+        return place_errors(form, outcome, form.rows)
+
+    def context(self, step: Step, form: Any) -> dict[str, Any]:
+        return {"org_name": step.case.org.name, "founded": True, **step.gathered}
+
+    def done(self, step: Step) -> tuple[str, str]:
+        return _("申请已提交，等待企业工会审核。"), url_for("cases.show", case_id=step.case.id)
 
 
 # ---------------------------------------------------------------- objections (异议)
 
-@bp.route("/<int:case_id>/objections/new", methods=["GET", "POST"])
-@login_required
-def object(case_id: int) -> Any:
-    actor = _actor()
-    engine = get_engine()
-    with get_db().read() as session:
-        case = _case(session, case_id, actor)
-        definition = engine.definition_of(case)
-        availability = step_availability(session, engine, case, actor, _transition(definition, "object"))
-    form = ObjectionForm()
-    errors: list[str] = []
-    status = 200
-    if request.method == "GET":
-        form.version.data = str(case.version)
-    elif form.validate_on_submit():
-        try:
-            with get_db().write() as session:
-                engine.fire(session, case_id, "object", actor, {"text": form.text.data or ""}, form.comment.data or "",
-                            _version(form))
-            flash(_("异议已登记。处理前不能报区总工会。"), "success")
-            return redirect(url_for("cases.show", case_id=case_id, _anchor="objections"))
-        except WorkflowError as err:
-            errors, status = _explain(err, form)
-    else:
-        status = 400
-    return render_template("hardship/objection.html", form=form, errors=errors, case=case, definition=definition,
-                           availability=availability, trigger="object", reason_message=reason_message), status
+class Objection(StepPage):
+    """Anyone who may take the step records an objection to the posting (公示)."""
+
+    template = "hardship/objection.html"
+
+    def form(self, step: Step) -> Any:
+        return ObjectionForm()
+
+    def event(self, step: Step, form: Any) -> dict[str, Any]:
+        return {"text": form.text.data or ""}
+
+    def place(self, step: Step, form: Any, outcome: Outcome) -> list[str]:
+        return place_errors(form, outcome)
+
+    def context(self, step: Step, form: Any) -> dict[str, Any]:
+        return {"trigger": step.trigger}
+
+    def done(self, step: Step) -> tuple[str, str]:
+        return _("异议已登记。处理前不能报区总工会。"), url_for("cases.show", case_id=step.case.id, _anchor="objections")
 
 
-def _decide(case_id: int, trigger: str) -> Any:
-    actor = _actor()
-    engine = get_engine()
-    with get_db().read() as session:
-        case = _case(session, case_id, actor)
-        definition = engine.definition_of(case)
-        transition = _transition(definition, trigger)
-        availability = step_availability(session, engine, case, actor, transition)
-        data = case_data(actor, case)
-    pending = [o for o in data.get("objections") or () if o.get("status") == "open"]
-    form = DecideObjectionForm()
-    form.objection_id.choices = [(str(o["id"]), f"#{o['id']} {o['text'][:40]}") for o in pending]
-    errors: list[str] = []
-    status = 200
-    if request.method == "GET":
-        form.version.data = str(case.version)
-        form.objection_id.data = request.args.get("objection") or (form.objection_id.choices[0][0] if pending else "")
-    elif form.validate_on_submit():
+class ObjectionDecision(Objection):
+    """The enterprise union dismisses or upholds one open objection."""
+
+    @staticmethod
+    def pending(step: Step) -> list[dict[str, Any]]:
+        return [o for o in step.data.get("objections") or () if o.get("status") == "open"]
+
+    def form(self, step: Step) -> Any:
+        pending = self.pending(step)
+        form = DecideObjectionForm()
+        form.objection_id.choices = [(str(o["id"]), f"#{o['id']} {o['text'][:40]}") for o in pending]
+        if request.method == "GET":
+            form.objection_id.data = request.args.get("objection") or (form.objection_id.choices[0][0] if pending else "")
+        return form
+
+    def event(self, step: Step, form: Any) -> dict[str, Any] | Outcome:
         chosen = form.objection_id.data or ""
-        if transition.confirm and request.form.get("confirm") != "yes":
-            errors, status = [_("此操作不可撤销，请勾选确认后再提交。")], 400
-        elif not chosen.isdigit():
-            errors, status = [_("请选择要处理的异议。")], 400
-        else:
-            try:
-                with get_db().write() as session:
-                    engine.fire(session, case_id, trigger, actor, {"objection_id": int(chosen)},
-                                form.comment.data or "", _version(form))
-                flash(_("已办理：%(step)s", step=text(transition.label)), "success")
-                return redirect(url_for("cases.show", case_id=case_id, _anchor="objections"))
-            except WorkflowError as err:
-                errors, status = _explain(err, form)
-    else:
-        status = 400
-    return render_template("hardship/objection.html", form=form, errors=errors, case=case, definition=definition,
-                           availability=availability, trigger=trigger, transition=transition,
-                           pending=pending, reason_message=reason_message), status
+        if step.transition.confirm and request.form.get("confirm") != "yes":
+            return Outcome([_(CONFIRM_FIRST)])
+        if not chosen.isdigit():
+            return Outcome([_("请选择要处理的异议。")])
+        return {"objection_id": int(chosen)}
+
+    def context(self, step: Step, form: Any) -> dict[str, Any]:
+        return {"trigger": step.trigger, "pending": self.pending(step)}
+
+    def done(self, step: Step) -> tuple[str, str]:
+        return (_("已办理：%(step)s", step=text(step.transition.label)),
+                url_for("cases.show", case_id=step.case.id, _anchor="objections"))
 
 
-@bp.route("/<int:case_id>/objections/dismiss", methods=["GET", "POST"])
-@login_required
-def dismiss_objection(case_id: int) -> Any:
-    return _decide(case_id, "dismiss_objection")
-
-
-@bp.route("/<int:case_id>/objections/uphold", methods=["GET", "POST"])
-@login_required
-def uphold_objection(case_id: int) -> Any:
-    return _decide(case_id, "uphold_objection")
+STEPS: dict[str, StepPage] = {"submit": Application(), "object": Objection(),
+                              "dismiss_objection": ObjectionDecision(), "uphold_objection": ObjectionDecision()}
+ADDRESSES = {"submit": "hardship.application", "object": "hardship.object",
+             "dismiss_objection": "hardship.dismiss_objection", "uphold_objection": "hardship.uphold_objection"}
+for _trigger, _rule in (("submit", "/<int:case_id>/application"), ("object", "/<int:case_id>/objections/new"),
+                        ("dismiss_objection", "/<int:case_id>/objections/dismiss"),
+                        ("uphold_objection", "/<int:case_id>/objections/uphold")):
+    bp.add_url_rule(_rule, endpoint=ADDRESSES[_trigger].split(".")[1], methods=["GET", "POST"],
+                    view_func=login_required(step_view(_trigger, STEPS[_trigger], WORKFLOW)))
 
 
 # ---------------------------------------------------------------- the printable notice (公示)

@@ -21,19 +21,25 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import HiddenField
 
 from audit.chain import format_at
-from storage.files import FileStore
-from workflow import Actor, Case, NotFound, WorkflowError, can_view
 from services.attachments import (
-    MAX_ID, Attachment, UploadRejected, UploadTooLarge, attach, attachments_for, get_attachment, may_attach,
+    MAX_ID,
+    Attachment,
+    UploadRejected,
+    UploadTooLarge,
+    attach,
+    attachments_for,
+    get_attachment,
+    may_attach,
     size_text,
 )
-from workflow import Reason
-
+from storage.files import FileStore
 from web.api import endpoint, respond
 from web.extensions import csrf, get_db, get_engine
 from web.i18n import error_payload, reason_message
-from .view import case_view
 from web.statuses import status_of
+from workflow import Actor, Case, NotFound, Reason, WorkflowError, can_view
+
+from .view import case_view
 
 WORKFLOW = "hardship"
 FORM_OVERHEAD = 64 * 1024  # the multipart envelope and the other fields around the file

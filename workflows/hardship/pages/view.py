@@ -14,15 +14,14 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflow import Actor, Case, User
 from services.attachments import Attachment, attachments_for, may_attach, size_text
-from .. import rules
-from workflow import Calendar, as_date
-
 from web.extensions import get_engine
 from web.i18n import lang, text
 from web.present import case_data, sees_personal_data
 from web.templating import labels_by_id
+from workflow import Actor, Calendar, Case, User, as_date
+
+from .. import rules
 
 NOTICE_STATES = ("reviewed", "posting", "submitted", "assisted")
 RECHECK_SOON_DAYS = 30

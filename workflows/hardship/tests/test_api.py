@@ -11,11 +11,22 @@ import yaml
 
 from definitions.loader import PROFILES_DIR
 from tests.support import SAMPLE_PACKAGE, Api
-from workflows.hardship.tests.support import (  # noqa: F401  (fixtures)
-    APPLICANT_ID, CHILD_ID, MONDAY, POSTING_ENDS, SPOUSE_ID, application, bad_check, clock, config_for, founded,
-    id_number, single, walk,
-)
 from workflow.catalog import checked_catalog
+from workflows.hardship.tests.support import (  # noqa: F401  (fixtures)
+    APPLICANT_ID,
+    CHILD_ID,
+    MONDAY,
+    POSTING_ENDS,
+    SPOUSE_ID,
+    application,
+    bad_check,
+    clock,
+    config_for,
+    founded,
+    id_number,
+    single,
+    walk,
+)
 
 HARDSHIP_REASONS = Path(__file__).resolve().parents[1] / "reasons.yaml"
 

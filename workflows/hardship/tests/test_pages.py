@@ -8,11 +8,19 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from workflow import Case
 from workflows.hardship.tests.support import (  # noqa: F401  (fixtures)
-    APPLICANT_ID, CHILD_ID, POSTING_ENDS, SPOUSE_ID, application, bad_check, clock, config_for, founded,
+    APPLICANT_ID,
+    CHILD_ID,
+    POSTING_ENDS,
+    SPOUSE_ID,
+    application,
+    bad_check,
+    clock,
+    config_for,
+    founded,
     walk,
 )
-from workflow import Case
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ import pytest
 
 from definitions.loader import PACKAGES_DIR, PROFILES_DIR, REASONS_DIR
 from workflow.catalog import checked_catalog
-from workflows.hardship import rules
 from workflow.idnumber import check_character, id_number_problem, is_valid_id_number, mask_id_number
 from workflow.rules import EFFECTS, GUARDS, ActorFacts, Context, OrgFacts
 from workflow.workdays import Calendar
+from workflows.hardship import rules
 
 TODAY = date(2026, 11, 20)  # a Friday
 ALL_MATERIALS = ["archive_form", "id_copies", "household_register", "income_proof", "diagnosis"]

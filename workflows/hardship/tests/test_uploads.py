@@ -13,10 +13,17 @@ from sqlalchemy import func, select
 
 import audit
 from audit import AuditEntry
-from workflows.hardship.tests.support import (  # noqa: F401  (fixtures)
-    clock, config_for, founded, jpeg_bytes, pdf_bytes, pdf_of_size, png_bytes, walk,
-)
 from services.attachments import Attachment, clean_filename, size_text, sniff
+from workflows.hardship.tests.support import (  # noqa: F401  (fixtures)
+    clock,
+    config_for,
+    founded,
+    jpeg_bytes,
+    pdf_bytes,
+    pdf_of_size,
+    png_bytes,
+    walk,
+)
 
 LIMIT = 4096  # UPLOAD_MAX_BYTES in these tests
 

@@ -22,10 +22,10 @@ except ImportError:  # WTForms before 3.3 takes (value, label) pairs
     def SelectChoice(value: str, label: str) -> tuple[str, str]:  # type: ignore[no-redef]  # noqa: N802
         return (value, label)
 
-from .. import rules
-
 from web.forms import MultiCheckboxField
 from web.i18n import text
+
+from .. import rules
 
 NOTE_MAX = 1000
 

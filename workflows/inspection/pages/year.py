@@ -14,13 +14,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from workflow import Actor, Case, can_view
 from services.accounts import find_org
-from workflow import Organisation
-from workflow import Page
-
 from web.extensions import get_db, get_engine
 from web.i18n import text
+from workflow import Actor, Case, Organisation, Page, can_view
+
 from . import forms
 
 WORKFLOW = "inspection"

@@ -3,9 +3,8 @@ the whole cycle, competence and four eyes, every result threshold on both
 sides, each veto, the "八有" items, membership at 95 %, and every reason code."""
 from __future__ import annotations
 
-from datetime import date
-
 import shutil
+from datetime import date
 
 import pytest
 import yaml
@@ -13,7 +12,6 @@ import yaml
 from definitions.loader import PACKAGES_DIR, PROFILES_DIR, REASONS_DIR
 from workflow.catalog import checked_catalog
 from workflow.models import Case
-
 from workflows.inspection.tests.test_rules import EXTRA, MANDATORY, SELECTABLE_VETOES, full_scores, scores_totalling
 
 ITEMS = EXTRA["checklist"]

@@ -7,7 +7,6 @@ from datetime import date
 
 import pytest
 
-
 from workflows.inspection.tests.test_rules import EXTRA, full_scores, scores_totalling
 
 ITEMS = EXTRA["checklist"]

@@ -10,8 +10,8 @@ import pytest
 from definitions import freeze, load_definition, thaw
 from definitions.loader import PACKAGES_DIR, PROFILES_DIR, REASONS_DIR
 from workflow.catalog import checked_catalog
-from workflows.inspection import rules
 from workflow.rules import CONDITIONS, EFFECTS, GUARDS, Context, OrgFacts, Reason
+from workflows.inspection import rules
 
 TODAY = date(2026, 11, 20)
 MANDATORY = {"org_sign", "org_office", "org_structure", "org_seal", "org_roster",

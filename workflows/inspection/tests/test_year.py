@@ -7,7 +7,6 @@ from datetime import date
 
 import pytest
 
-
 from workflows.inspection.tests.test_pages import FULL, ITEMS, scores_totalling
 
 
