@@ -15,11 +15,12 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage import utcnow
-from storage.prepared import Prepared, dbapi_connection
+from storage.prepared import Prepared
 
 from .chain import GENESIS, canonical_json, format_at, link_hash
-from .scan import Checker, Progress, Run, check_sqlite
+from .check import check_entries
 from .models import AuditEntry, AuditHead
+from .parallel import check_in_parallel
 
 HEAD_ID = 1
 
@@ -112,29 +113,6 @@ def entries_for(session: Session, subject_type: str, subject_id: str) -> list[Au
     )
 
 
-_COLUMNS = (
-    AuditEntry.seq, AuditEntry.at, AuditEntry.actor, AuditEntry.role, AuditEntry.subject_type,
-    AuditEntry.subject_id, AuditEntry.trigger, AuditEntry.from_state, AuditEntry.to_state,
-    AuditEntry.version, AuditEntry.comment, AuditEntry.data, AuditEntry.prev_hash, AuditEntry.hash,
-)
-_ALL_ROWS = Prepared(select(*_COLUMNS).order_by(AuditEntry.seq))
-_RANGE_ROWS = Prepared(select(*_COLUMNS).where(AuditEntry.seq.between(bindparam("lo"), bindparam("hi")))
-                       .order_by(AuditEntry.seq))
-
-
-def check_entries(session: Session, chunk: int, lo: int | None = None, hi: int | None = None,
-                  first_prev: str | None = GENESIS, progress: Progress | None = None, every: int = 20000) -> Run:
-    """Check the whole trail (lo and hi None) or entries lo..hi, `chunk` rows at a time, in the session's
-    transaction: numbering, links and every hash, as `Checker` does (on SQLite, `check_sqlite`)."""
-    connection, dialect = dbapi_connection(session)
-    if dialect.name == "sqlite":
-        return check_sqlite(connection, chunk, lo, hi, first_prev, progress, every)
-    checker = Checker(1 if lo is None else lo, first_prev, progress, every)
-    checker.rows(_ALL_ROWS.stream(session, chunk) if lo is None
-                 else _RANGE_ROWS.stream(session, chunk, {"lo": lo, "hi": hi}))
-    return checker.done()
-
-
 def _head(session: Session) -> tuple[int, str]:
     head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID)).one_or_none()
     return head if head is not None else (0, GENESIS)
@@ -163,8 +141,6 @@ def verify(
     if workers > 1:
         head_seq, head_hash = _head(session)
         if head_seq >= max(parallel_from, workers):
-            from .parallel import check_in_parallel
-
             run = check_in_parallel(session, head_seq, head_hash, workers, chunk, progress)
     if run is None:
         run = check_entries(session, chunk, progress=progress, every=chunk)
