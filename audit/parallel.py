@@ -22,8 +22,8 @@ import pickle
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -87,6 +87,7 @@ def check_in_parallel(session: Session, head_seq: int, head_hash: str, workers: 
         proc = subprocess.Popen([sys.executable, "-m", WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 env=env)
         request = ("sqlite", path, share, chunk) if path is not None else ("url", url, share, snapshot, chunk)
+        assert proc.stdin is not None  # stdin=PIPE
         proc.stdin.write(pickle.dumps(request))
         proc.stdin.close()
         procs.append(proc)
@@ -96,6 +97,7 @@ def check_in_parallel(session: Session, head_seq: int, head_hash: str, workers: 
         if progress is not None:
             progress(sum(r.checked for r in done[0]))
         for proc in procs:
+            assert proc.stdout is not None  # stdout=PIPE
             out = proc.stdout.read()
             if proc.wait() != 0:
                 return _check_again(session, chunk)
@@ -109,7 +111,7 @@ def check_in_parallel(session: Session, head_seq: int, head_hash: str, workers: 
                 proc.wait()
     runs = [done[i % processes][i // processes] for i in range(len(ranges))]  # back in the trail's order
     whole = Run(0, None, GENESIS, runs[0].last)  # the first range's subjects, and the later ones' over them
-    for (lo, hi), run in zip(ranges, runs):
+    for (lo, hi), run in zip(ranges, runs, strict=True):
         if run.bad is not None or run.checked != hi - lo + 1 or run.first_prev != whole.last_hash:
             return _check_again(session, chunk)
         whole.checked += run.checked

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from .chain import GENESIS, canonical_json, hashed_at, link_hash
 
@@ -112,7 +113,7 @@ class Checker:
         run = self.run
         if run.checked == 0:
             run.first_prev = prevs[0]
-        run.last.update(zip(map(_SUBJECT, rows), map(_STATE, rows)))
+        run.last.update(zip(map(_SUBJECT, rows), map(_STATE, rows), strict=True))
         before = run.checked
         run.checked += n
         self.next_seq, self.prev = first_seq + n, digests[-1]

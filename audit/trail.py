@@ -8,10 +8,11 @@ subject's current state and version with its last entry.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage import utcnow
@@ -28,9 +29,10 @@ HEAD_ID = 1
 _LOCK_HEAD = Prepared(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID).with_for_update())
 _ENTRY_COLUMNS = ("seq", "at", "actor", "role", "subject_type", "subject_id", "trigger", "from_state", "to_state",
                   "version", "comment", "data", "prev_hash", "hash")
-_INSERT_ENTRY = Prepared(insert(AuditEntry.__table__).values({c: bindparam(c) for c in _ENTRY_COLUMNS}))
-_MOVE_HEAD = Prepared(update(AuditHead.__table__).where(AuditHead.__table__.c.id == HEAD_ID)
-                      .values(seq=bindparam("seq"), hash=bindparam("hash")))
+# a declarative class's __table__ is typed as any FromClause; these are tables
+_ENTRIES, _HEAD = cast(Table, AuditEntry.__table__), cast(Table, AuditHead.__table__)
+_INSERT_ENTRY = Prepared(insert(_ENTRIES).values({c: bindparam(c) for c in _ENTRY_COLUMNS}))
+_MOVE_HEAD = Prepared(update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=bindparam("seq"), hash=bindparam("hash")))
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ def append(
     else:
         prev_seq, prev_hash = head
     at = utcnow()  # taken under the head's lock: entries' times follow their order
-    row = dict(
+    row: dict[str, Any] = dict(
         seq=prev_seq + 1,
         at=at,
         actor=actor,
@@ -153,7 +155,8 @@ def verify(
     if head_seq != checked or head_hash != run.last_hash:
         return VerifyResult(
             False, checked,
-            {"seq": head_seq, "problem": f"the trail ends at entry {checked} but its head records entry {head_seq} (entries removed)"},
+            {"seq": head_seq, "problem": f"the trail ends at entry {checked} but its head records entry {head_seq} "
+                                         "(entries removed)"},
         )
     expected_prev = run.last_hash
 

@@ -7,10 +7,12 @@ SQLite file take their turn at the `WriterQueue` first.
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import weakref
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,7 +55,10 @@ class _Held:
     __slots__ = ("driver", "unit", "begin", "session", "pid", "busy", "release", "__weakref__")
 
     def __init__(self, connection: Connection, begin: str):
-        self.driver = connection.connection.driver_connection
+        driver = connection.connection.driver_connection
+        if not isinstance(driver, sqlite3.Connection):  # held only on a SQLite file (`Database._take`)
+            raise TypeError(f"a held unit runs on sqlite3, not {type(driver).__name__}")
+        self.driver = driver
         self.unit = (self.driver, connection.dialect)  # what prepared statements run on (`UNIT_CONNECTION`)
         self.begin = begin
         self.session = Session(bind=connection, expire_on_commit=False)
