@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from storage import migrate
-from storage.db import normalise_url
+from storage import normalise_url
 from services import accounts
 from workflow import checked_catalog
 

@@ -76,7 +76,7 @@ def link_hash(seq: int, at: str, actor: str, role: str, subject_type: str, subje
     else:
         header = _ENCODE([seq, at, actor, role, subject_type, subject_id, trigger, from_state, to_state, version,
                           comment, prev_hash])
-    return _sha256(f"{header}\n{data}".encode("utf-8")).hexdigest()
+    return _sha256(f"{header}\n{data}".encode()).hexdigest()
 
 
 _sha256 = hashlib.sha256

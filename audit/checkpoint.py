@@ -159,7 +159,8 @@ def check_signature(checkpoint: dict[str, Any], trusted: Ed25519PublicKey | None
     try:
         key.verify(signature, signed_bytes(checkpoint))
     except (InvalidSignature, KeyError):
-        raise CheckpointError("the signature is not valid: the checkpoint was altered or signed with another key") from None
+        raise CheckpointError("the signature is not valid: the checkpoint was altered or signed with another "
+                              "key") from None
     return key
 
 

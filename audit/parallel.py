@@ -11,8 +11,9 @@ On PostgreSQL every worker reads under the caller's exported snapshot, so
 all see one moment. On SQLite each reads its own snapshot; the entries up
 to the caller's head are append-only, so the same entries are read. Only
 databases that another process can open take part: not SQLite in memory.
-A worker on a SQLite file needs only the standard library and `audit.scan`,
-so it starts in a few hundredths of a second instead of half a second.
+The workers are `audit.scan_worker` processes; one on a SQLite file needs
+only the standard library and `audit.scan`, so it starts in a few
+hundredths of a second instead of half a second.
 """
 from __future__ import annotations
 
@@ -21,22 +22,21 @@ import pickle
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from .chain import GENESIS
+from .check import check_entries
 from .models import AuditEntry
 from .scan import Run
 
 RANGES_EACH = 4  # ranges per process
 _SNAPSHOT = re.compile(r"^[0-9A-Fa-f-]+$")
 _ROOT = Path(__file__).resolve().parents[1]  # the directory holding the `audit` package
-# `audit.scan` imported without running the package's __init__, which would load SQLAlchemy and the models
-_SQLITE_WORKER = ("import sys, types; package = types.ModuleType('audit'); package.__path__ = [sys.argv[1]]; "
-                  "sys.modules['audit'] = package; from audit.scan import main; main()")
+WORKER = "audit.scan_worker"  # the workers' module, run as `python -m`
 
 
 def _shared_url(session: Session) -> str | None:
@@ -53,23 +53,6 @@ def _sqlite_file(session: Session) -> str | None:
     return url.database if url.get_backend_name() == "sqlite" and not url.query else None
 
 
-def check_ranges(url: str, ranges: list[tuple[int, int]], snapshot: str | None, chunk: int) -> list[Run]:
-    """In a worker process: check each range lo..hi (each first entry's link is left to the caller)."""
-    from storage import Database
-
-    from .trail import check_entries
-
-    db = Database(url, pool_size=1)
-    try:
-        with db.read() as session:
-            if snapshot is not None:
-                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-                session.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
-            return [check_entries(session, chunk, lo, hi, None) for lo, hi in ranges]
-    finally:
-        db.dispose()
-
-
 def check_in_parallel(session: Session, head_seq: int, head_hash: str, workers: int, chunk: int,
                       progress: Callable[[int], None] | None) -> Run | None:
     """The whole trail 1..head_seq checked in `workers` processes; None when this database cannot be shared.
@@ -81,8 +64,6 @@ def check_in_parallel(session: Session, head_seq: int, head_hash: str, workers: 
     and the ranges join up; any problem gives a run marked bad at its first
     range's start, and the caller checks again in one pass.
     """
-    from .trail import check_entries
-
     url = _shared_url(session)
     if url is None:
         return None
@@ -97,17 +78,16 @@ def check_in_parallel(session: Session, head_seq: int, head_hash: str, workers: 
     ranges = [(lo, min(lo + size - 1, head_seq)) for lo in range(1, head_seq + 1, size)]
     processes = min(workers, len(ranges))
     shares = [ranges[i::processes] for i in range(processes)]
-    # worker processes of their own (`python -m audit.parallel`, or `audit.scan` alone on a SQLite file), not
-    # forks of this one, which holds database connections; the request goes in on stdin (the URL may hold a
-    # password), the runs come back
+    # worker processes of their own (`python -m audit.scan_worker`), not forks of this one, which holds database
+    # connections; the request goes in on stdin (the URL may hold a password), the runs come back
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")]))}
     path = _sqlite_file(session)
-    command = ([sys.executable, "-c", _SQLITE_WORKER, str(Path(__file__).resolve().parent)] if path is not None
-               else [sys.executable, "-m", "audit.parallel"])
     procs = []
     for share in shares[1:]:  # this process checks the first share itself, meanwhile
-        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-        request = (path, share, chunk) if path is not None else (url, share, snapshot, chunk)
+        proc = subprocess.Popen([sys.executable, "-m", WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                env=env)
+        request = ("sqlite", path, share, chunk) if path is not None else ("url", url, share, snapshot, chunk)
+        assert proc.stdin is not None  # stdin=PIPE
         proc.stdin.write(pickle.dumps(request))
         proc.stdin.close()
         procs.append(proc)
@@ -117,6 +97,7 @@ def check_in_parallel(session: Session, head_seq: int, head_hash: str, workers: 
         if progress is not None:
             progress(sum(r.checked for r in done[0]))
         for proc in procs:
+            assert proc.stdout is not None  # stdout=PIPE
             out = proc.stdout.read()
             if proc.wait() != 0:
                 return _check_again(session, chunk)
@@ -130,7 +111,7 @@ def check_in_parallel(session: Session, head_seq: int, head_hash: str, workers: 
                 proc.wait()
     runs = [done[i % processes][i // processes] for i in range(len(ranges))]  # back in the trail's order
     whole = Run(0, None, GENESIS, runs[0].last)  # the first range's subjects, and the later ones' over them
-    for (lo, hi), run in zip(ranges, runs):
+    for (lo, hi), run in zip(ranges, runs, strict=True):
         if run.bad is not None or run.checked != hi - lo + 1 or run.first_prev != whole.last_hash:
             return _check_again(session, chunk)
         whole.checked += run.checked
@@ -142,11 +123,4 @@ def check_in_parallel(session: Session, head_seq: int, head_hash: str, workers: 
 
 def _check_again(session: Session, chunk: int) -> Run:
     """Something is wrong: one pass over the whole trail names the first bad entry as `verify` always does."""
-    from .trail import check_entries
-
     return check_entries(session, chunk, every=chunk)
-
-
-if __name__ == "__main__":
-    request = pickle.loads(sys.stdin.buffer.read())
-    sys.stdout.buffer.write(pickle.dumps(check_ranges(*request)))

@@ -17,16 +17,17 @@ that passes is one `Checker.rows` would have passed: SQLite writes a text
 only for values whose text is, byte for byte, the one `link_hash` hashes,
 and the text must be UTF-8, as the driver requires of every column it reads.
 
-The module needs only the standard library: a worker process checking one
-range of a SQLite trail (`main`) starts without SQLAlchemy.
+The module needs only the standard library: a worker process checking
+ranges of a SQLite trail (`audit.scan_worker`) starts without SQLAlchemy.
 """
 from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from .chain import GENESIS, canonical_json, hashed_at, link_hash
 
@@ -112,7 +113,7 @@ class Checker:
         run = self.run
         if run.checked == 0:
             run.first_prev = prevs[0]
-        run.last.update(zip(map(_SUBJECT, rows), map(_STATE, rows)))
+        run.last.update(zip(map(_SUBJECT, rows), map(_STATE, rows), strict=True))
         before = run.checked
         run.checked += n
         self.next_seq, self.prev = first_seq + n, digests[-1]
@@ -214,20 +215,3 @@ def _fetched(cursor: sqlite3.Cursor, size: int) -> Iterator[tuple]:
     while batch := cursor.fetchmany(size):
         yield from batch
 
-
-def main() -> None:
-    """A worker process: check ranges lo..hi of a SQLite trail (each first entry's link left to the caller);
-    the request comes on stdin, the runs go back on stdout."""
-    import gc
-    import pickle
-    import sys
-
-    gc.disable()  # nothing here makes cycles: the collector would only walk the rows again and again
-    path, ranges, chunk = pickle.loads(sys.stdin.buffer.read())
-    connection = sqlite3.connect(path, timeout=30, isolation_level=None)
-    try:
-        connection.execute("BEGIN")  # one snapshot for all of them
-        runs = [check_sqlite(connection, chunk, lo, hi, None) for lo, hi in ranges]
-    finally:
-        connection.close()
-    sys.stdout.buffer.write(pickle.dumps(runs))

@@ -8,18 +8,20 @@ subject's current state and version with its last entry.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage import utcnow
-from storage.prepared import Prepared, dbapi_connection
+from storage.prepared import Prepared
 
 from .chain import GENESIS, canonical_json, format_at, link_hash
-from .scan import Checker, Progress, Run, check_sqlite
+from .check import check_entries
 from .models import AuditEntry, AuditHead
+from .parallel import check_in_parallel
 
 HEAD_ID = 1
 
@@ -27,9 +29,10 @@ HEAD_ID = 1
 _LOCK_HEAD = Prepared(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID).with_for_update())
 _ENTRY_COLUMNS = ("seq", "at", "actor", "role", "subject_type", "subject_id", "trigger", "from_state", "to_state",
                   "version", "comment", "data", "prev_hash", "hash")
-_INSERT_ENTRY = Prepared(insert(AuditEntry.__table__).values({c: bindparam(c) for c in _ENTRY_COLUMNS}))
-_MOVE_HEAD = Prepared(update(AuditHead.__table__).where(AuditHead.__table__.c.id == HEAD_ID)
-                      .values(seq=bindparam("seq"), hash=bindparam("hash")))
+# a declarative class's __table__ is typed as any FromClause; these are tables
+_ENTRIES, _HEAD = cast(Table, AuditEntry.__table__), cast(Table, AuditHead.__table__)
+_INSERT_ENTRY = Prepared(insert(_ENTRIES).values({c: bindparam(c) for c in _ENTRY_COLUMNS}))
+_MOVE_HEAD = Prepared(update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=bindparam("seq"), hash=bindparam("hash")))
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ def append(
     else:
         prev_seq, prev_hash = head
     at = utcnow()  # taken under the head's lock: entries' times follow their order
-    row = dict(
+    row: dict[str, Any] = dict(
         seq=prev_seq + 1,
         at=at,
         actor=actor,
@@ -112,29 +115,6 @@ def entries_for(session: Session, subject_type: str, subject_id: str) -> list[Au
     )
 
 
-_COLUMNS = (
-    AuditEntry.seq, AuditEntry.at, AuditEntry.actor, AuditEntry.role, AuditEntry.subject_type,
-    AuditEntry.subject_id, AuditEntry.trigger, AuditEntry.from_state, AuditEntry.to_state,
-    AuditEntry.version, AuditEntry.comment, AuditEntry.data, AuditEntry.prev_hash, AuditEntry.hash,
-)
-_ALL_ROWS = Prepared(select(*_COLUMNS).order_by(AuditEntry.seq))
-_RANGE_ROWS = Prepared(select(*_COLUMNS).where(AuditEntry.seq.between(bindparam("lo"), bindparam("hi")))
-                       .order_by(AuditEntry.seq))
-
-
-def check_entries(session: Session, chunk: int, lo: int | None = None, hi: int | None = None,
-                  first_prev: str | None = GENESIS, progress: Progress | None = None, every: int = 20000) -> Run:
-    """Check the whole trail (lo and hi None) or entries lo..hi, `chunk` rows at a time, in the session's
-    transaction: numbering, links and every hash, as `Checker` does (on SQLite, `check_sqlite`)."""
-    connection, dialect = dbapi_connection(session)
-    if dialect.name == "sqlite":
-        return check_sqlite(connection, chunk, lo, hi, first_prev, progress, every)
-    checker = Checker(1 if lo is None else lo, first_prev, progress, every)
-    checker.rows(_ALL_ROWS.stream(session, chunk) if lo is None
-                 else _RANGE_ROWS.stream(session, chunk, {"lo": lo, "hi": hi}))
-    return checker.done()
-
-
 def _head(session: Session) -> tuple[int, str]:
     head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID)).one_or_none()
     return head if head is not None else (0, GENESIS)
@@ -163,8 +143,6 @@ def verify(
     if workers > 1:
         head_seq, head_hash = _head(session)
         if head_seq >= max(parallel_from, workers):
-            from .parallel import check_in_parallel
-
             run = check_in_parallel(session, head_seq, head_hash, workers, chunk, progress)
     if run is None:
         run = check_entries(session, chunk, progress=progress, every=chunk)
@@ -177,7 +155,8 @@ def verify(
     if head_seq != checked or head_hash != run.last_hash:
         return VerifyResult(
             False, checked,
-            {"seq": head_seq, "problem": f"the trail ends at entry {checked} but its head records entry {head_seq} (entries removed)"},
+            {"seq": head_seq, "problem": f"the trail ends at entry {checked} but its head records entry {head_seq} "
+                                         "(entries removed)"},
         )
     expected_prev = run.last_hash
 

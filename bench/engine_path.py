@@ -55,7 +55,7 @@ def _database(url: str | None) -> Iterator[str]:
         return
     from sqlalchemy import create_engine, text
 
-    from storage.db import normalise_url
+    from storage import normalise_url
 
     schema = f"uf_bench_{os.getpid()}"
     admin = create_engine(normalise_url(url))

@@ -91,7 +91,7 @@ def _reset_postgres(url: str) -> None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.pool import NullPool
 
-    from storage.db import normalise_url
+    from storage import normalise_url
 
     engine = create_engine(normalise_url(url), poolclass=NullPool)
     with engine.begin() as conn:

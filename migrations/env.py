@@ -8,7 +8,7 @@ import audit.models  # noqa: F401  (registers the trail's tables)
 import workflow.models  # noqa: F401  (registers the domain tables)
 import services.attachments  # noqa: F401
 from storage import Base
-from storage.db import normalise_url
+from storage import normalise_url
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,5 +1,8 @@
-"""The declarative base, the engine and the session factories. No module-level engine."""
+"""The declarative base, the engine and the session factories, the JSON columns' codec. No module-level engine."""
 from .base import Base, utcnow
-from .db import Database, is_postgres, make_engine
+from .codec import json_bytes, json_dumps, json_loads
+from .engine import normalise_url
+from .units import Database, EarlyCommitError
 
-__all__ = ["Base", "Database", "is_postgres", "make_engine", "utcnow"]
+__all__ = ["Base", "Database", "EarlyCommitError", "json_bytes", "json_dumps", "json_loads", "normalise_url",
+           "utcnow"]

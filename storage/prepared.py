@@ -12,13 +12,15 @@ transaction, nothing committed here.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 Processor = Callable[[Any], Any]
 _REQUIRED = object()  # a parameter the caller must give
@@ -55,7 +57,9 @@ def _bind_processor(type_: Any, dialect: Dialect) -> Processor | None:
 
 def _compile(statement: ClauseElement, dialect: Dialect) -> _Form:
     compiled = statement.compile(dialect=dialect)
-    order = compiled.positiontup if compiled.positional else list(compiled.binds)
+    if not isinstance(compiled, SQLCompiler):  # DDL compiles to another kind: nothing to run with parameters
+        raise TypeError(f"not a statement with parameters: {type(statement).__name__}")
+    order = (compiled.positiontup or []) if compiled.positional else list(compiled.binds)
     binds = []
     for name in order:
         bind = compiled.binds[name]
@@ -82,7 +86,7 @@ def _arguments(form: _Form, params: Mapping[str, Any]) -> Any:
     for name, process, literal in form.binds:
         value = params[name] if literal is _REQUIRED or name in params else literal
         values.append(value if process is None else process(value))
-    return dict(zip([name for name, _p, _l in form.binds], values)) if form.named else tuple(values)
+    return dict(zip([name for name, _p, _l in form.binds], values, strict=True)) if form.named else tuple(values)
 
 
 _KEY = "storage.prepared.connection"

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 import audit
-from storage.db import json_bytes
+from storage import json_bytes
 from workflow import Actor, Case, FieldError, Forbidden, InvalidInput, NotFound, WorkflowError, can_view
 from services.accounts import actor_for_token, create_org, create_user, find_org, find_user, issue_token
 from workflow import MAX_PAGE, list_cases

@@ -23,7 +23,7 @@ from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request
 
-from storage.db import json_bytes
+from storage import json_bytes
 
 REQUEST_LOGGER = "unionflow.request"
 HEADER = "X-Request-ID"

@@ -347,11 +347,12 @@ def test_the_sqlite_worker_checks_its_ranges_with_the_standard_library_alone(tmp
     connection = build([entry(seq) for seq in range(1, 11)])
     connection.execute(f"VACUUM INTO '{path}'")
     ranges = [(2, 4), (8, 10)]
-    # the worker's own command, then a look at what it imported
-    code = parallel._SQLITE_WORKER + "; assert 'sqlalchemy' not in sys.modules, 'SQLAlchemy was imported'"
-    audit_dir = str(Path(scan.__file__).resolve().parent)
-    done = subprocess.run([sys.executable, "-c", code, audit_dir], input=pickle.dumps((str(path), ranges, 20000)),
-                          capture_output=True, check=False)
+    # the worker's own module, run as `python -m` runs it, then a look at what it imported
+    code = (f"import runpy, sys; runpy.run_module({parallel.WORKER!r}, run_name='__main__', alter_sys=True); "
+            "assert 'sqlalchemy' not in sys.modules, 'SQLAlchemy was imported'")
+    root = Path(scan.__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(("sqlite", str(path), ranges, 20000)),
+                          capture_output=True, check=False, cwd=root)
     assert done.returncode == 0, done.stderr.decode()
     runs = pickle.loads(done.stdout)
     expected = [by_authority(connection, lo, hi, None) for lo, hi in ranges]

@@ -59,7 +59,7 @@ def test_audit_verify_exits_1_naming_the_entry(db_url, app):
     from sqlalchemy import create_engine, text
 
     from audit.ddl import create_statements, drop_statements
-    from storage.db import normalise_url
+    from storage import normalise_url
 
     assert flask(db_url, "demo", "load").returncode == 0
     engine = create_engine(normalise_url(db_url))

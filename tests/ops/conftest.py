@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from storage.db import normalise_url
+from storage import normalise_url
 from tests.support import BACKENDS, PG_URL
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ import audit
 from audit import checkpoint as cp
 from audit.chain import format_at
 from audit.ddl import create_statements, drop_statements
-from storage.db import normalise_url
+from storage import normalise_url
 
 AT = datetime(2026, 11, 10, 8, 30, 0, 123456)
 

@@ -19,7 +19,7 @@ import audit
 from audit.chain import GENESIS, format_at
 from audit.ddl import create_statements
 from storage import Base, migrate
-from storage.db import normalise_url
+from storage import normalise_url
 
 
 def _all_models() -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from storage import migrate
-from storage.db import normalise_url
+from storage import normalise_url
 from tests.ops.conftest import ROOT, flask_cli
 
 PASSWORD = "correct-horse-1"

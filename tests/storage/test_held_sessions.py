@@ -132,7 +132,7 @@ def _commit_early(db: Database, kind: str, nested: bool) -> None:
 
 @pytest.mark.parametrize("nested", [False, True])
 def test_a_commit_inside_a_unit_is_refused_and_the_unit_rolls_back(sqlite_db, nested):
-    from storage.db import EarlyCommitError
+    from storage import EarlyCommitError
 
     _commit_early(sqlite_db, "read" if nested else "write", nested)
     assert _count(sqlite_db) == 0

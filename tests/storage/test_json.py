@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from storage.db import json_dumps, json_loads
+from storage import json_dumps, json_loads
 
 
 def _stdlib(value):

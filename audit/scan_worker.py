@@ -1,0 +1,61 @@
+"""A worker process of `audit.parallel`, run as `python -m audit.scan_worker`: checks ranges of the trail.
+
+The request comes on stdin, the runs go back on stdout, both pickled. A
+worker on a SQLite file reads it with `sqlite3` and `audit.scan` alone (the
+standard library: no SQLAlchemy to import); any other database is read
+through `storage` under the caller's exported snapshot (PostgreSQL).
+"""
+from __future__ import annotations
+
+import gc
+import pickle
+import sqlite3
+import sys
+from typing import Any
+
+from .scan import Run, check_sqlite
+
+Ranges = list[tuple[int, int]]
+
+
+def check_file(path: str, ranges: Ranges, chunk: int) -> list[Run]:
+    """Check each range lo..hi of the SQLite trail in `path` (each first entry's link is left to the caller)."""
+    connection = sqlite3.connect(path, timeout=30, isolation_level=None)
+    try:
+        connection.execute("BEGIN")  # one snapshot for all of them
+        return [check_sqlite(connection, chunk, lo, hi, None) for lo, hi in ranges]
+    finally:
+        connection.close()
+
+
+def check_url(url: str, ranges: Ranges, snapshot: str | None, chunk: int) -> list[Run]:
+    """Check each range lo..hi of the trail at `url`, under the exported `snapshot` when there is one."""
+    from sqlalchemy import text
+
+    from storage import Database
+
+    from .check import check_entries
+
+    db = Database(url, pool_size=1)
+    try:
+        with db.read() as session:
+            if snapshot is not None:
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+                session.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+            return [check_entries(session, chunk, lo, hi, None) for lo, hi in ranges]
+    finally:
+        db.dispose()
+
+
+def main() -> None:
+    request: tuple[Any, ...] = pickle.loads(sys.stdin.buffer.read())
+    if request[0] == "sqlite":
+        gc.disable()  # nothing here makes cycles: the collector would only walk the rows again and again
+        runs = check_file(*request[1:])
+    else:
+        runs = check_url(*request[1:])
+    sys.stdout.buffer.write(pickle.dumps(runs))
+
+
+if __name__ == "__main__":
+    main()
