@@ -89,10 +89,6 @@ class Transition:
     record: str = "merge"  # "merge": the event data joins the case data; "none": effects decide
     line: int = 0
 
-    @property
-    def takes_data(self) -> bool:
-        return any(f.required for f in self.data)
-
 
 @dataclass(frozen=True)
 class Creation:
@@ -131,9 +127,6 @@ class Definition:
     @cached_property
     def triggers(self) -> frozenset[str]:
         return frozenset(t.trigger for t in self.transitions)
-
-    def transitions_for(self, trigger: str, source: str) -> tuple[Transition, ...]:
-        return tuple(t for t in self.transitions if t.trigger == trigger and t.source == source)
 
     def transitions_from(self, source: str) -> tuple[Transition, ...]:
         return tuple(t for t in self.transitions if t.source == source)

@@ -36,10 +36,6 @@ class Organisation(Base):
 
     parent: Mapped["Organisation | None"] = relationship(remote_side=[id], lazy="select")
 
-    def is_within(self, other: "Organisation") -> bool:
-        """True when self is `other` or one of its descendants."""
-        return self.path.startswith(other.path)
-
 
 class User(Base):
     __tablename__ = "users"
