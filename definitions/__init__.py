@@ -6,10 +6,10 @@ transitions: a definition is a spec, a running case lives in `workflow/`.
 from .loader import (
     Catalog, DefinitionError, default_catalog, load_definition, load_params, load_profile, load_reasons, package_dirs,
 )
-from .model import Creation, Definition, FieldSpec, Label, Profile, State, Transition, freeze, thaw
+from .model import Creation, Definition, FieldSpec, Label, Party, Profile, State, Transition, freeze, thaw
 
 __all__ = [
-    "Catalog", "Creation", "Definition", "DefinitionError", "FieldSpec", "Label", "Profile", "State",
+    "Catalog", "Creation", "Definition", "DefinitionError", "FieldSpec", "Label", "Party", "Profile", "State",
     "Transition", "default_catalog", "freeze", "load_definition", "load_params", "load_profile", "load_reasons",
     "package_dirs", "thaw",
 ]

@@ -6,6 +6,7 @@ so that whoever edits a rule profile sees exactly where it went wrong.
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -21,6 +22,7 @@ from .model import (
     Definition,
     FieldSpec,
     Label,
+    Party,
     Profile,
     State,
     Transition,
@@ -183,8 +185,52 @@ class _Checker:
 
 _TRANSITION_KEYS = {
     "trigger", "source", "dest", "roles", "label", "competent", "fix_competent", "reviews",
-    "comment", "data", "guards", "effects", "conditions", "unless", "confirm", "record",
+    "comment", "data", "guards", "effects", "conditions", "unless", "confirm", "record", "party",
 }
+_PARTY_KEYS = {"label", "org_kind", "field", "sees_case", "may_be_case_org"}
+# an entity's name is the subject type of its audit entries (16 characters at most)
+_ENTITY_NAME = re.compile(r"[a-z][a-z0-9_]{0,15}")
+
+
+def _parties(c: "_Checker", node: Any, creation: Creation) -> tuple[Party, ...]:
+    """`parties:` maps a party's name to its label, organisation kind(s), the creation data field naming
+    its organisation and whether its side sees the case."""
+    if node is None:
+        return ()
+    node = c.mapping(node, "parties")
+    fields = {f.name: f for f in creation.data}
+    parties = []
+    for name, spec in node.items():
+        what = f"party {name!r}"
+        if not isinstance(name, str) or not _ENTITY_NAME.fullmatch(name):
+            raise c.fail(node, f"{what}: a party's name is a snake_case word of at most 16 characters")
+        spec = c.mapping(spec, what)
+        c.unknown_keys(spec, _PARTY_KEYS, what)
+        kinds = c.names(spec, "org_kind", what)
+        if not kinds or not set(kinds) <= set(ORG_KINDS):
+            raise c.fail(spec, f"{what}: org_kind must be one or more of {list(ORG_KINDS)}")
+        field_name = c.require(spec, "field", str, what)
+        if field_name not in fields or fields[field_name].type != "string":
+            raise c.fail(spec, f"{what}: field {field_name!r} must be a string field of create.data")
+        for flag in ("sees_case", "may_be_case_org"):
+            if not isinstance(spec.get(flag, False), bool):
+                raise c.fail(spec, f"{what}: {flag!r} must be true or false")
+        parties.append(Party(
+            name=name, label=c.label(spec.get("label"), what), org_kinds=kinds, field=field_name,
+            sees_case=spec.get("sees_case", True), may_be_case_org=spec.get("may_be_case_org", False),
+            line=spec.line,
+        ))
+    return tuple(parties)
+
+
+def _entities(c: "_Checker", doc: Mapping[str, Any]) -> tuple[str, ...]:
+    names = c.names(doc, "entities", "definition")
+    for name in names:
+        if not _ENTITY_NAME.fullmatch(name) or name == "case":
+            raise c.fail(doc, f"entities: {name!r} is not an entity name (snake_case, at most 16 characters)")
+    if len(set(names)) != len(names):
+        raise c.fail(doc, "entities: a name is listed twice")
+    return names
 
 
 def load_definition(path: Path) -> Definition:
@@ -194,7 +240,7 @@ def load_definition(path: Path) -> Definition:
     doc = c.mapping(doc, "definition")
     c.unknown_keys(
         doc,
-        {"name", "version", "title", "initial", "states", "transitions", "create", "extra"},
+        {"name", "version", "title", "initial", "states", "transitions", "create", "extra", "parties", "entities"},
         "definition",
     )
     name = c.require(doc, "name", str, "definition")
@@ -240,6 +286,12 @@ def load_definition(path: Path) -> Definition:
         comment = node.get("comment", "optional")
         if comment not in COMMENT_RULES:
             raise c.fail(node, f"{what}: comment must be 'optional' or 'required'")
+        party = node.get("party")
+        if party is not None:
+            if not isinstance(party, str):
+                raise c.fail(node, f"{what}: party must be the name of a party")
+            if "competent" in node or "fix_competent" in node:
+                raise c.fail(node, f"{what}: a party's step is decided by the party; it takes no competence rule")
         for source in sources:
             transitions.append(
                 Transition(
@@ -259,6 +311,7 @@ def load_definition(path: Path) -> Definition:
                     unless=c.names(node, "unless", what),
                     confirm=bool(node.get("confirm", False)),
                     record=record,
+                    party=party,
                     line=node.line,
                 )
             )
@@ -299,6 +352,14 @@ def load_definition(path: Path) -> Definition:
         unique=freeze(dict(unique)) if unique else None,
         org_kind=org_kind,
     )
+    parties = _parties(c, doc.get("parties"), creation)
+    seeing = {p.name: p.sees_case for p in parties}
+    for t in transitions:
+        if t.party is not None and t.party not in seeing:
+            raise DefinitionError(f"{path.name}:{t.line}: transition {t.trigger!r}: unknown party {t.party!r}")
+        if t.party is not None and not seeing[t.party]:
+            raise DefinitionError(f"{path.name}:{t.line}: transition {t.trigger!r}: party {t.party!r} decides a "
+                                  "step but does not see the case (sees_case: false)")
     return Definition(
         name=name,
         version=version,
@@ -310,6 +371,8 @@ def load_definition(path: Path) -> Definition:
         fingerprint=fingerprint,
         path=str(path),
         extra=freeze(dict(doc.get("extra") or {})),
+        parties=parties,
+        entities=_entities(c, doc),
     )
 
 

@@ -15,7 +15,7 @@ FIELD_TYPES = frozenset(
     {"string", "integer", "money", "date", "boolean", "enum", "list", "object", "map"}
 )
 ROLES = frozenset({"preparer", "reviewer", "auditor", "admin"})
-ORG_KINDS = ("federation", "town", "community", "enterprise")
+ORG_KINDS = ("federation", "town", "community", "enterprise", "joint")
 COMMENT_RULES = frozenset({"optional", "required"})
 
 
@@ -87,11 +87,26 @@ class Transition:
     unless: tuple[str, ...] = ()
     confirm: bool = False  # irreversible: the pages ask before firing
     record: str = "merge"  # "merge": the event data joins the case data; "none": effects decide
+    party: str | None = None  # the party whose organisation decides this step (instead of `competent`)
     line: int = 0
 
-    @property
-    def takes_data(self) -> bool:
-        return any(f.required for f in self.data)
+
+@dataclass(frozen=True)
+class Party:
+    """A second organisation a case concerns (e.g. the receiving union of a transfer, 接收工会).
+
+    Its organisation is named at creation by the data field `field` (an
+    organisation code); `sees_case` lets users of that organisation's subtree
+    see the case, as users of the case's own organisation do.
+    """
+
+    name: str
+    label: Label
+    org_kinds: tuple[str, ...]
+    field: str
+    sees_case: bool = True
+    may_be_case_org: bool = False
+    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -117,6 +132,9 @@ class Definition:
     fingerprint: str
     path: str
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    parties: tuple[Party, ...] = ()
+    # the named entities (see workflow.entities) this definition's effects may create or change
+    entities: tuple[str, ...] = ()
 
     def state(self, name: str) -> State:
         for s in self.states:
@@ -132,8 +150,11 @@ class Definition:
     def triggers(self) -> frozenset[str]:
         return frozenset(t.trigger for t in self.transitions)
 
-    def transitions_for(self, trigger: str, source: str) -> tuple[Transition, ...]:
-        return tuple(t for t in self.transitions if t.trigger == trigger and t.source == source)
+    def party(self, name: str) -> Party:
+        for p in self.parties:
+            if p.name == name:
+                return p
+        raise KeyError(name)
 
     def transitions_from(self, source: str) -> tuple[Transition, ...]:
         return tuple(t for t in self.transitions if t.source == source)

@@ -8,7 +8,11 @@ from .catalog import default as default_catalog
 from .creditcode import ALPHABET as CREDIT_CODE_ALPHABET
 from .creditcode import check_character as credit_code_check_character
 from .creditcode import is_valid_credit_code
-from .engine import Actor, Availability, Engine, ancestors_of, can_view
+from .engine import Actor, Availability, Engine, ancestors_of, can_view, can_view_case
+from .entities import EntityChange, EntityType
+from .entities import create as create_entity
+from .entities import register as register_entity
+from .entities import update as update_entity
 from .errors import (
     FieldError,
     Forbidden,
@@ -25,19 +29,21 @@ from .errors import (
 from .idnumber import check_character as id_number_check_character
 from .idnumber import id_number_problem, is_valid_id_number, mask_id_number
 from .messages import error_message, field_message
-from .models import ORG_KINDS, ROLES, UNION_STATUSES, ApiToken, Case, Organisation, User
+from .models import ORG_KINDS, ROLES, UNION_STATUSES, ApiToken, Case, CaseParty, Organisation, User
 from .privacy import mask
-from .queries import MAX_PAGE, MAX_PER_PAGE, Page, list_cases, paginate, review_queue, visible_orgs
+from .queries import MAX_PAGE, MAX_PER_PAGE, Page, list_cases, paginate, review_queue, visible_cases, visible_orgs
 from .rules import Context, OrgFacts, Outcome, Reason, condition, effect, guard
 from .workdays import Calendar, as_date
 
 __all__ = [
     "CREDIT_CODE_ALPHABET", "MAX_PAGE", "MAX_PER_PAGE", "ORG_KINDS", "ROLES", "UNION_STATUSES",
-    "Actor", "ApiToken", "Availability", "Calendar", "Case", "Context", "Engine", "FieldError", "Forbidden",
-    "FourEyes", "GuardFailed", "InvalidInput", "InvalidState", "NotCompetent", "NotFound", "OrgFacts",
-    "Organisation", "Outcome", "Page", "Reason", "StaleVersion", "UnknownTrigger", "User", "WorkflowError",
-    "ancestors_of", "as_date", "can_view", "checked_catalog", "condition", "credit_code_check_character",
-    "default_catalog", "effect", "error_message", "field_message", "guard", "id_number_check_character",
-    "id_number_problem", "is_valid_credit_code", "is_valid_id_number", "list_cases", "mask", "mask_id_number", "paginate",
-    "review_queue", "visible_orgs",
+    "Actor", "ApiToken", "Availability", "Calendar", "Case", "CaseParty", "Context", "Engine", "EntityChange",
+    "EntityType", "FieldError", "Forbidden", "FourEyes", "GuardFailed", "InvalidInput", "InvalidState",
+    "NotCompetent", "NotFound", "OrgFacts", "Organisation", "Outcome", "Page", "Reason", "StaleVersion",
+    "UnknownTrigger", "User", "WorkflowError",
+    "ancestors_of", "as_date", "can_view", "can_view_case", "checked_catalog", "condition", "create_entity",
+    "credit_code_check_character", "default_catalog", "effect", "error_message", "field_message", "guard",
+    "id_number_check_character", "id_number_problem", "is_valid_credit_code", "is_valid_id_number", "list_cases",
+    "mask", "mask_id_number", "paginate", "register_entity", "review_queue", "update_entity", "visible_cases",
+    "visible_orgs",
 ]

@@ -1,17 +1,25 @@
 """The engine: the one choke point through which every step of every case goes.
 
 `fire` is used alike by the API, the pages, the command line and the tests.
-In order it loads and locks the case, checks visibility, the trigger, the
-version, the role, the state, competence and four eyes, validates the data,
-runs every guard (collecting all reasons), runs the effects, changes the
-state, appends the audit entry and flushes. It never commits: the caller's
-unit of work does, so the state change and its entry land together or not
-at all.
+It is the ordered list of its checks, each a small method below: load and
+lock the case (404 unless the actor sees it), the trigger, the version, the
+trigger's roles, the state, the transition's role, competence, four eyes,
+the comment and the data, every guard (collecting all reasons); then the
+effects, the change of state (with the organisation's and the declared
+entities' changes), the audit entries, written straight to the database. It
+never commits: the caller's unit of work does, so the state change and its
+entries land together or not at all.
+
+A case may concern a second organisation, a party (a transfer's receiving
+union): users of a party's subtree see the case when its side sees it
+(`can_view_case`), and a party's steps are decided by reviewers of the
+party's organisation.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
@@ -20,7 +28,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import audit
-from definitions import Catalog, Definition, Transition
+from definitions import Catalog, Definition, DefinitionError, Transition
+from definitions.loader import display_name
 from storage import utcnow
 from storage.prepared import Prepared
 
@@ -37,10 +46,11 @@ from .errors import (
     StaleVersion,
     UnknownTrigger,
 )
-from .machine import machine_for
-from .models import Case, Organisation
+from . import entities
+from .machine import DefinitionMachine, machine_for
+from .models import Case, CaseParty, Organisation
 from .validation import validate
-from .records import CaseRecord, OrgRecord, load_case, orgs_by_id, save_case, update_org
+from .records import CaseRecord, OrgRecord, load_case, load_parties, orgs_by_id, save_case, update_org
 from .rules import CONDITIONS, EFFECTS, GUARDS, ORG_FIELDS, WITHOUT_DATA, ActorFacts, Context, OrgFacts, Reason
 
 CASE = "case"
@@ -83,6 +93,17 @@ def can_view(actor: Actor, org: Organisation) -> bool:
     return actor.org_path is not None and org.path.startswith(actor.org_path)
 
 
+def can_view_case(actor: Actor, case: Case | CaseRecord) -> bool:
+    """A user sees a case of their subtree, and a case one of whose parties that sees it is in their subtree.
+
+    The parties are looked at only when the case's own organisation is not visible (a model's
+    `parties` are then loaded; a record's were loaded with it when its definition declares any)."""
+    if can_view(actor, case.org):
+        return True
+    path = actor.org_path
+    return path is not None and any(p.sees_case and p.org.path.startswith(path) for p in case.parties)
+
+
 def ancestors_of(session: Session, org: Any) -> list[OrgRecord]:
     """The ancestors of `org` (a model or a record), nearest first, in one query."""
     ids = [int(p) for p in org.path.strip("/").split("/") if p][:-1]
@@ -95,7 +116,36 @@ def _node(o: Organisation) -> OrgNode:
 
 
 def _org_facts(o: Organisation) -> OrgFacts:
-    return OrgFacts(o.code, o.name, o.kind, o.employees, o.female_employees, o.union_status, o.member_count)
+    return OrgFacts(o.code, o.name, o.kind, o.employees, o.female_employees, o.union_status, o.member_count, o.id)
+
+
+def _case_id(case: Any) -> int:
+    case_id = case.id if isinstance(case, (Case, CaseRecord)) else case
+    if not isinstance(case_id, int) or isinstance(case_id, bool):
+        raise NotFound()
+    return case_id
+
+
+@dataclass
+class Effects:
+    """What a step's effects added, gathered in their order."""
+
+    facts: dict[str, Any]
+    data: dict[str, Any]
+    org: dict[str, Any]
+    entities: list[entities.EntityChange]
+
+
+def _entry_data(recorded: Mapping[str, Any], effects: Effects, org: Any,
+                applied: list[entities.Applied]) -> dict[str, Any]:
+    data: dict[str, Any] = dict(recorded)
+    if effects.facts or effects.data:
+        data["computed"] = {**effects.data, **effects.facts}
+    if effects.org:
+        data["org"] = {"code": org.code, **effects.org}
+    if applied:
+        data["entities"] = [a.record for a in applied]
+    return data
 
 
 class Engine:
@@ -107,6 +157,18 @@ class Engine:
         catalog.profile(profile)  # fail early on an unknown profile
         self._clock = clock
         self._zones: dict[str, ZoneInfo] = {}  # each profile's time zone, by profile name
+        self.entity_names = self._declared_entities(catalog)
+
+    @staticmethod
+    def _declared_entities(catalog: Catalog) -> frozenset[str]:
+        """The entities the catalogue's definitions declare; each must be registered (workflow.entities)."""
+        names = set()
+        for d in catalog.versions.values():
+            for name in d.entities:
+                if name not in entities.ENTITIES:
+                    raise DefinitionError(f"{display_name(Path(d.path))}: entity {name!r} is not registered")
+                names.add(name)
+        return frozenset(names)
 
     # -- time ------------------------------------------------------------
     def today(self, profile: str | None = None) -> date:
@@ -127,8 +189,9 @@ class Engine:
         return self.catalog.profile(case.profile).for_workflow(case.workflow)
 
     def _context(self, case: Case, trigger: str, data: Mapping[str, Any], actor: Actor | None, today: date,
-                 org: Organisation) -> Context:
+                 org: Organisation, parties: Mapping[str, OrgFacts] | None = None) -> Context:
         profile = self.catalog.profile(case.profile)
+        definition = self.definition_of(case)
         return Context(
             workflow=case.workflow,
             trigger=trigger,
@@ -140,7 +203,9 @@ class Engine:
             today=today,
             actor=actor.facts() if actor else None,
             common=profile.for_workflow("common"),
-            extra=self.definition_of(case).extra,
+            extra=definition.extra,
+            parties=parties if parties is not None else
+            {p.party: _org_facts(p.org) for p in case.parties} if definition.parties else {},
         )
 
     def competent_org(self, session: Session, case: Case | CaseRecord, rule: str) -> Organisation | OrgRecord:
@@ -156,15 +221,35 @@ class Engine:
         return case.org if node.id == case.org.id else next(a for a in ancestors if a.id == node.id)
 
     # -- checks shared by fire and available ------------------------------
-    def _authority_reasons(self, session: Session, case: Case, t: Transition, actor: Actor) -> list[Reason]:
-        if actor.role not in t.roles:
-            return [Reason("forbidden", {"role": actor.role})]
-        competent = self.competent_org(session, case, t.competent)
+    # each returns the reason the actor may not take the step, or None
+    @staticmethod
+    def _role_reason(t: Transition, actor: Actor) -> Reason | None:
+        return None if actor.role in t.roles else Reason("forbidden", {"role": actor.role})
+
+    def _competence_reason(self, session: Session, case: Case | CaseRecord, t: Transition,
+                           actor: Actor) -> Reason | None:
+        competent = self.party_org(case, t.party) if t.party is not None else \
+            self.competent_org(session, case, t.competent)
+        if competent is None:  # a party the case does not name decides nothing
+            return Reason("not_competent", {"competent": "", "competent_code": ""})
         if actor.org_path is None or not competent.path.startswith(actor.org_path):
-            return [Reason("not_competent", {"competent": competent.name, "competent_code": competent.code})]
+            return Reason("not_competent", {"competent": competent.name, "competent_code": competent.code})
+        return None
+
+    def _four_eyes_reason(self, case: Case | CaseRecord, t: Transition, actor: Actor) -> Reason | None:
         if t.reviews and actor.id in self._four_eyes_excluded(case, t):
-            return [Reason("four_eyes")]
-        return []
+            return Reason("four_eyes")
+        return None
+
+    def _authority_reasons(self, session: Session, case: Case, t: Transition, actor: Actor) -> list[Reason]:
+        reason = self._role_reason(t, actor) or self._competence_reason(session, case, t, actor) \
+            or self._four_eyes_reason(case, t, actor)
+        return [reason] if reason is not None else []
+
+    @staticmethod
+    def party_org(case: Case | CaseRecord, party: str) -> Organisation | OrgRecord | None:
+        """The organisation of the case's `party`, or None when the case names none."""
+        return next((p.org for p in case.parties if p.party == party), None)
 
     @staticmethod
     def _four_eyes_excluded(case: Case, t: Transition) -> set[int]:
@@ -184,27 +269,137 @@ class Engine:
         return reasons
 
     @staticmethod
-    def _run_effects(names: Iterable[str], ctx: Context) -> tuple[dict, dict, dict, Context]:
-        facts: dict[str, Any] = {}
-        data: dict[str, Any] = {}
-        org: dict[str, Any] = {}
+    def _run_effects(definition: Definition, names: Iterable[str], ctx: Context) -> tuple[Effects, Context]:
+        out = Effects({}, {}, {}, [])
         for name in names:
-            out = EFFECTS[name](ctx)
-            facts.update(out.facts)
-            data.update(out.data)
-            org.update(out.org)
-            ctx = Context(**{**ctx.__dict__, "case": {**ctx.case, **out.data, **out.facts}})
-        bad = set(org) - ORG_FIELDS
+            outcome = EFFECTS[name](ctx)
+            out.facts.update(outcome.facts)
+            out.data.update(outcome.data)
+            out.org.update(outcome.org)
+            out.entities.extend(outcome.entities)
+            ctx = Context(**{**ctx.__dict__, "case": {**ctx.case, **outcome.data, **outcome.facts}})
+        bad = set(out.org) - ORG_FIELDS
         if bad:
             raise ValueError(f"effects may not change organisation fields {sorted(bad)}")
-        return facts, data, org, ctx
+        if out.entities:
+            entities.check(definition.entities, out.entities)
+        return out, ctx
 
-    # -- the choke point ---------------------------------------------------
+    # -- the choke point, check by check ---------------------------------------
     def load_for_update(self, session: Session, case_id: int, actor: Actor) -> CaseRecord:
+        """Load and lock the case (its parties too when its definition declares any); 404 unless visible."""
         case = load_case(session, case_id, lock=True)
-        if case is None or not can_view(actor, case.org):
+        if case is None:
+            raise NotFound()
+        if self.definition_of(case).parties:
+            case.parties = load_parties(session, case.id)
+        if not can_view_case(actor, case):
             raise NotFound()
         return case
+
+    @staticmethod
+    def _check_trigger(definition: Definition, trigger: str) -> None:
+        if trigger not in definition.triggers:
+            raise UnknownTrigger([Reason("unknown_trigger", {"trigger": trigger})])
+
+    @staticmethod
+    def _check_version(case: CaseRecord, expected_version: int | None) -> None:
+        if expected_version is not None and expected_version != case.version:
+            raise StaleVersion([Reason("stale_version", {"version": case.version})])
+
+    @staticmethod
+    def _check_state(machine: DefinitionMachine, case: CaseRecord, trigger: str,
+                     actor: Actor) -> tuple[Transition, ...]:
+        """The transitions of `trigger` from the state the locked row holds; a role that never fires the
+        trigger is told so before it learns anything of the state."""
+        candidates = machine.transitions_for(trigger, case.state)
+        if actor.role not in machine.roles_of(trigger):
+            raise Forbidden([Reason("forbidden", {"role": actor.role})])
+        if not candidates:
+            raise InvalidState([Reason("invalid_state", {"state": case.state})])
+        return candidates
+
+    def _check_role(self, t: Transition, actor: Actor) -> None:
+        if (reason := self._role_reason(t, actor)) is not None:
+            raise Forbidden([reason])
+
+    def _check_competence(self, session: Session, case: CaseRecord, t: Transition, actor: Actor) -> None:
+        if (reason := self._competence_reason(session, case, t, actor)) is not None:
+            raise NotCompetent([reason])
+
+    def _check_four_eyes(self, case: CaseRecord, t: Transition, actor: Actor) -> None:
+        if (reason := self._four_eyes_reason(case, t, actor)) is not None:
+            raise FourEyes([reason])
+
+    @staticmethod
+    def _check_comment(t: Transition, comment: Any) -> str:
+        comment = (comment or "").strip() if isinstance(comment, str) or comment is None else comment
+        if not isinstance(comment, str):
+            raise InvalidInput(fields={"comment": FieldError("not_string")})
+        if t.comment == "required" and not comment:
+            raise InvalidInput([Reason("comment_required")], fields={"comment": FieldError("required")})
+        if len(comment) > 2000:
+            raise InvalidInput(fields={"comment": FieldError("too_long", max=2000)})
+        return comment
+
+    @staticmethod
+    def _check_data(specs: Any, data: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        clean, recorded, errors = validate(specs, data)
+        if errors:
+            raise InvalidInput(fields=errors)
+        return clean, recorded
+
+    def _check_guards(self, names: Iterable[str], ctx: Context) -> None:
+        reasons = self._run_guards(names, ctx)
+        if reasons:
+            raise GuardFailed(reasons)
+
+    def _change_state(self, session: Session, case: CaseRecord, definition: Definition, t: Transition,
+                      actor: Actor, recorded: Mapping[str, Any], effects: Effects) -> list[entities.Applied]:
+        """Write the step: the case's columns it changed, the organisation's and the entities' changes."""
+        changed = {"version", "fired_by", "updated_at"}
+        if t.record == "merge" and recorded:
+            case.data.update(recorded)
+            changed.add("data")
+        if effects.data:
+            case.data.update(effects.data)
+            changed.add("data")
+        if effects.facts:
+            case.facts.update(effects.facts)
+            changed.add("facts")
+        case.fired_by[t.trigger] = [actor.id, case.version + 1]
+        if t.fix_competent:
+            case.competent_org = self.competent_org(session, case, t.fix_competent)
+            if case.competent_org_id != case.competent_org.id:
+                case.competent_org_id = case.competent_org.id
+                changed.add("competent_org_id")
+        if effects.org:
+            update_org(session, case.org.id, effects.org)
+        case.updated_at = now = utcnow()
+        if t.dest != case.state:
+            case.state, case.state_since = t.dest, now
+            changed.update(("state", "state_since"))
+        case.version += 1
+        if t.dest in definition.final_states and not case.closed:
+            case.closed = True
+            changed.add("closed")
+            if case.unique_key is not None and definition.creation.unique.get("scope") == "open":
+                case.unique_key = None
+                changed.add("unique_key")
+        save_case(session, case, frozenset(changed))
+        return entities.apply(session, effects.entities) if effects.entities else []
+
+    @staticmethod
+    def _append_entries(session: Session, case: Case | CaseRecord, actor: Actor, trigger: str,
+                        before: str | None, comment: str, data: dict[str, Any],
+                        applied: list[entities.Applied]) -> None:
+        """The case's entry, then one for each entity row the step changed."""
+        audit.append(session, actor=actor.username, role=actor.role, subject_type=CASE, subject_id=str(case.id),
+                     trigger=trigger, from_state=before, to_state=case.state, version=case.version,
+                     comment=comment, data=data)
+        if applied:
+            entities.append_entries(session, applied, actor=actor.username, role=actor.role, trigger=trigger,
+                                    case_id=case.id)
 
     def fire(
         self,
@@ -219,98 +414,57 @@ class Engine:
     ) -> CaseRecord:
         """Fire `trigger` on the case; returns the case as it now stands (a record, not a model), as it will
         be once the caller's unit of work commits."""
-        case_id = case.id if isinstance(case, (Case, CaseRecord)) else case
-        if not isinstance(case_id, int) or isinstance(case_id, bool):
-            raise NotFound()
-        case = self.load_for_update(session, case_id, actor)
+        case = self.load_for_update(session, _case_id(case), actor)
         definition = self.definition_of(case)
-        if trigger not in definition.triggers:
-            raise UnknownTrigger([Reason("unknown_trigger", {"trigger": trigger})])
-        if expected_version is not None and expected_version != case.version:
-            raise StaleVersion([Reason("stale_version", {"version": case.version})])
+        self._check_trigger(definition, trigger)
+        self._check_version(case, expected_version)
         machine = machine_for(definition)
-        candidates = machine.transitions_for(trigger, case.state)
-        if actor.role not in machine.roles_of(trigger):
-            raise Forbidden([Reason("forbidden", {"role": actor.role})])
-        if not candidates:
-            raise InvalidState([Reason("invalid_state", {"state": case.state})])
+        candidates = self._check_state(machine, case, trigger, actor)
         t = candidates[0]
-        for reason in self._authority_reasons(session, case, t, actor):
-            raise {"forbidden": Forbidden, "not_competent": NotCompetent, "four_eyes": FourEyes}[reason.code]([reason])
-        comment = (comment or "").strip() if isinstance(comment, str) or comment is None else comment
-        if not isinstance(comment, str):
-            raise InvalidInput(fields={"comment": FieldError("not_string")})
-        if t.comment == "required" and not comment:
-            raise InvalidInput([Reason("comment_required")], fields={"comment": FieldError("required")})
-        if len(comment) > 2000:
-            raise InvalidInput(fields={"comment": FieldError("too_long", max=2000)})
-        clean, recorded, errors = validate(t.data, data)
-        if errors:
-            raise InvalidInput(fields=errors)
+        self._check_role(t, actor)
+        self._check_competence(session, case, t, actor)
+        self._check_four_eyes(case, t, actor)
+        comment = self._check_comment(t, comment)
+        clean, recorded = self._check_data(t.data, data)
+        ctx = self._context(case, trigger, clean, actor, today or self.today(case.profile), case.org)
+        self._check_guards(t.guards, ctx)
 
-        today = today or self.today(case.profile)
-        org = case.org
-        ctx = self._context(case, trigger, clean, actor, today, org)
-        reasons = self._run_guards(t.guards, ctx)
-        if reasons:
-            raise GuardFailed(reasons)
-        facts, effect_data, org_changes, ctx = self._run_effects(t.effects, ctx)
+        effects, ctx = self._run_effects(definition, t.effects, ctx)
         t = machine.choose(candidates, ctx, CONDITIONS)
-
         before = case.state
-        changed = {"version", "fired_by", "updated_at"}
-        if t.record == "merge" and recorded:
-            case.data.update(recorded)
-            changed.add("data")
-        if effect_data:
-            case.data.update(effect_data)
-            changed.add("data")
-        if facts:
-            case.facts.update(facts)
-            changed.add("facts")
-        case.fired_by[trigger] = [actor.id, case.version + 1]
-        if t.fix_competent:
-            case.competent_org = self.competent_org(session, case, t.fix_competent)
-            if case.competent_org_id != case.competent_org.id:
-                case.competent_org_id = case.competent_org.id
-                changed.add("competent_org_id")
-        if org_changes:
-            update_org(session, org.id, org_changes)
-        case.updated_at = now = utcnow()
-        if t.dest != before:
-            case.state, case.state_since = t.dest, now
-            changed.update(("state", "state_since"))
-        case.version += 1
-        if t.dest in definition.final_states and not case.closed:
-            case.closed = True
-            changed.add("closed")
-            if case.unique_key is not None and definition.creation.unique.get("scope") == "open":
-                case.unique_key = None
-                changed.add("unique_key")
-        save_case(session, case, frozenset(changed))
-        entry_data: dict[str, Any] = dict(recorded)
-        if facts or effect_data:
-            entry_data["computed"] = {**effect_data, **facts}
-        if org_changes:
-            entry_data["org"] = {"code": org.code, **org_changes}
+        applied = self._change_state(session, case, definition, t, actor, recorded, effects)
+        entry = _entry_data(recorded, effects, case.org, applied)
         if t.fix_competent and case.competent_org is not None:
-            entry_data["competent_org"] = case.competent_org.code
-        audit.append(
-            session,
-            actor=actor.username,
-            role=actor.role,
-            subject_type=CASE,
-            subject_id=str(case.id),
-            trigger=trigger,
-            from_state=before,
-            to_state=case.state,
-            version=case.version,
-            comment=comment,
-            data=entry_data,
-        )
+            entry["competent_org"] = case.competent_org.code
+        self._append_entries(session, case, actor, trigger, before, comment, entry, applied)
         return case
 
     # -- creating a case ---------------------------------------------------
+    def _resolve_parties(self, session: Session, definition: Definition, org: Organisation,
+                         clean: Mapping[str, Any]) -> list[tuple[Any, Organisation]]:
+        """Each declared party's organisation, named by its creation field: it must exist and be of the
+        party's kind, and may be the case's own only where the definition allows. Naming an organisation
+        does not require seeing it (a transfer's receiving union is usually elsewhere in the tree)."""
+        found = []
+        errors: dict[str, FieldError] = {}
+        for party in definition.parties:
+            code = clean.get(party.field)
+            porg = session.scalars(select(Organisation).where(Organisation.code == code)).one_or_none() \
+                if isinstance(code, str) and code else None
+            if not code:
+                errors[party.field] = FieldError("required")
+            elif porg is None:
+                errors[party.field] = FieldError("unknown_org")
+            elif porg.kind not in party.org_kinds:
+                errors[party.field] = FieldError("not_in_choices", choices=", ".join(party.org_kinds))
+            elif porg.id == org.id and not party.may_be_case_org:
+                errors[party.field] = FieldError("same_org")
+            else:
+                found.append((party, porg))
+        if errors:
+            raise InvalidInput(fields=errors)
+        return found
+
     def create_case(
         self,
         session: Session,
@@ -333,11 +487,10 @@ class Engine:
         creation = definition.creation
         if actor.role not in creation.roles:
             raise Forbidden([Reason("forbidden", {"role": actor.role})])
-        clean, recorded, errors = validate(creation.data, data)
-        if errors:
-            raise InvalidInput(fields=errors)
+        clean, recorded = self._check_data(creation.data, data)
         if org.kind != creation.org_kind:
             raise GuardFailed([Reason("wrong_org_kind", {"kind": creation.org_kind})])
+        parties = self._resolve_parties(session, definition, org, clean) if definition.parties else []
 
         today = today or self.today(profile)
         now = utcnow()
@@ -346,23 +499,24 @@ class Engine:
             state=definition.initial, version=1, data={}, facts={}, fired_by={},
             created_by_id=actor.id, created_at=now, updated_at=now, state_since=now,
         )
-        ctx = self._context(case, "create", clean, actor, today, org)
+        ctx = self._context(case, "create", clean, actor, today, org,
+                            parties={p.name: _org_facts(o) for p, o in parties})
         reasons = self._run_guards(creation.guards, ctx)
         unique_key = self._unique_key(definition, org, clean)
         if unique_key is not None and session.scalar(select(Case.id).where(Case.unique_key == unique_key)):
             reasons.append(Reason(creation.unique["reason"]))
         if reasons:
             raise GuardFailed(reasons)
-        facts, effect_data, org_changes, _ = self._run_effects(creation.effects, ctx)
-        case.data = {**recorded, **effect_data}
-        case.facts = facts
+        effects, _ = self._run_effects(definition, creation.effects, ctx)
+        case.data = {**recorded, **effects.data}
+        case.facts = effects.facts
         case.unique_key = unique_key
         case.fired_by = {"create": [actor.id, 1]}
         if creation.fix_competent:
             node = RULES[creation.fix_competent](_node(org), [_node(a) for a in ancestors_of(session, org)],
                                                  self.catalog.profile(profile).for_workflow(workflow))
             case.competent_org = session.get(Organisation, node.id)
-        for key, value in org_changes.items():
+        for key, value in effects.org.items():
             setattr(org, key, value)
         session.add(case)
         try:
@@ -371,17 +525,15 @@ class Engine:
         except IntegrityError:
             # a concurrent request created the same case first
             raise GuardFailed([Reason(creation.unique["reason"] if creation.unique else "case_exists")]) from None
-        entry_data: dict[str, Any] = dict(recorded)
-        if facts or effect_data:
-            entry_data["computed"] = {**effect_data, **facts}
-        if org_changes:
-            entry_data["org"] = {"code": org.code, **org_changes}
+        for party, porg in parties:
+            session.add(CaseParty(case_id=case.id, party=party.name, org_id=porg.id, sees_case=party.sees_case))
+        applied = entities.apply(session, effects.entities) if effects.entities else []
+        entry = _entry_data(recorded, effects, org, applied)
+        if parties:
+            entry["parties"] = {p.name: o.code for p, o in parties}
         if case.competent_org is not None:
-            entry_data["competent_org"] = case.competent_org.code
-        audit.append(
-            session, actor=actor.username, role=actor.role, subject_type=CASE, subject_id=str(case.id),
-            trigger="create", from_state=None, to_state=case.state, version=1, comment="", data=entry_data,
-        )
+            entry["competent_org"] = case.competent_org.code
+        self._append_entries(session, case, actor, "create", None, "", entry, applied)
         session.flush()
         return case
 
@@ -396,6 +548,8 @@ class Engine:
 
     # -- what may be done now -----------------------------------------------
     def available(self, session: Session, case: Case, actor: Actor, today: date | None = None) -> list[Availability]:
+        if not can_view_case(actor, case):
+            raise NotFound()
         definition = self.definition_of(case)
         machine = machine_for(definition)
         today = today or self.today(case.profile)
@@ -427,6 +581,15 @@ class Engine:
         return late
 
     def subjects(self, session: Session) -> Iterable[audit.Subject]:
-        """Every case's current state and version, for audit verification."""
+        """Every case's current state and version, then every row of the entities the definitions declare
+        (a digest of its fields and its change counter), for audit verification: `audit.verify` compares
+        each with the last entry of its own."""
         for case_id, state, version in _SUBJECTS.stream(session, 20000):
             yield audit.Subject(CASE, str(case_id), state, version)
+        if self.entity_names:
+            yield from entities.subjects(session, self.entity_names)
+
+    def verify_entities(self, session: Session) -> list[str]:
+        """Replay the entity changes the case entries record, in seq order, and compare them with the rows:
+        one problem per row that differs (naming the fields), is missing or was never changed by a step."""
+        return entities.verify_entities(session, self.entity_names) if self.entity_names else []

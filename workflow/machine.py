@@ -56,9 +56,6 @@ class DefinitionMachine:
         """Every role that fires `trigger` from some state."""
         return self._roles.get(trigger, frozenset())
 
-    def triggers_from(self, state: str) -> list[str]:
-        return self.machine.get_triggers(state)
-
     def choose(
         self, candidates: Sequence[Transition], ctx: Any, conditions: Mapping[str, Callable[[Any], bool]]
     ) -> Transition:

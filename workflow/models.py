@@ -1,4 +1,4 @@
-"""The tables of the running system: organisations, users, API tokens, cases."""
+"""The tables of the running system: organisations, users, API tokens, cases and the parties of cases."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -35,10 +35,6 @@ class Organisation(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     parent: Mapped["Organisation | None"] = relationship(remote_side=[id], lazy="select")
-
-    def is_within(self, other: "Organisation") -> bool:
-        """True when self is `other` or one of its descendants."""
-        return self.path.startswith(other.path)
 
 
 class User(Base):
@@ -107,6 +103,9 @@ class Case(Base):
     org: Mapped[Organisation] = relationship(foreign_keys=[org_id], lazy="joined")
     competent_org: Mapped[Organisation | None] = relationship(foreign_keys=[competent_org_id], lazy="joined")
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="select")
+    # read only when a definition declares parties, or when the case's own organisation is not visible
+    parties: Mapped[list["CaseParty"]] = relationship(lazy="select", order_by="CaseParty.party",
+                                                      viewonly=True)
 
     __table_args__ = (
         Index("ix_cases_org_workflow", "org_id", "workflow"),  # neither column changes with a step
@@ -116,3 +115,21 @@ class Case(Base):
         # the review queue: open cases, longest waiting first, read in index order page by page
         Index("ix_cases_open_since", "closed", "state_since", "id"),
     )
+
+
+class CaseParty(Base):
+    """A second organisation a case concerns (a definition's `parties`), e.g. a transfer's receiving union.
+
+    `sees_case` is copied from the definition version the case runs under
+    (which never changes), so that the read-side queries can tell which
+    parties see a case without the catalogue.
+    """
+
+    __tablename__ = "case_parties"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    party: Mapped[str] = mapped_column(String(16), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    sees_case: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    org: Mapped[Organisation] = relationship(lazy="joined")

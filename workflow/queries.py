@@ -8,7 +8,7 @@ from sqlalchemy import Select, false, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from .engine import Actor
-from .models import Case, Organisation
+from .models import Case, CaseParty, Organisation
 
 MAX_PER_PAGE = 100
 MAX_PAGE = 2**31 - 1  # past it the offset would overflow the database's integers
@@ -34,6 +34,19 @@ def visible_orgs(actor: Actor) -> Any:
     if not actor.org_path:
         return false()
     return Organisation.path.startswith(actor.org_path, autoescape=True)
+
+
+def visible_cases(actor: Actor) -> Any:
+    """A WHERE clause on cases joined to their organisation: the cases of the actor's subtree, and those
+    with a party in it whose side sees the case (everything for an admin)."""
+    if actor.role == "admin":
+        return true()
+    if not actor.org_path:
+        return false()
+    party_org = aliased(Organisation)
+    seen = (select(CaseParty.case_id).join(party_org, party_org.id == CaseParty.org_id)
+            .where(CaseParty.sees_case.is_(True), party_org.path.startswith(actor.org_path, autoescape=True)))
+    return or_(visible_orgs(actor), Case.id.in_(seen))
 
 
 def paginate(session: Session, stmt: Select, page: int, per_page: int, count_limit: int | None = None) -> Page:
@@ -69,7 +82,7 @@ def list_cases(
     per_page: int = 20,
     count_limit: int | None = None,
 ) -> Page:
-    stmt = select(Case).join(Case.org).where(visible_orgs(actor))
+    stmt = select(Case).join(Case.org).where(visible_cases(actor))
     if workflow:
         stmt = stmt.where(Case.workflow == workflow)
     if state:
@@ -102,7 +115,7 @@ def review_queue(
         select(Case)
         .join(Case.org)
         .outerjoin(competent, Case.competent_org_id == competent.id)
-        .where(visible_orgs(actor), Case.closed.is_(False))
+        .where(visible_cases(actor), Case.closed.is_(False))
         .where(or_(*[(Case.workflow == wf) & Case.state.in_(states) for wf, states in pairs]))
         .where(or_(competent.id.is_(None), competent.path.startswith(actor.org_path, autoescape=True)))
     )

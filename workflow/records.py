@@ -16,7 +16,7 @@ from sqlalchemy.orm.util import identity_key
 
 from storage.prepared import Prepared
 
-from .models import Case, Organisation, User
+from .models import Case, CaseParty, Organisation, User
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,15 @@ class OrgRecord:
     female_employees: int | None
     union_status: str
     member_count: int | None
+
+
+@dataclass(frozen=True)
+class PartyRecord:
+    """One party of a case (the same attribute names as `CaseParty`)."""
+
+    party: str
+    org: OrgRecord
+    sees_case: bool
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,8 @@ class CaseRecord:
     state_since: Any = None
     title: str = ""
     created_by: UserRef | None = None
+    # loaded only for a definition that declares parties: other cases pay no query for them
+    parties: tuple[PartyRecord, ...] = ()
 
     @property
     def org_id(self) -> int:
@@ -89,6 +100,11 @@ _load = (
 )
 _LOAD = Prepared(_load)
 _LOAD_FOR_UPDATE = Prepared(_load.with_for_update(of=Case.__table__))
+_PARTIES = Prepared(
+    select(CaseParty.party, CaseParty.sees_case, *_ORG_COLUMNS)
+    .join(Organisation, Organisation.id == CaseParty.org_id)
+    .where(CaseParty.case_id == bindparam("case_id"))
+    .order_by(CaseParty.party))
 _ORGS_BY_ID: dict[int, Prepared] = {}  # by the number of ids (an organisation's depth)
 _UPDATES: dict[frozenset[str], Prepared] = {}  # by the columns a step changes
 UPDATABLE = frozenset(("state", "version", "closed", "competent_org_id", "data", "facts", "fired_by", "unique_key",
@@ -124,6 +140,11 @@ def load_case(session: Session, case_id: int, lock: bool = True) -> CaseRecord |
                       created_by=UserRef(values[n - 1], username) if username is not None else None)
     case.data, case.facts, case.fired_by = dict(case.data or {}), dict(case.facts or {}), dict(case.fired_by or {})
     return case
+
+
+def load_parties(session: Session, case_id: int) -> tuple[PartyRecord, ...]:
+    """The parties of a case with their organisations, in one query."""
+    return tuple(PartyRecord(r[0], OrgRecord(*r[2:]), bool(r[1])) for r in _PARTIES.rows(session, {"case_id": case_id}))
 
 
 def orgs_by_id(session: Session, ids: Sequence[int]) -> dict[int, OrgRecord]:

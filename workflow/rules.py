@@ -6,7 +6,8 @@ Three kinds, each a small pure function of a `Context`:
   it may go ahead); the engine runs every guard of a step and reports all
   reasons together;
 * effects (`@effect("name")`) return an `Outcome`: computed facts to keep on
-  the case, data to record, changes to the case's organisation;
+  the case, data to record, changes to the case's organisation and to the
+  entities the definition declares (`workflow.entities`);
 * conditions (`@condition("name")`) choose between destinations of one
   trigger (transitions' `conditions` / `unless`).
 
@@ -41,6 +42,7 @@ class OrgFacts:
     female_employees: int | None = None
     union_status: str = "none"
     member_count: int | None = None
+    id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -72,15 +74,18 @@ class Context:
     common: Mapping[str, Any] = field(default_factory=dict)
     # the `extra` section of the definition version the case runs under (checklists, titles)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # the case's parties' organisations, by party name (empty unless the definition declares parties)
+    parties: Mapping[str, OrgFacts] = field(default_factory=dict)
 
 
 @dataclass
 class Outcome:
-    """What an effect adds: facts, recorded data, organisation changes."""
+    """What an effect adds: facts, recorded data, organisation changes, entity changes (in order)."""
 
     facts: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
     org: dict[str, Any] = field(default_factory=dict)
+    entities: list[Any] = field(default_factory=list)  # `workflow.entities.EntityChange`s
 
 
 Guard = Callable[[Context], Iterable[Reason]]
