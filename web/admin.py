@@ -25,8 +25,7 @@ from workflow import paginate
 from .statuses import status_of
 from .extensions import get_db
 from .forms import attach_errors
-from .i18n import field_errors
-from .templating import KIND_LABELS, pick
+from .i18n import KIND_LABELS, field_errors, pick
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

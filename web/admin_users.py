@@ -34,7 +34,7 @@ from workflow import paginate
 
 from .admin import _page, bp, choices, show_errors
 from .extensions import get_db
-from .templating import ROLE_LABELS, pick
+from .i18n import ROLE_LABELS, pick
 from .statuses import status_of
 
 PER_PAGE = 50
