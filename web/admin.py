@@ -1,16 +1,16 @@
 """Administration (admins only): the organisation tree — create, edit, move — with employee counts.
 
-Users and API tokens are in admin_users.py, on the same blueprint. Every
+Users and API tokens are in admin_users.py, on the same blueprint (admin_common.py). Every
 change goes through services.accounts, which appends it to the audit trail.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -22,53 +22,14 @@ from services.accounts import create_org, move_org, update_org
 from workflow import ORG_KINDS, Organisation
 from workflow import paginate
 
-from .statuses import status_of
+from . import admin_users  # noqa: F401  (the users' and tokens' pages, on the same blueprint)
+from .admin_common import bp, choices, show_errors
 from .extensions import get_db
-from .forms import attach_errors
-from .i18n import field_errors
-from .templating import KIND_LABELS, pick
+from .i18n import KIND_LABELS, pick
+from .listing import page_number
+from .statuses import status_of
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-try:  # WTForms 3.3 deprecates (value, label) tuples
-    from wtforms.fields.choices import SelectChoice
-except ImportError:  # pragma: no cover - older WTForms
-    SelectChoice = None  # type: ignore[assignment,misc]
-
-
-def choices(pairs: Any) -> list[Any]:
-    """Select options from (value, label) pairs, in the form the installed WTForms prefers."""
-    if SelectChoice is None:
-        return list(pairs)
-    return [SelectChoice(value, label) for value, label in pairs]
 PER_PAGE = 100
-
-# field errors of the tree that the shared message table does not know
-TREE_MESSAGES = {
-    "inside_subtree": _l("不能迁移到本组织或其下级组织之下"),
-    "unchanged": _l("已在该上级组织之下"),
-}
-
-
-@bp.before_request
-@login_required
-def _admins_only() -> None:
-    if current_user.role != "admin":
-        abort(403)
-
-
-def admin_field_errors(err: WorkflowError) -> dict[str, str]:
-    out = field_errors(err.fields)
-    for path, fe in err.fields.items():
-        if fe.code in TREE_MESSAGES:
-            out[path] = str(TREE_MESSAGES[fe.code])
-    return out
-
-
-def show_errors(form: FlaskForm, err: WorkflowError) -> list[str]:
-    """Engine field errors on their inputs; those belonging to none come back as page messages."""
-    loose = attach_errors(form, admin_field_errors(err))
-    return loose or ([] if err.fields else [str(err)])
 
 
 class OrgEditForm(FlaskForm):
@@ -152,17 +113,10 @@ def orgs() -> Any:
         stmt = select(Organisation).order_by(Organisation.path)
         if q:
             stmt = stmt.where(or_(Organisation.name.contains(q, autoescape=True), Organisation.code == q))
-        page = paginate(session, stmt, _page(), PER_PAGE)
+        page = paginate(session, stmt, page_number(), PER_PAGE)
         users = dict(session.execute(select(User.org_id, func.count()).group_by(User.org_id)).all())
         return render_template("admin/orgs.html", page=page, form=form, errors=errors, q=q,
                                figures=subtree_figures(session), users=users), status
-
-
-def _page() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
 
 
 def _org(session: Session, org_id: int) -> Organisation:
@@ -239,5 +193,3 @@ def org_move(org_id: int) -> Any:
         return render_template("admin/org_move.html", org=org, form=form, errors=errors, below=below,
                                open_cases=open_cases), status
 
-
-from . import admin_users  # noqa: E402,F401  (registers the users' and tokens' pages on bp)

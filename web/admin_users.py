@@ -32,9 +32,10 @@ from services.accounts import (
 from workflow import ROLES, Organisation
 from workflow import paginate
 
-from .admin import _page, bp, choices, show_errors
+from .admin_common import bp, choices, show_errors
 from .extensions import get_db
-from .templating import ROLE_LABELS, pick
+from .i18n import ROLE_LABELS, pick
+from .listing import page_number
 from .statuses import status_of
 
 PER_PAGE = 50
@@ -116,7 +117,7 @@ def users() -> Any:
             stmt = stmt.outerjoin(User.org).where(or_(User.username.contains(q, autoescape=True),
                                                       User.display_name.contains(q, autoescape=True),
                                                       Organisation.code == q))
-        page = paginate(session, stmt, _page(), PER_PAGE)
+        page = paginate(session, stmt, page_number(), PER_PAGE)
         return render_template("admin/users.html", page=page, form=form, errors=errors, q=q,
                                org_codes=_org_codes(session), now=utcnow()), status
 
@@ -212,7 +213,7 @@ def tokens() -> Any:
     elif request.method == "POST":
         status = 400
     with get_db().read() as session:
-        page = paginate(session, select(ApiToken).order_by(ApiToken.id.desc()), _page(), PER_PAGE)
+        page = paginate(session, select(ApiToken).order_by(ApiToken.id.desc()), page_number(), PER_PAGE)
         usernames = session.scalars(select(User.username).where(User.active.is_(True)).order_by(User.username)).all()
         body = render_template("admin/tokens.html", page=page, form=form if secret is None else TokenForm(formdata=None),
                                errors=errors, secret=secret, issued_to=issued_to, usernames=usernames, now=utcnow())

@@ -31,9 +31,9 @@ from services.accounts import find_org
 from workflow import Organisation
 from workflow import Page, paginate
 
-from .cases import COUNT_LIMIT
 from .extensions import get_db, get_engine
 from .i18n import local_time
+from .listing import COUNT_LIMIT, page_number
 from .present import entry_json
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -172,19 +172,12 @@ def trigger_choices() -> list[tuple[str, list[tuple[str, Any]]]]:
     return groups
 
 
-def _page_no() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
-
-
 @bp.get("/")
 @login_required
 def explorer() -> Any:
     actor = reader()
     with get_db().read() as session:
-        page: Page = paginate(session, scoped_entries(session, actor, request.args), _page_no(), PER_PAGE,
+        page: Page = paginate(session, scoped_entries(session, actor, request.args), page_number(), PER_PAGE,
                               count_limit=COUNT_LIMIT)
         entries = [entry_json(e, True) for e in page.items]
         filtered = any(v for k, v in request.args.items() if k not in ("page", "lang"))

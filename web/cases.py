@@ -18,13 +18,14 @@ from .diagram import workflow_svg
 from .extensions import get_db, get_engine
 from .forms import attach_errors, form_data, step_form
 from .i18n import reason_message
-from .pages import _page, review_states, waiting_for, waiting_note
+from .listing import COUNT_LIMIT
+from .listing import page_number as _page
 from .present import case_data, entry_json, sees_personal_data
 from .steps import explain, serve
+from .templating import review_states
+from .waiting import waiting_for, waiting_note
 
 bp = Blueprint("cases", __name__)
-# lists count their rows up to this many (and then say "more than"): counting 100,000 cases costs more than the page
-COUNT_LIMIT = 2000
 
 
 def _actor() -> Actor:

@@ -2,7 +2,8 @@
 
 Page texts are gettext msgids written in Chinese; the English catalogue lives in
 web/translations (see web/i18n_catalog.py for how it is kept up to date).
-Labels that come with the definitions ({zh, en}) go through `text`, reasons
+Labels that come with the definitions ({zh, en}) go through `text`, the names of
+the system's own values (roles, kinds, union statuses) through `pick`, reasons
 through `reason_message`. Timestamps are stored in UTC and shown in the
 deployment's time zone (Asia/Shanghai) by `local_time`.
 """
@@ -20,6 +21,22 @@ from workflow import error_message, field_message
 
 LANGUAGES = ("zh_CN", "en")
 HTML_LANG = {"zh_CN": "zh-CN", "en": "en"}
+
+# the names of the system's own values (not a definition's) in both languages, through `pick`
+ROLE_LABELS = {
+    "preparer": ("经办人", "Preparer"),
+    "reviewer": ("审核人", "Reviewer"),
+    "auditor": ("审计人员", "Auditor"),
+    "admin": ("系统管理员", "Administrator"),
+}
+KIND_LABELS = {
+    "federation": ("总工会", "Federation"),
+    "town": ("乡镇(街道)工会", "Town union"),
+    "community": ("社区工会", "Community union"),
+    "enterprise": ("企事业单位", "Enterprise"),
+}
+UNION_STATUS_LABELS = {"none": ("未建会", "No union"), "founding": ("筹建中", "Founding"),
+                       "founded": ("已建会", "Founded")}
 
 
 def remember_choice() -> None:
@@ -52,6 +69,12 @@ def lang() -> str:
     if cached is None:  # resolved once per request, from the same choice Babel's locale is made of
         cached = g.uf_lang = "en" if has_request_context() and select_locale() == "en" else "zh"
     return cached
+
+
+def pick(pair: tuple[str, str] | None, fallback: str = "") -> str:
+    if pair is None:
+        return fallback
+    return pair[1] if lang() == "en" else pair[0]
 
 
 def html_lang() -> str:
@@ -94,8 +117,6 @@ def reason_message(reason: Reason) -> str:
 
 def _show(key: str, value: Any) -> Any:
     if key == "role":  # a role by its name on the pages (经办人), not its code
-        from .templating import ROLE_LABELS, pick
-
         return pick(ROLE_LABELS.get(value), value)
     if isinstance(value, (list, tuple)):
         return "、".join(str(v) for v in value) if lang() == "zh" else ", ".join(str(v) for v in value)

@@ -3,15 +3,22 @@
 Written by hand from api.md and the views (web/api.py and the attachment
 views); tests/ops/test_openapi.py keeps it true: every route under /api/v1 is
 in it and nothing else, and generated requests get only the statuses and
-shapes it names. The shapes (`components`) are here, the operations in
-`openapi_paths`.
+shapes it names. The shapes (`components.schemas`) are in `openapi_schemas`,
+the operations in `openapi_paths`; both name the workflows of the catalogue
+the document is built for. Each app builds its document once.
 """
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app
+
+from definitions import Catalog
+
+from .extensions import get_engine
+from .openapi_paths import paths
+from .openapi_schemas import ref, schemas
 
 bp = Blueprint("openapi", __name__)
 
@@ -29,236 +36,9 @@ ERROR_TEXT = {
 }
 
 
-def nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    kind = schema["type"]
-    return {**schema, "type": [*(kind if isinstance(kind, list) else [kind]), "null"]}
-
-
-def ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-STRING = {"type": "string"}
-PRINTABLE = "^[^\\x00-\\x1f\\x7f]+$"  # no control characters
-ID = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}  # the id columns are 32-bit integers
-INT = {"type": "integer"}
-TIME = {"type": "string", "description": "UTC, e.g. 2026-11-10T08:30:00.000000Z"}
-LABEL = {"type": "object", "properties": {"zh": STRING, "en": STRING}}
-RATE = {"type": ["number", "null"], "minimum": 0, "description": "a fraction (0.9 for 90 %); null when the denominator is 0"}
-
-SCHEMAS: dict[str, Any] = {
-    "Error": {
-        "type": "object", "required": ["error"], "additionalProperties": False,
-        "properties": {"error": {
-            "type": "object", "required": ["code", "message", "reasons"],
-            "properties": {
-                "code": STRING,
-                "message": STRING,
-                "reasons": {"type": "array", "items": ref("Reason")},
-                "fields": {"type": "object", "additionalProperties": STRING,
-                           "description": "field name (or path) → what is wrong with it"},
-            },
-        }},
-    },
-    "Reason": {
-        "type": "object", "required": ["code", "message"],
-        "properties": {"code": STRING, "message": STRING, "params": {"type": "object"}},
-    },
-    "OrgCreate": {
-        "type": "object", "required": ["code", "name", "kind"], "additionalProperties": False,
-        "properties": {
-            "code": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": PRINTABLE},
-            "name": {"type": "string", "minLength": 1, "maxLength": 200},
-            "kind": {"type": "string", "enum": ["federation", "town", "community", "enterprise"]},
-            "parent": {**STRING, "description": "the parent's code; absent for a root (an enterprise needs one)"},
-            "employees": {"type": "integer", "minimum": 0, "description": "enterprise only, required there"},
-            "female_employees": {"type": "integer", "minimum": 0},
-            "credit_code": {"type": "string", "description": "统一社会信用代码, 18 characters"},
-            "address": STRING,
-        },
-    },
-    "Org": {
-        "type": "object",
-        "required": ["code", "name", "kind", "parent", "employees", "female_employees", "credit_code",
-                     "union_status", "member_count"],
-        "properties": {
-            "code": STRING, "name": STRING,
-            "kind": {"type": "string", "enum": ["federation", "town", "community", "enterprise"]},
-            "parent": nullable(STRING), "employees": nullable(INT), "female_employees": nullable(INT),
-            "credit_code": nullable(STRING), "address": nullable(STRING),
-            "union_status": {"type": "string", "enum": ["none", "founding", "founded"]},
-            "member_count": nullable(INT),
-        },
-    },
-    "UserCreate": {
-        "type": "object", "required": ["username", "password", "role"], "additionalProperties": False,
-        "properties": {
-            "username": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9._-]+$"},
-            "password": {"type": "string", "minLength": 10, "writeOnly": True},
-            "role": {"type": "string", "enum": ["preparer", "reviewer", "auditor", "admin"]},
-            "org": {**STRING, "description": "organisation code; not needed for admin"},
-            "display_name": STRING,
-        },
-    },
-    "UserCreated": {
-        "type": "object", "required": ["username", "role", "org"],
-        "properties": {"username": STRING, "role": STRING, "org": nullable(STRING)},
-    },
-    "Token": {
-        "type": "object", "required": ["token"],
-        "properties": {"token": {"type": "string", "description": "shown once; only its hash is stored"}},
-    },
-    "Me": {
-        "type": "object", "required": ["username", "role", "org"],
-        "properties": {"username": STRING, "role": STRING, "org": nullable(STRING)},
-    },
-    "WorkflowSummary": {
-        "type": "object", "required": ["name", "version", "title"],
-        "properties": {"name": STRING, "version": STRING, "title": STRING},
-    },
-    "Definition": {
-        "type": "object", "required": ["name", "version", "profile", "states", "transitions", "params"],
-        "properties": {
-            "name": STRING, "version": STRING, "fingerprint": STRING, "title": STRING, "profile": STRING,
-            "initial": STRING,
-            "states": {"type": "array", "items": {
-                "type": "object", "required": ["name", "label", "final"],
-                "properties": {"name": STRING, "label": LABEL, "final": {"type": "boolean"}}}},
-            "transitions": {"type": "array", "items": {
-                "type": "object", "required": ["trigger", "source", "dest", "roles"],
-                "properties": {"trigger": STRING, "source": STRING, "dest": STRING,
-                               "roles": {"type": "array", "items": STRING}, "label": LABEL,
-                               "comment": {"type": "string", "description": "optional or required"},
-                               "data": {"type": "array", "items": STRING}}}},
-            "params": {"type": "object", "description": "the rule profile's parameters for this workflow"},
-            "checklist": {"type": "array", "description": "inspection only", "items": {
-                "type": "object", "required": ["id", "dimension", "title", "max", "mandatory"],
-                "properties": {"id": STRING, "dimension": STRING, "title": STRING, "max": INT,
-                               "mandatory": {"type": "boolean"}}}},
-            "vetoes": {"type": "array", "description": "inspection only", "items": {
-                "type": "object", "required": ["id", "title"], "properties": {"id": STRING, "title": STRING}}},
-        },
-    },
-    "CaseCreate": {
-        "type": "object", "required": ["workflow", "org"], "additionalProperties": False,
-        "properties": {
-            "workflow": {"type": "string", "enum": ["founding", "hardship", "inspection"]},
-            "org": {**STRING, "description": "the enterprise's code"},
-            "data": {"type": "object", "description": "the workflow's creation data (api.md: hardship application, "
-                                                      "{year} for inspection, nothing for founding)"},
-        },
-    },
-    "Event": {
-        "type": "object", "required": ["trigger"], "additionalProperties": False,
-        "properties": {
-            "trigger": {"type": "string", "minLength": 1},
-            "data": {"type": "object", "description": "the trigger's data (api.md, Event data per trigger)"},
-            "comment": STRING,
-            "version": {"type": "integer", "description": "apply only to this version of the case (else 409)"},
-        },
-    },
-    "Available": {
-        "type": "object", "required": ["trigger", "dest", "allowed", "reasons"],
-        "properties": {"trigger": STRING, "dest": STRING, "label": STRING, "allowed": {"type": "boolean"},
-                       "reasons": {"type": "array", "items": ref("Reason")}},
-    },
-    "Case": {
-        "type": "object",
-        "required": ["id", "workflow", "definition_version", "profile", "org", "state", "version",
-                     "competent_org", "data", "created_at", "updated_at"],
-        "properties": {
-            "id": INT, "workflow": STRING, "definition_version": STRING, "profile": STRING, "org": STRING,
-            "org_name": STRING, "state": STRING, "state_label": STRING, "version": INT,
-            "closed": {"type": "boolean"}, "competent_org": nullable(STRING),
-            "data": {"type": "object", "description": "recorded data and computed facts; 身份证号 masked outside "
-                                                      "the case's own enterprise"},
-            "created_by": nullable(STRING), "created_at": TIME, "updated_at": TIME, "state_since": TIME,
-            "overdue": {"type": "array", "items": STRING, "description": "deadline facts that have passed"},
-            "available": {"type": "array", "items": ref("Available")},
-        },
-    },
-    "CasePage": {
-        "type": "object", "required": ["items", "total", "page", "per_page"],
-        "properties": {"items": {"type": "array", "items": ref("Case")}, "total": INT, "page": INT,
-                       "per_page": INT},
-    },
-    "AuditEntry": {
-        "type": "object",
-        "required": ["seq", "at", "actor", "role", "trigger", "from", "to", "version", "comment", "data", "hash",
-                     "prev_hash"],
-        "properties": {
-            "seq": INT, "at": TIME, "actor": STRING, "role": STRING, "subject_type": STRING, "subject_id": STRING,
-            "trigger": STRING, "from": nullable(STRING), "to": nullable(STRING), "version": nullable(INT),
-            "comment": STRING, "data": {"type": "object"},
-            "hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-            "prev_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-        },
-    },
-    "AuditEntries": {
-        "type": "object", "required": ["entries"],
-        "properties": {"entries": {"type": "array", "items": ref("AuditEntry")}},
-    },
-    "VerifyResult": {
-        "type": "object", "required": ["ok", "checked"],
-        "properties": {"ok": {"type": "boolean"}, "checked": INT, "first_bad": {
-            "type": "object", "required": ["seq", "problem"],
-            "properties": {"seq": nullable(INT), "problem": STRING}}},
-    },
-    "Figures": {
-        "type": "object", "required": ["enterprises", "founded", "founding_rate", "employees", "members",
-                                       "membership_rate"],
-        "properties": {"enterprises": INT, "founded": INT, "founding_rate": RATE, "employees": INT, "members": INT,
-                       "membership_rate": RATE},
-    },
-    "Coverage": {
-        "type": "object",
-        "required": ["org", "enterprises", "founded", "founding_rate", "employees", "members", "membership_rate",
-                     "targets", "large_without_union", "children"],
-        "properties": {
-            "org": STRING, "name": STRING, "year": INT,
-            "enterprises": INT, "founded": INT, "founding_rate": RATE, "employees": INT, "members": INT,
-            "membership_rate": RATE,
-            "targets": {"type": "object", "required": ["founding_rate", "membership_rate"],
-                        "properties": {"founding_rate": RATE, "membership_rate": RATE, "year": nullable(INT)}},
-            "progress": {"type": "object"},
-            "large_enterprise_employees": INT,
-            "large": {"type": "object"},
-            "large_without_union": {"type": "array", "items": {
-                "type": "object", "required": ["org", "name", "employees", "case_state"],
-                "properties": {"org": STRING, "name": STRING, "employees": INT, "case_state": nullable(STRING),
-                               "case_id": nullable(INT), "union_status": STRING}}},
-            "children": {"type": "array", "items": {
-                "allOf": [ref("Figures")], "type": "object", "required": ["org", "name"],
-                "properties": {"org": STRING, "name": STRING, "kind": STRING}}},
-        },
-    },
-    "Upload": {
-        "type": "object", "required": ["material", "file"],
-        "properties": {"material": {**STRING, "description": "a material kind of the case's workflow"},
-                       "file": {"type": "string", "contentMediaType": "application/octet-stream",
-                                "description": "a JPEG, PNG or PDF"}},
-    },
-    "Attachment": {
-        "type": "object",
-        "required": ["id", "case_id", "material", "filename", "size", "content_type", "sha256", "uploaded_by",
-                     "uploaded_at", "url"],
-        "properties": {
-            "id": INT, "case_id": INT, "material": STRING, "filename": STRING, "size": INT,
-            "content_type": {"type": "string", "enum": ["application/pdf", "image/png", "image/jpeg"]},
-            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "uploaded_by": nullable(STRING),
-            "uploaded_at": TIME, "url": STRING,
-        },
-    },
-    "AttachmentList": {
-        "type": "object", "required": ["items", "may_upload"],
-        "properties": {"items": {"type": "array", "items": ref("Attachment")}, "may_upload": {"type": "boolean"}},
-    },
-}
-
-
-def document() -> dict[str, Any]:
-    from .openapi_paths import PATHS
-
+def document(catalog: Catalog | None = None) -> dict[str, Any]:
+    """The document for the workflows of `catalog` (by default, those of the current app's engine)."""
+    catalog = catalog if catalog is not None else get_engine().catalog
     return {
         "openapi": "3.1.0",
         "info": {
@@ -270,11 +50,11 @@ def document() -> dict[str, Any]:
         },
         "servers": [{"url": PREFIX}],
         "security": [{"bearer": []}],
-        "paths": PATHS,
+        "paths": paths(catalog),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "a token from `flask users token NAME` or POST /users/{username}/tokens"}},
-            "schemas": SCHEMAS,
+            "schemas": schemas(catalog),
             "responses": {
                 str(status): {"description": text, "content": {"application/json": {"schema": ref("Error")}}}
                 for status, text in ERROR_TEXT.items()
@@ -283,11 +63,9 @@ def document() -> dict[str, Any]:
     }
 
 
-_CACHE: dict[str, str] = {}
-
-
 @bp.get(PREFIX + "/openapi.json")
 def openapi_json() -> Response:
-    if "text" not in _CACHE:
-        _CACHE["text"] = json.dumps(document(), ensure_ascii=False, indent=1)
-    return Response(_CACHE["text"], mimetype="application/json")
+    cached = current_app.extensions.get("unionflow.openapi")
+    if cached is None:  # per app: another app in the process may have another catalogue
+        cached = current_app.extensions["unionflow.openapi"] = json.dumps(document(), ensure_ascii=False, indent=1)
+    return Response(cached, mimetype="application/json")

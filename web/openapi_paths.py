@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .openapi import ID, ref
+from definitions import Catalog
+
+from .openapi_schemas import ID, ref, spoken_list
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -42,150 +44,154 @@ CASE_ID = _path("case_id", ID, "the case's id")
 # every request may be refused for its size; every authenticated one for its token
 WRITE_ERRORS = (400, 401, 413)
 
-PATHS: dict[str, Any] = {
-    "/orgs": {"post": {
-        "operationId": "post_org", "tags": ["organisations and users"],
-        "summary": "Create an organisation (admin)",
-        "requestBody": _body(ref("OrgCreate")),
-        "responses": {"201": _json(ref("Org"), "the organisation"), **_errors(*WRITE_ERRORS, 403)},
-    }},
-    "/orgs/{code}": {"get": {
-        "operationId": "get_org", "tags": ["organisations and users"],
-        "summary": "An organisation in the caller's subtree",
-        "parameters": [_path("code", SEGMENT, "the organisation's code")],
-        "responses": {"200": _json(ref("Org"), "the organisation"), **_errors(401, 404)},
-    }},
-    "/users": {"post": {
-        "operationId": "post_user", "tags": ["organisations and users"],
-        "summary": "Create a user (admin)",
-        "requestBody": _body(ref("UserCreate")),
-        "responses": {"201": _json(ref("UserCreated"), "the user"), **_errors(*WRITE_ERRORS, 403)},
-    }},
-    "/users/{username}/tokens": {"post": {
-        "operationId": "post_token", "tags": ["organisations and users"],
-        "summary": "A new API token for the user (admin, or the user themself)",
-        "description": "The request body is ignored.",
-        "parameters": [_path("username", SEGMENT, "the user's name")],
-        "responses": {"201": _json(ref("Token"), "the token, shown once"), **_errors(401, 403, 404, 413)},
-    }},
-    "/me": {"get": {
-        "operationId": "get_me", "tags": ["organisations and users"],
-        "summary": "The caller",
-        "responses": {"200": _json(ref("Me"), "the token's user"), **_errors(401)},
-    }},
-    "/workflows": {"get": {
-        "operationId": "get_workflows", "tags": ["workflows"],
-        "summary": "The workflows",
-        "responses": {"200": _json({"type": "array", "items": ref("WorkflowSummary")}, "every workflow"),
-                      **_errors(401)},
-    }},
-    "/workflows/{name}": {"get": {
-        "operationId": "get_workflow", "tags": ["workflows"],
-        "summary": "A workflow's definition under the current rule profile",
-        "parameters": [_path("name", SEGMENT, "founding, hardship or inspection")],
-        "responses": {"200": _json(ref("Definition"), "the definition"), **_errors(401, 404)},
-    }},
-    "/cases": {
-        "post": {
-            "operationId": "post_case", "tags": ["cases"],
-            "summary": "Start a case for an enterprise",
-            "requestBody": _body(ref("CaseCreate")),
-            "responses": {"201": _json(ref("Case"), "the new case"),
-                          **_errors(*WRITE_ERRORS, 403, 404, 409, 422)},
-        },
-        "get": {
-            "operationId": "get_cases", "tags": ["cases"],
-            "summary": "The cases the caller may see, newest first",
-            "parameters": [
-                _query("workflow", {"type": "string"}, "only this workflow"),
-                _query("state", {"type": "string"}, "only this state"),
-                _query("org", {"type": "string"}, "only this organisation's subtree (404 outside the caller's)"),
-                _query("page", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1, "default": 1}, "page number"),
-                _query("per_page", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1, "default": 20},
-                       "cases per page (capped)"),
-            ],
-            "responses": {"200": _json(ref("CasePage"), "one page of cases"), **_errors(400, 401, 404)},
-        },
-    },
-    "/cases/{case_id}": {"get": {
-        "operationId": "get_case", "tags": ["cases"],
-        "summary": "A case with the steps the caller could take now",
-        "parameters": [CASE_ID],
-        "responses": {"200": _json(ref("Case"), "the case"), **_errors(401, 404)},
-    }},
-    "/cases/{case_id}/events": {"post": {
-        "operationId": "post_event", "tags": ["cases"],
-        "summary": "Fire a trigger: one step of the case",
-        "parameters": [CASE_ID],
-        "requestBody": _body(ref("Event")),
-        "responses": {"200": _json(ref("Case"), "the case after the step"),
-                      **_errors(*WRITE_ERRORS, 403, 404, 409, 422)},
-    }},
-    "/cases/{case_id}/audit": {"get": {
-        "operationId": "get_case_audit", "tags": ["cases", "audit"],
-        "summary": "The case's audit entries, oldest first",
-        "parameters": [CASE_ID],
-        "responses": {"200": _json(ref("AuditEntries"), "the entries"), **_errors(401, 404)},
-    }},
-    "/cases/{case_id}/attachments": {
-        "post": {
-            "operationId": "post_attachment", "tags": ["cases", "materials"],
-            "summary": "Attach a material (the case's own enterprise, while the case is open)",
-            "parameters": [CASE_ID],
-            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": ref("Upload")}}},
-            "responses": {
-                "201": _json(ref("Attachment"), "stored"),
-                "200": _json(ref("Attachment"), "the same file was already attached as this material"),
-                **_errors(*WRITE_ERRORS, 403, 404, 409, 415),
+def paths(catalog: Catalog) -> dict[str, Any]:
+    """Every operation, for the workflows of `catalog`."""
+    return {
+        "/orgs": {"post": {
+            "operationId": "post_org", "tags": ["organisations and users"],
+            "summary": "Create an organisation (admin)",
+            "requestBody": _body(ref("OrgCreate")),
+            "responses": {"201": _json(ref("Org"), "the organisation"), **_errors(*WRITE_ERRORS, 403)},
+        }},
+        "/orgs/{code}": {"get": {
+            "operationId": "get_org", "tags": ["organisations and users"],
+            "summary": "An organisation in the caller's subtree",
+            "parameters": [_path("code", SEGMENT, "the organisation's code")],
+            "responses": {"200": _json(ref("Org"), "the organisation"), **_errors(401, 404)},
+        }},
+        "/users": {"post": {
+            "operationId": "post_user", "tags": ["organisations and users"],
+            "summary": "Create a user (admin)",
+            "requestBody": _body(ref("UserCreate")),
+            "responses": {"201": _json(ref("UserCreated"), "the user"), **_errors(*WRITE_ERRORS, 403)},
+        }},
+        "/users/{username}/tokens": {"post": {
+            "operationId": "post_token", "tags": ["organisations and users"],
+            "summary": "A new API token for the user (admin, or the user themself)",
+            "description": "The request body is ignored.",
+            "parameters": [_path("username", SEGMENT, "the user's name")],
+            "responses": {"201": _json(ref("Token"), "the token, shown once"), **_errors(401, 403, 404, 413)},
+        }},
+        "/me": {"get": {
+            "operationId": "get_me", "tags": ["organisations and users"],
+            "summary": "The caller",
+            "responses": {"200": _json(ref("Me"), "the token's user"), **_errors(401)},
+        }},
+        "/workflows": {"get": {
+            "operationId": "get_workflows", "tags": ["workflows"],
+            "summary": "The workflows",
+            "responses": {"200": _json({"type": "array", "items": ref("WorkflowSummary")}, "every workflow"),
+                          **_errors(401)},
+        }},
+        "/workflows/{name}": {"get": {
+            "operationId": "get_workflow", "tags": ["workflows"],
+            "summary": "A workflow's definition under the current rule profile",
+            "parameters": [_path("name", SEGMENT, spoken_list(catalog.definitions))],
+            "responses": {"200": _json(ref("Definition"), "the definition"), **_errors(401, 404)},
+        }},
+        "/cases": {
+            "post": {
+                "operationId": "post_case", "tags": ["cases"],
+                "summary": "Start a case for an enterprise",
+                "requestBody": _body(ref("CaseCreate")),
+                "responses": {"201": _json(ref("Case"), "the new case"),
+                              **_errors(*WRITE_ERRORS, 403, 404, 409, 422)},
+            },
+            "get": {
+                "operationId": "get_cases", "tags": ["cases"],
+                "summary": "The cases the caller may see, newest first",
+                "parameters": [
+                    _query("workflow", {"type": "string"}, "only this workflow"),
+                    _query("state", {"type": "string"}, "only this state"),
+                    _query("org", {"type": "string"}, "only this organisation's subtree (404 outside the caller's)"),
+                    _query("page", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1, "default": 1},
+                           "page number"),
+                    _query("per_page", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1, "default": 20},
+                           "cases per page (capped)"),
+                ],
+                "responses": {"200": _json(ref("CasePage"), "one page of cases"), **_errors(400, 401, 404)},
             },
         },
-        "get": {
-            "operationId": "get_attachments", "tags": ["cases", "materials"],
-            "summary": "The materials attached to a case",
+        "/cases/{case_id}": {"get": {
+            "operationId": "get_case", "tags": ["cases"],
+            "summary": "A case with the steps the caller could take now",
             "parameters": [CASE_ID],
-            "responses": {"200": _json(ref("AttachmentList"), "the attachments"), **_errors(401, 404)},
+            "responses": {"200": _json(ref("Case"), "the case"), **_errors(401, 404)},
+        }},
+        "/cases/{case_id}/events": {"post": {
+            "operationId": "post_event", "tags": ["cases"],
+            "summary": "Fire a trigger: one step of the case",
+            "parameters": [CASE_ID],
+            "requestBody": _body(ref("Event")),
+            "responses": {"200": _json(ref("Case"), "the case after the step"),
+                          **_errors(*WRITE_ERRORS, 403, 404, 409, 422)},
+        }},
+        "/cases/{case_id}/audit": {"get": {
+            "operationId": "get_case_audit", "tags": ["cases", "audit"],
+            "summary": "The case's audit entries, oldest first",
+            "parameters": [CASE_ID],
+            "responses": {"200": _json(ref("AuditEntries"), "the entries"), **_errors(401, 404)},
+        }},
+        "/cases/{case_id}/attachments": {
+            "post": {
+                "operationId": "post_attachment", "tags": ["cases", "materials"],
+                "summary": "Attach a material (the case's own enterprise, while the case is open)",
+                "parameters": [CASE_ID],
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": ref("Upload")}}},
+                "responses": {
+                    "201": _json(ref("Attachment"), "stored"),
+                    "200": _json(ref("Attachment"), "the same file was already attached as this material"),
+                    **_errors(*WRITE_ERRORS, 403, 404, 409, 415),
+                },
+            },
+            "get": {
+                "operationId": "get_attachments", "tags": ["cases", "materials"],
+                "summary": "The materials attached to a case",
+                "parameters": [CASE_ID],
+                "responses": {"200": _json(ref("AttachmentList"), "the attachments"), **_errors(401, 404)},
+            },
         },
-    },
-    "/attachments/{attachment_id}": {"get": {
-        "operationId": "get_attachment", "tags": ["materials"],
-        "summary": "Download an attached file",
-        "parameters": [_path("attachment_id", ID, "the attachment's id")],
-        "responses": {
-            "200": {"description": "the file, as a download",
-                    "content": {t: {"schema": {"type": "string", "contentMediaType": t}}
-                                for t in ("application/pdf", "image/png", "image/jpeg")}},
-            **_errors(401, 404),
-        },
-    }},
-    "/audit/verify": {"get": {
-        "operationId": "get_verify", "tags": ["audit"],
-        "summary": "Recompute the whole trail (auditor, admin)",
-        "responses": {"200": _json(ref("VerifyResult"), "the result"), **_errors(401, 403)},
-    }},
-    "/reports/coverage": {"get": {
-        "operationId": "get_coverage", "tags": ["reports"],
-        "summary": "Founding and membership coverage of an organisation's subtree (reviewer, auditor, admin)",
-        "parameters": REPORT_PARAMS,
-        "responses": {"200": _json(ref("Coverage"), "the figures"), **_errors(400, 401, 403, 404)},
-    }},
-    "/reports/coverage.xlsx": {"get": {
-        "operationId": "get_coverage_xlsx", "tags": ["reports"],
-        "summary": "The coverage report as an Excel workbook (reviewer, auditor, admin)",
-        "parameters": REPORT_PARAMS,
-        "responses": {"200": _file(XLSX, "the workbook, as a download"), **_errors(400, 401, 403, 404)},
-    }},
-    "/reports/coverage.csv": {"get": {
-        "operationId": "get_coverage_csv", "tags": ["reports"],
-        "summary": "One table of the coverage report as CSV (reviewer, auditor, admin)",
-        "parameters": [*REPORT_PARAMS, _query("table", {"type": "string", "enum": ["statistics", "children", "ledger"],
-                                                        "default": "statistics"}, "which table")],
-        "responses": {"200": _file("text/csv", "the table (UTF-8), as a download"),
-                      **_errors(400, 401, 403, 404)},
-    }},
-    "/openapi.json": {"get": {
-        "operationId": "get_openapi", "tags": ["meta"],
-        "summary": "This document",
-        "security": [],
-        "responses": {"200": _json({"type": "object"}, "the OpenAPI document")},
-    }},
-}
+        "/attachments/{attachment_id}": {"get": {
+            "operationId": "get_attachment", "tags": ["materials"],
+            "summary": "Download an attached file",
+            "parameters": [_path("attachment_id", ID, "the attachment's id")],
+            "responses": {
+                "200": {"description": "the file, as a download",
+                        "content": {t: {"schema": {"type": "string", "contentMediaType": t}}
+                                    for t in ("application/pdf", "image/png", "image/jpeg")}},
+                **_errors(401, 404),
+            },
+        }},
+        "/audit/verify": {"get": {
+            "operationId": "get_verify", "tags": ["audit"],
+            "summary": "Recompute the whole trail (auditor, admin)",
+            "responses": {"200": _json(ref("VerifyResult"), "the result"), **_errors(401, 403)},
+        }},
+        "/reports/coverage": {"get": {
+            "operationId": "get_coverage", "tags": ["reports"],
+            "summary": "Founding and membership coverage of an organisation's subtree (reviewer, auditor, admin)",
+            "parameters": REPORT_PARAMS,
+            "responses": {"200": _json(ref("Coverage"), "the figures"), **_errors(400, 401, 403, 404)},
+        }},
+        "/reports/coverage.xlsx": {"get": {
+            "operationId": "get_coverage_xlsx", "tags": ["reports"],
+            "summary": "The coverage report as an Excel workbook (reviewer, auditor, admin)",
+            "parameters": REPORT_PARAMS,
+            "responses": {"200": _file(XLSX, "the workbook, as a download"), **_errors(400, 401, 403, 404)},
+        }},
+        "/reports/coverage.csv": {"get": {
+            "operationId": "get_coverage_csv", "tags": ["reports"],
+            "summary": "One table of the coverage report as CSV (reviewer, auditor, admin)",
+            "parameters": [*REPORT_PARAMS, _query("table", {"type": "string",
+                                                            "enum": ["statistics", "children", "ledger"],
+                                                            "default": "statistics"}, "which table")],
+            "responses": {"200": _file("text/csv", "the table (UTF-8), as a download"),
+                          **_errors(400, 401, 403, 404)},
+        }},
+        "/openapi.json": {"get": {
+            "operationId": "get_openapi", "tags": ["meta"],
+            "summary": "This document",
+            "security": [],
+            "responses": {"200": _json({"type": "object"}, "the OpenAPI document")},
+        }},
+    }

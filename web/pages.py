@@ -28,8 +28,10 @@ from workflow import list_cases, review_queue, visible_orgs
 from . import templating
 from .diagram import escape_states
 from .extensions import get_db, get_engine
-from .i18n import remember_choice, text
-from .templating import KIND_LABELS, ROLE_LABELS, UNION_STATUS_LABELS, pick, review_states
+from .i18n import remember_choice
+from .listing import page_number
+from .templating import review_states
+from .waiting import waiting_for, waiting_note
 
 bp = Blueprint("pages", __name__)
 PER_PAGE = 20
@@ -37,13 +39,6 @@ PER_PAGE = 20
 COUNT_LIMIT = 500
 # a tile counts up to this many and then shows "2000+"
 TILE_LIMIT = 2000
-
-
-def _page() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
 
 
 def filter_org(session: Session, actor: Actor) -> Organisation | None:
@@ -90,7 +85,7 @@ def _shown(page: Any) -> int | str:
 
 
 def _preparer(session: Session, actor: Actor, engine: Engine) -> dict[str, Any]:
-    page = list_cases(session, actor, open_only=True, page=_page(), per_page=PER_PAGE, count_limit=TILE_LIMIT)
+    page = list_cases(session, actor, open_only=True, page=page_number(), per_page=PER_PAGE, count_limit=TILE_LIMIT)
     rows = [_case_row(session, engine, c, actor) for c in page.items]
     everything = list_cases(session, actor, open_only=True, page=1, per_page=COUNT_LIMIT, count_limit=TILE_LIMIT).items
     mine = waiting = late = 0
@@ -128,33 +123,11 @@ def _case_row(session: Session, engine: Engine, case: Case, actor: Actor, shown:
             "overdue": engine.overdue(case)}
 
 
-def waiting_note(engine: Engine, case: Case, org: str | None) -> str | None:
-    """The definition's own words for what a case in its state waits for (`extra.waiting_notes`), if any."""
-    note = (engine.definition_of(case).extra.get("waiting_notes") or {}).get(case.state)
-    if note is None:
-        return None
-    values = {**(case.data or {}), **(case.facts or {}), "org": org or _("上级工会")}
-    try:
-        return text(note).format_map(values)
-    except (KeyError, IndexError, ValueError):  # a placeholder the case has not recorded (yet)
-        return None
-
-
-def waiting_for(session: Session, engine: Engine, case: Case, available: list[Any]) -> str | None:
-    """The name of the organisation that decides the case's next reviewer step, if it has one.
-
-    It is the step's competent organisation, not the case's fixed approval unit: a hardship
-    application waits for its own enterprise union before any federation is fixed.
-    """
-    step = next((a.transition for a in available if "reviewer" in a.transition.roles), None)
-    return engine.competent_org(session, case, step.competent).name if step is not None else None
-
-
 def _reviewer(session: Session, actor: Actor, engine: Engine) -> dict[str, Any]:
     workflow = request.args.get("workflow") or None
     org = filter_org(session, actor)
-    queue = review_queue(session, actor, review_states(), workflow=workflow, org=org, page=_page(), per_page=PER_PAGE,
-                         count_limit=TILE_LIMIT)
+    queue = review_queue(session, actor, review_states(), workflow=workflow, org=org, page=page_number(),
+                         per_page=PER_PAGE, count_limit=TILE_LIMIT)
     overdue = {c.id: engine.overdue(c) for c in queue.items}
     everything = review_queue(session, actor, review_states(), page=1, per_page=COUNT_LIMIT, count_limit=TILE_LIMIT)
     late = sum(1 for c in everything.items if engine.overdue(c))
@@ -254,7 +227,3 @@ def init_app(app: Flask) -> None:
         status = exc.code or 500
         return render_template("errors/error.html", status=status, title=titles.get(status, str(status)),
                                message=messages.get(status, exc.description)), status
-
-
-# the labels and helpers moved to templating.py; still importable from here
-__all__ = ["KIND_LABELS", "ROLE_LABELS", "UNION_STATUS_LABELS", "bp", "init_app", "pick", "review_states"]

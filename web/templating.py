@@ -15,22 +15,8 @@ from definitions import Definition, FieldSpec
 
 from .diagram import escape_states, path_labels
 from .extensions import get_engine
+from .i18n import KIND_LABELS, ROLE_LABELS, UNION_STATUS_LABELS, pick
 from .i18n import days_since, html_lang, lang, lang_url, local_date, local_time, reason_message, text
-
-ROLE_LABELS = {
-    "preparer": ("经办人", "Preparer"),
-    "reviewer": ("审核人", "Reviewer"),
-    "auditor": ("审计人员", "Auditor"),
-    "admin": ("系统管理员", "Administrator"),
-}
-KIND_LABELS = {
-    "federation": ("总工会", "Federation"),
-    "town": ("乡镇(街道)工会", "Town union"),
-    "community": ("社区工会", "Community union"),
-    "enterprise": ("企事业单位", "Enterprise"),
-}
-UNION_STATUS_LABELS = {"none": ("未建会", "No union"), "founding": ("筹建中", "Founding"),
-                       "founded": ("已建会", "Founded")}
 
 # values the organisations' and users' entries record, by key
 SYSTEM_VALUES = {"kind": KIND_LABELS, "role": ROLE_LABELS, "union_status": UNION_STATUS_LABELS}
@@ -64,12 +50,6 @@ ENTRY_KEYS = {"computed": _l("系统计算"), "org": _l("单位信息变更"), "
               "member_count": _l("会员人数"), "case_id": _l("案件编号"), "attachment_id": _l("材料编号"),
               "material": _l("材料"), "filename": _l("文件名"), "size": _l("大小（字节）"),
               "content_type": _l("文件类型"), "sha256": _l("SHA-256"), "code": _l("组织代码")}
-
-
-def pick(pair: tuple[str, str] | None, fallback: str = "") -> str:
-    if pair is None:
-        return fallback
-    return pair[1] if lang() == "en" else pair[0]
 
 
 def review_states() -> dict[str, list[str]]:

@@ -20,26 +20,26 @@ from web.openapi import document
 MAX_EXAMPLES = 30
 
 
-def test_every_api_route_is_documented_and_nothing_else(app):
-    doc = document()
+def test_every_api_route_is_documented_and_nothing_else(app, engine):
+    doc = document(engine.catalog)
     routes, described = app_routes(app), documented(doc)
     assert routes - described == set(), "routes missing from web/openapi_paths.py"
     assert described - routes == set(), "documented operations the app does not have"
 
 
-def test_the_route_check_can_fail(app):
+def test_the_route_check_can_fail(app, engine):
     def extra() -> str:
         return ""
 
     app.add_url_rule("/api/v1/reports/extra/<int:year>", "extra", extra)
-    assert app_routes(app) - documented(document()) == {("/reports/extra/{year}", "get")}
+    assert app_routes(app) - documented(document(engine.catalog)) == {("/reports/extra/{year}", "get")}
 
 
-def test_the_document_is_served_and_well_formed(client):
+def test_the_document_is_served_and_well_formed(client, engine):
     resp = client.get("/api/v1/openapi.json")
     assert resp.status_code == 200 and resp.mimetype == "application/json"
     doc = resp.get_json()
-    assert doc == json.loads(json.dumps(document()))
+    assert doc == json.loads(json.dumps(document(engine.catalog)))
     assert doc["openapi"].startswith("3.1") and doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     for name, schema in doc["components"]["schemas"].items():
         Draft202012Validator.check_schema(resolve(doc, schema))
@@ -55,10 +55,32 @@ def test_the_document_is_served_and_well_formed(client):
         resolve(doc, op)  # every $ref resolves
 
 
-def test_a_wrong_response_is_reported(app, client):
+def test_the_document_names_the_workflows_of_the_apps_catalogue(client, engine, catalog):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    names = list(engine.catalog.definitions)
+    assert "sample" in names  # the test catalogue's extra workflow, which no hand-written list knows
+    create = doc["components"]["schemas"]["CaseCreate"]["properties"]
+    assert create["workflow"]["enum"] == names
+    assert all(f"{name}: " in create["data"]["description"] for name in names)
+    named = doc["paths"]["/workflows/{name}"]["get"]["parameters"][0]["description"]
+    assert all(name in named for name in names)
+    checklist = doc["components"]["schemas"]["Definition"]["properties"]["checklist"]["description"]
+    assert checklist == "only for " + " or ".join(n for n, d in catalog.definitions.items() if "checklist" in d.extra)
+
+
+def test_a_smaller_catalogue_gives_a_smaller_document(catalog):
+    from types import SimpleNamespace
+
+    doc = document(SimpleNamespace(definitions={"founding": catalog.definitions["founding"]}))
+    assert doc["components"]["schemas"]["CaseCreate"]["properties"]["workflow"]["enum"] == ["founding"]
+    assert doc["paths"]["/workflows/{name}"]["get"]["parameters"][0]["description"] == "founding"
+    assert doc["components"]["schemas"]["Definition"]["properties"]["vetoes"]["description"] == "no workflow has one"
+
+
+def test_a_wrong_response_is_reported(app, client, engine):
     """The checker itself: an undocumented status or a body of the wrong shape is named."""
-    op = document()["paths"]["/me"]["get"]
-    doc = document()
+    doc = document(engine.catalog)
+    op = doc["paths"]["/me"]["get"]
     resp = client.get("/api/v1/me")
     assert response_problem(doc, op, resp) is None  # 401 in the error shape
     resp.status_code = 418
@@ -95,8 +117,8 @@ def known(tree, make_case, fire):
 
 
 @pytest.mark.slow
-def test_generated_requests_get_only_documented_answers(client, tree, known):
-    doc = document()
+def test_generated_requests_get_only_documented_answers(client, engine, tree, known):
+    doc = document(engine.catalog)
     tokens = {name: tree[name].token for name in ("admin", "prep", "prep_m", "fed", "town", "auditor", "prep_x")}
     tokens.update({"anonymous": None, "bad token": "uf_not-a-token"})
     failures: list[str] = []

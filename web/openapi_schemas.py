@@ -1,0 +1,261 @@
+"""The shapes (`components.schemas`) of the OpenAPI document and the small schemas the operations share.
+
+The workflows a shape names (the `workflow` of a new case, what each one's
+creation data holds, which definitions carry a checklist) come from the
+catalogue the document is built for, not from a list written here.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from definitions import Catalog
+
+
+def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    kind = schema["type"]
+    return {**schema, "type": [*(kind if isinstance(kind, list) else [kind]), "null"]}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+STRING = {"type": "string"}
+PRINTABLE = "^[^\\x00-\\x1f\\x7f]+$"  # no control characters
+ID = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}  # the id columns are 32-bit integers
+INT = {"type": "integer"}
+TIME = {"type": "string", "description": "UTC, e.g. 2026-11-10T08:30:00.000000Z"}
+LABEL = {"type": "object", "properties": {"zh": STRING, "en": STRING}}
+RATE = {"type": ["number", "null"], "minimum": 0, "description": "a fraction (0.9 for 90 %); null when the denominator is 0"}
+
+def spoken_list(names: Iterable[str]) -> str:
+    """"a, b or c"."""
+    names = list(names)
+    return " or ".join(filter(None, [", ".join(names[:-1]), *names[-1:]]))
+
+
+def creation_data(catalog: Catalog) -> str:
+    """What each workflow's creation data holds (api.md has the details)."""
+    parts = []
+    for name, d in catalog.definitions.items():
+        required = [f.name for f in d.creation.data if f.required]
+        optional = [f.name for f in d.creation.data if not f.required]
+        fields = ", ".join(required + ([f"optionally {', '.join(optional)}"] if optional else []))
+        parts.append(f"{name}: {fields or 'nothing'}")
+    return f"the workflow's creation data (api.md): {'; '.join(parts)}"
+
+
+def schemas(catalog: Catalog) -> dict[str, Any]:
+    """The shapes of the document, for the workflows of `catalog`."""
+
+    def only(extra: str) -> str:
+        having = [name for name, d in catalog.definitions.items() if extra in d.extra]
+        return f"only for {spoken_list(having)}" if having else "no workflow has one"
+
+    return {
+        "Error": {
+            "type": "object", "required": ["error"], "additionalProperties": False,
+            "properties": {"error": {
+                "type": "object", "required": ["code", "message", "reasons"],
+                "properties": {
+                    "code": STRING,
+                    "message": STRING,
+                    "reasons": {"type": "array", "items": ref("Reason")},
+                    "fields": {"type": "object", "additionalProperties": STRING,
+                               "description": "field name (or path) → what is wrong with it"},
+                },
+            }},
+        },
+        "Reason": {
+            "type": "object", "required": ["code", "message"],
+            "properties": {"code": STRING, "message": STRING, "params": {"type": "object"}},
+        },
+        "OrgCreate": {
+            "type": "object", "required": ["code", "name", "kind"], "additionalProperties": False,
+            "properties": {
+                "code": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": PRINTABLE},
+                "name": {"type": "string", "minLength": 1, "maxLength": 200},
+                "kind": {"type": "string", "enum": ["federation", "town", "community", "enterprise"]},
+                "parent": {**STRING, "description": "the parent's code; absent for a root (an enterprise needs one)"},
+                "employees": {"type": "integer", "minimum": 0, "description": "enterprise only, required there"},
+                "female_employees": {"type": "integer", "minimum": 0},
+                "credit_code": {"type": "string", "description": "统一社会信用代码, 18 characters"},
+                "address": STRING,
+            },
+        },
+        "Org": {
+            "type": "object",
+            "required": ["code", "name", "kind", "parent", "employees", "female_employees", "credit_code",
+                         "union_status", "member_count"],
+            "properties": {
+                "code": STRING, "name": STRING,
+                "kind": {"type": "string", "enum": ["federation", "town", "community", "enterprise"]},
+                "parent": nullable(STRING), "employees": nullable(INT), "female_employees": nullable(INT),
+                "credit_code": nullable(STRING), "address": nullable(STRING),
+                "union_status": {"type": "string", "enum": ["none", "founding", "founded"]},
+                "member_count": nullable(INT),
+            },
+        },
+        "UserCreate": {
+            "type": "object", "required": ["username", "password", "role"], "additionalProperties": False,
+            "properties": {
+                "username": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9._-]+$"},
+                "password": {"type": "string", "minLength": 10, "writeOnly": True},
+                "role": {"type": "string", "enum": ["preparer", "reviewer", "auditor", "admin"]},
+                "org": {**STRING, "description": "organisation code; not needed for admin"},
+                "display_name": STRING,
+            },
+        },
+        "UserCreated": {
+            "type": "object", "required": ["username", "role", "org"],
+            "properties": {"username": STRING, "role": STRING, "org": nullable(STRING)},
+        },
+        "Token": {
+            "type": "object", "required": ["token"],
+            "properties": {"token": {"type": "string", "description": "shown once; only its hash is stored"}},
+        },
+        "Me": {
+            "type": "object", "required": ["username", "role", "org"],
+            "properties": {"username": STRING, "role": STRING, "org": nullable(STRING)},
+        },
+        "WorkflowSummary": {
+            "type": "object", "required": ["name", "version", "title"],
+            "properties": {"name": STRING, "version": STRING, "title": STRING},
+        },
+        "Definition": {
+            "type": "object", "required": ["name", "version", "profile", "states", "transitions", "params"],
+            "properties": {
+                "name": STRING, "version": STRING, "fingerprint": STRING, "title": STRING, "profile": STRING,
+                "initial": STRING,
+                "states": {"type": "array", "items": {
+                    "type": "object", "required": ["name", "label", "final"],
+                    "properties": {"name": STRING, "label": LABEL, "final": {"type": "boolean"}}}},
+                "transitions": {"type": "array", "items": {
+                    "type": "object", "required": ["trigger", "source", "dest", "roles"],
+                    "properties": {"trigger": STRING, "source": STRING, "dest": STRING,
+                                   "roles": {"type": "array", "items": STRING}, "label": LABEL,
+                                   "comment": {"type": "string", "description": "optional or required"},
+                                   "data": {"type": "array", "items": STRING}}}},
+                "params": {"type": "object", "description": "the rule profile's parameters for this workflow"},
+                "checklist": {"type": "array", "description": only("checklist"), "items": {
+                    "type": "object", "required": ["id", "dimension", "title", "max", "mandatory"],
+                    "properties": {"id": STRING, "dimension": STRING, "title": STRING, "max": INT,
+                                   "mandatory": {"type": "boolean"}}}},
+                "vetoes": {"type": "array", "description": only("vetoes"), "items": {
+                    "type": "object", "required": ["id", "title"], "properties": {"id": STRING, "title": STRING}}},
+            },
+        },
+        "CaseCreate": {
+            "type": "object", "required": ["workflow", "org"], "additionalProperties": False,
+            "properties": {
+                "workflow": {"type": "string", "enum": list(catalog.definitions)},
+                "org": {**STRING, "description": "the enterprise's code"},
+                "data": {"type": "object", "description": creation_data(catalog)},
+            },
+        },
+        "Event": {
+            "type": "object", "required": ["trigger"], "additionalProperties": False,
+            "properties": {
+                "trigger": {"type": "string", "minLength": 1},
+                "data": {"type": "object", "description": "the trigger's data (api.md, Event data per trigger)"},
+                "comment": STRING,
+                "version": {"type": "integer", "description": "apply only to this version of the case (else 409)"},
+            },
+        },
+        "Available": {
+            "type": "object", "required": ["trigger", "dest", "allowed", "reasons"],
+            "properties": {"trigger": STRING, "dest": STRING, "label": STRING, "allowed": {"type": "boolean"},
+                           "reasons": {"type": "array", "items": ref("Reason")}},
+        },
+        "Case": {
+            "type": "object",
+            "required": ["id", "workflow", "definition_version", "profile", "org", "state", "version",
+                         "competent_org", "data", "created_at", "updated_at"],
+            "properties": {
+                "id": INT, "workflow": STRING, "definition_version": STRING, "profile": STRING, "org": STRING,
+                "org_name": STRING, "state": STRING, "state_label": STRING, "version": INT,
+                "closed": {"type": "boolean"}, "competent_org": nullable(STRING),
+                "data": {"type": "object", "description": "recorded data and computed facts; 身份证号 masked outside "
+                                                          "the case's own enterprise"},
+                "created_by": nullable(STRING), "created_at": TIME, "updated_at": TIME, "state_since": TIME,
+                "overdue": {"type": "array", "items": STRING, "description": "deadline facts that have passed"},
+                "available": {"type": "array", "items": ref("Available")},
+            },
+        },
+        "CasePage": {
+            "type": "object", "required": ["items", "total", "page", "per_page"],
+            "properties": {"items": {"type": "array", "items": ref("Case")}, "total": INT, "page": INT,
+                           "per_page": INT},
+        },
+        "AuditEntry": {
+            "type": "object",
+            "required": ["seq", "at", "actor", "role", "trigger", "from", "to", "version", "comment", "data", "hash",
+                         "prev_hash"],
+            "properties": {
+                "seq": INT, "at": TIME, "actor": STRING, "role": STRING, "subject_type": STRING, "subject_id": STRING,
+                "trigger": STRING, "from": nullable(STRING), "to": nullable(STRING), "version": nullable(INT),
+                "comment": STRING, "data": {"type": "object"},
+                "hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                "prev_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            },
+        },
+        "AuditEntries": {
+            "type": "object", "required": ["entries"],
+            "properties": {"entries": {"type": "array", "items": ref("AuditEntry")}},
+        },
+        "VerifyResult": {
+            "type": "object", "required": ["ok", "checked"],
+            "properties": {"ok": {"type": "boolean"}, "checked": INT, "first_bad": {
+                "type": "object", "required": ["seq", "problem"],
+                "properties": {"seq": nullable(INT), "problem": STRING}}},
+        },
+        "Figures": {
+            "type": "object", "required": ["enterprises", "founded", "founding_rate", "employees", "members",
+                                           "membership_rate"],
+            "properties": {"enterprises": INT, "founded": INT, "founding_rate": RATE, "employees": INT, "members": INT,
+                           "membership_rate": RATE},
+        },
+        "Coverage": {
+            "type": "object",
+            "required": ["org", "enterprises", "founded", "founding_rate", "employees", "members", "membership_rate",
+                         "targets", "large_without_union", "children"],
+            "properties": {
+                "org": STRING, "name": STRING, "year": INT,
+                "enterprises": INT, "founded": INT, "founding_rate": RATE, "employees": INT, "members": INT,
+                "membership_rate": RATE,
+                "targets": {"type": "object", "required": ["founding_rate", "membership_rate"],
+                            "properties": {"founding_rate": RATE, "membership_rate": RATE, "year": nullable(INT)}},
+                "progress": {"type": "object"},
+                "large_enterprise_employees": INT,
+                "large": {"type": "object"},
+                "large_without_union": {"type": "array", "items": {
+                    "type": "object", "required": ["org", "name", "employees", "case_state"],
+                    "properties": {"org": STRING, "name": STRING, "employees": INT, "case_state": nullable(STRING),
+                                   "case_id": nullable(INT), "union_status": STRING}}},
+                "children": {"type": "array", "items": {
+                    "allOf": [ref("Figures")], "type": "object", "required": ["org", "name"],
+                    "properties": {"org": STRING, "name": STRING, "kind": STRING}}},
+            },
+        },
+        "Upload": {
+            "type": "object", "required": ["material", "file"],
+            "properties": {"material": {**STRING, "description": "a material kind of the case's workflow"},
+                           "file": {"type": "string", "contentMediaType": "application/octet-stream",
+                                    "description": "a JPEG, PNG or PDF"}},
+        },
+        "Attachment": {
+            "type": "object",
+            "required": ["id", "case_id", "material", "filename", "size", "content_type", "sha256", "uploaded_by",
+                         "uploaded_at", "url"],
+            "properties": {
+                "id": INT, "case_id": INT, "material": STRING, "filename": STRING, "size": INT,
+                "content_type": {"type": "string", "enum": ["application/pdf", "image/png", "image/jpeg"]},
+                "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "uploaded_by": nullable(STRING),
+                "uploaded_at": TIME, "url": STRING,
+            },
+        },
+        "AttachmentList": {
+            "type": "object", "required": ["items", "may_upload"],
+            "properties": {"items": {"type": "array", "items": ref("Attachment")}, "may_upload": {"type": "boolean"}},
+        },
+    }
