@@ -19,9 +19,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("definitions", "storage", "audit", "workflow", "services", "web")
-# audit/trail ↔ audit/parallel is being untangled on its own; the test says so until then
-KNOWN = {"audit": "audit.trail and audit.parallel import each other"}
+PACKAGES = ("definitions", "storage", "audit", "workflow", "services", "web", "workflows")
+KNOWN: dict[str, str] = {}  # a package with a circle it cannot lose yet, and why
 
 
 def modules(root: Path, packages: tuple[str, ...]) -> dict[str, tuple[Path, bool]]:
