@@ -34,6 +34,7 @@ PACKAGES_DIR = HERE.parent / "workflows"  # the built-in workflow packages, one 
 PROFILES_DIR = HERE / "profiles"
 REASONS_DIR = HERE / "reasons"  # the reasons every workflow shares; each package has its own beside it
 DEFINITION, REASONS, PARAMS = "definition.yaml", "reasons.yaml", "params.yaml"
+WAYS = ("forward", "back", "out", "leave")  # what a transition is to the procedure (see Transition.way)
 
 
 class DefinitionError(ValueError):
@@ -185,7 +186,7 @@ class _Checker:
 
 _TRANSITION_KEYS = {
     "trigger", "source", "dest", "roles", "label", "competent", "fix_competent", "reviews",
-    "comment", "data", "guards", "effects", "conditions", "unless", "confirm", "record", "party",
+    "comment", "data", "guards", "effects", "conditions", "unless", "confirm", "record", "party", "way",
 }
 _PARTY_KEYS = {"label", "org_kind", "field", "sees_case", "may_be_case_org"}
 # an entity's name is the subject type of its audit entries (16 characters at most)
@@ -283,6 +284,9 @@ def load_definition(path: Path) -> Definition:
         record = node.get("record", "merge")
         if record not in ("merge", "none"):
             raise c.fail(node, f"{what}: record must be 'merge' or 'none'")
+        way = node.get("way", "forward")
+        if way not in WAYS:
+            raise c.fail(node, f"{what}: way must be one of {', '.join(WAYS)}")
         comment = node.get("comment", "optional")
         if comment not in COMMENT_RULES:
             raise c.fail(node, f"{what}: comment must be 'optional' or 'required'")
@@ -312,6 +316,7 @@ def load_definition(path: Path) -> Definition:
                     confirm=bool(node.get("confirm", False)),
                     record=record,
                     party=party,
+                    way=way,
                     line=node.line,
                 )
             )

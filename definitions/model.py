@@ -88,6 +88,9 @@ class Transition:
     confirm: bool = False  # irreversible: the pages ask before firing
     record: str = "merge"  # "merge": the event data joins the case data; "none": effects decide
     party: str | None = None  # the party whose organisation decides this step (instead of `competent`)
+    # what the step is to the procedure: "forward" its next step; "back" a return for correction; "out" a decision
+    # that ends the case unsuccessfully (rejection, revocation); "leave" a way out open at every step (withdrawal)
+    way: str = "forward"
     line: int = 0
 
 
@@ -149,6 +152,16 @@ class Definition:
     @cached_property
     def triggers(self) -> frozenset[str]:
         return frozenset(t.trigger for t in self.transitions)
+
+    @cached_property
+    def ended_states(self) -> frozenset[str]:
+        """The final states a way out leads to (`way: out` or `leave`: rejection, revocation, withdrawal)."""
+        return frozenset(t.dest for t in self.transitions if t.way in ("out", "leave") and t.dest in self.final_states)
+
+    @cached_property
+    def left_states(self) -> frozenset[str]:
+        """The states a way out open at every step (`way: leave`, withdrawal) leads to."""
+        return frozenset(t.dest for t in self.transitions if t.way == "leave")
 
     def party(self, name: str) -> Party:
         for p in self.parties:

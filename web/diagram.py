@@ -32,14 +32,9 @@ LINE_H = 15
 
 
 def escape_states(d: Definition) -> set[str]:
-    """States entered from (nearly) every open state, e.g. withdrawal: a way out, never the next step."""
-    open_states = [s.name for s in d.states if not s.final]
-    sources: dict[str, set[str]] = {}
-    for t in d.transitions:
-        if t.source != t.dest:
-            sources.setdefault(t.dest, set()).add(t.source)
-    need = max(3, (len(open_states) * 6 + 9) // 10)
-    return {dest for dest, srcs in sources.items() if len(srcs) >= need}
+    """The states a way out open at every step leads to (`way: leave`, e.g. withdrawal): never the next step,
+    drawn once in the last row."""
+    return set(d.left_states)
 
 
 def _ranks(d: Definition, skip: set[str]) -> dict[str, int]:

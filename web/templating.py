@@ -209,7 +209,7 @@ def init_app(app: Flask) -> None:
                 except KeyError:
                     st = None
                 if st is not None and st.final:
-                    tone = "ended" if state in ("rejected", "withdrawn", "declined", "revoked", "closed_failed") \
+                    tone = "ended" if state in d.ended_states \
                         else "done"
                 elif state in review_states().get(workflow, []):
                     tone = "review"

@@ -42,7 +42,7 @@ def _panel_helpers() -> dict[str, Any]:
 
 def _waiting(case: Case, definition: Any) -> str:
     """Who acts next on the case, for those who cannot."""
-    roles = {r for t in definition.transitions_from(case.state) if t.trigger != "withdraw" for r in t.roles}
+    roles = {r for t in definition.transitions_from(case.state) if t.way != "leave" for r in t.roles}
     if "reviewer" in roles and case.competent_org is not None:
         return _("等待%(org)s审核", org=case.competent_org.name)
     if "preparer" in roles:
@@ -58,10 +58,9 @@ def panel(case: Case, data: Mapping[str, Any], entries: Sequence[Mapping[str, An
     params = engine.params_of(case)
     today = engine.today(case.profile)
     waiting = _waiting(case, definition)
-    allowed = [a for a in available if a.allowed and a.trigger != "withdraw"]
-    primary = next((a for a in allowed if not a.trigger.startswith(("return_", "reject_"))), None)
-    forward = next((t for t in definition.transitions_from(case.state)
-                    if t.trigger != "withdraw" and not t.trigger.startswith(("return_", "reject_"))), None)
+    allowed = [a for a in available if a.allowed and a.transition.way != "leave"]
+    primary = next((a for a in allowed if a.transition.way == "forward"), None)
+    forward = next((t for t in definition.transitions_from(case.state) if t.way == "forward"), None)
     blocked = [r for a in available if forward is not None and a.trigger == forward.trigger for r in a.reasons
                if r.code not in ("forbidden", "not_competent", "four_eyes")]
     expected = None

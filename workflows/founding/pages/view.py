@@ -79,7 +79,7 @@ class Candidate:
 
 def phases(definition: Definition, case: Case, entries: Sequence[Mapping[str, Any]], waiting: str) -> list[Phase]:
     order = [s.name for s in definition.states if not s.final] + ["registered"]
-    stopped = case.state in ("rejected", "withdrawn")
+    stopped = case.state in definition.ended_states
     here = entries[-1]["from"] if stopped and entries else case.state
     rank = order.index(here) if here in order else 0
     out = []
@@ -96,7 +96,7 @@ def phases(definition: Definition, case: Case, entries: Sequence[Mapping[str, An
         if status == "current":
             note = waiting
         elif status == "stopped":
-            note = _("本案已撤回") if case.state == "withdrawn" else _("上级工会不予批准")
+            note = _("本案已撤回") if case.state in definition.left_states else _("上级工会不予批准")
         out.append(Phase(p["n"], text(p["label"]), status,
                          entry_day(finished) if finished and status == "done" else None,
                          finished["actor"] if finished and status == "done" else "", note))
