@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import lru_cache
+from collections.abc import Mapping, Sequence
+from functools import cache
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import yaml
 
@@ -45,7 +46,13 @@ class _LineDict(dict):
     line: int = 0
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when present
+if TYPE_CHECKING:
+    from yaml import SafeLoader as _BaseLoader
+else:
+    _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when present
+
+
+class _Loader(_BaseLoader):
     """SafeLoader that remembers the line of every mapping (1-based)."""
 
 
@@ -193,7 +200,7 @@ _PARTY_KEYS = {"label", "org_kind", "field", "sees_case", "may_be_case_org"}
 _ENTITY_NAME = re.compile(r"[a-z][a-z0-9_]{0,15}")
 
 
-def _parties(c: "_Checker", node: Any, creation: Creation) -> tuple[Party, ...]:
+def _parties(c: _Checker, node: Any, creation: Creation) -> tuple[Party, ...]:
     """`parties:` maps a party's name to its label, organisation kind(s), the creation data field naming
     its organisation and whether its side sees the case."""
     if node is None:
@@ -219,12 +226,12 @@ def _parties(c: "_Checker", node: Any, creation: Creation) -> tuple[Party, ...]:
         parties.append(Party(
             name=name, label=c.label(spec.get("label"), what), org_kinds=kinds, field=field_name,
             sees_case=spec.get("sees_case", True), may_be_case_org=spec.get("may_be_case_org", False),
-            line=spec.line,
+            line=cast(_LineDict, spec).line,
         ))
     return tuple(parties)
 
 
-def _entities(c: "_Checker", doc: Mapping[str, Any]) -> tuple[str, ...]:
+def _entities(c: _Checker, doc: Mapping[str, Any]) -> tuple[str, ...]:
     names = c.names(doc, "entities", "definition")
     for name in names:
         if not _ENTITY_NAME.fullmatch(name) or name == "case":
@@ -317,7 +324,7 @@ def load_definition(path: Path) -> Definition:
                     record=record,
                     party=party,
                     way=way,
-                    line=node.line,
+                    line=cast(_LineDict, node).line,
                 )
             )
     triggers = {t.trigger for t in transitions}
@@ -504,6 +511,6 @@ class Catalog:
             raise KeyError(f"no rule profile named {name!r}") from None
 
 
-@lru_cache(maxsize=None)
+@cache
 def default_catalog() -> Catalog:
     return Catalog()

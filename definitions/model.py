@@ -6,10 +6,11 @@ profile it started under.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 FIELD_TYPES = frozenset(
     {"string", "integer", "money", "date", "boolean", "enum", "list", "object", "map"}
@@ -55,8 +56,8 @@ class FieldSpec:
     required: bool = False
     label: Label | None = None
     values: tuple[str, ...] = ()  # enum values
-    items: "FieldSpec | None" = None  # list items
-    fields: tuple["FieldSpec", ...] = ()  # object fields
+    items: FieldSpec | None = None  # list items
+    fields: tuple[FieldSpec, ...] = ()  # object fields
     min: int | None = None
     max: int | None = None
     max_length: int | None = None

@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-CHECKED = ["audit", "storage"]
+CHECKED = ["audit", "storage", "workflow", "definitions"]
 
 
 def _run(tool: str, *args: str) -> None:

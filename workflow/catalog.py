@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from functools import lru_cache
+from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
-from typing import Sequence
 
 from definitions import Catalog, Definition, DefinitionError
 from definitions.loader import DEFINITION, PROFILES_DIR, REASONS_DIR, display_name
@@ -60,7 +60,8 @@ def check_definition(d: Definition) -> None:
         if t.competent not in RULES and t.competent != FIXED:
             raise DefinitionError(f"{name}:{t.line}: transition {t.trigger!r}: unknown competence rule {t.competent!r}")
         if t.fix_competent is not None and t.fix_competent not in RULES:
-            raise DefinitionError(f"{name}:{t.line}: transition {t.trigger!r}: unknown competence rule {t.fix_competent!r}")
+            raise DefinitionError(
+                f"{name}:{t.line}: transition {t.trigger!r}: unknown competence rule {t.fix_competent!r}")
     c = d.creation
     for kind, attr, table in (("guard", "guards", GUARDS), ("effect", "effects", EFFECTS)):
         for rule in getattr(c, attr):
@@ -91,6 +92,6 @@ def checked_catalog(
     return catalog
 
 
-@lru_cache(maxsize=None)
+@cache
 def default() -> Catalog:
     return checked_catalog()

@@ -17,10 +17,11 @@ party's organisation.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, TypeAlias, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -34,6 +35,11 @@ from storage import utcnow
 from storage.prepared import Prepared
 
 from .competence import FIXED, RULES, OrgNode
+from .entities import ENTITIES, Applied, EntityChange, append_entries
+from .entities import apply as apply_entities
+from .entities import check as check_entities
+from .entities import subjects as entity_subjects
+from .entities import verify_entities as verify_entity_rows
 from .errors import (
     FieldError,
     Forbidden,
@@ -46,14 +52,16 @@ from .errors import (
     StaleVersion,
     UnknownTrigger,
 )
-from . import entities
 from .machine import DefinitionMachine, machine_for
 from .models import Case, CaseParty, Organisation
-from .validation import validate
 from .records import CaseRecord, OrgRecord, load_case, load_parties, orgs_by_id, save_case, update_org
 from .rules import CONDITIONS, EFFECTS, GUARDS, ORG_FIELDS, WITHOUT_DATA, ActorFacts, Context, OrgFacts, Reason
+from .validation import validate
 
 CASE = "case"
+# the engine reads models and the hot path's records alike (the same attribute names)
+_AnyCase: TypeAlias = "Case | CaseRecord"
+_AnyOrg: TypeAlias = "Organisation | OrgRecord"
 _SUBJECTS = Prepared(select(Case.id, Case.state, Case.version).order_by(Case.id))
 
 
@@ -69,7 +77,7 @@ class Actor:
     org_code: str | None = None
 
     @classmethod
-    def of(cls, user: Any) -> "Actor":
+    def of(cls, user: Any) -> Actor:
         org = user.org
         return cls(user.id, user.username, user.role, user.org_id, org.path if org else None, org.code if org else None)
 
@@ -86,7 +94,7 @@ class Availability:
     transition: Transition
 
 
-def can_view(actor: Actor, org: Organisation) -> bool:
+def can_view(actor: Actor, org: _AnyOrg) -> bool:
     """A user sees their organisation's subtree; an admin sees everything (read only)."""
     if actor.role == "admin":
         return True
@@ -111,11 +119,11 @@ def ancestors_of(session: Session, org: Any) -> list[OrgRecord]:
     return [rows[i] for i in reversed(ids) if i in rows]
 
 
-def _node(o: Organisation) -> OrgNode:
+def _node(o: _AnyOrg) -> OrgNode:
     return OrgNode(o.id, o.code, o.name, o.kind, o.employees)
 
 
-def _org_facts(o: Organisation) -> OrgFacts:
+def _org_facts(o: _AnyOrg) -> OrgFacts:
     return OrgFacts(o.code, o.name, o.kind, o.employees, o.female_employees, o.union_status, o.member_count, o.id)
 
 
@@ -133,11 +141,11 @@ class Effects:
     facts: dict[str, Any]
     data: dict[str, Any]
     org: dict[str, Any]
-    entities: list[entities.EntityChange]
+    entities: list[EntityChange]
 
 
 def _entry_data(recorded: Mapping[str, Any], effects: Effects, org: Any,
-                applied: list[entities.Applied]) -> dict[str, Any]:
+                applied: list[Applied]) -> dict[str, Any]:
     data: dict[str, Any] = dict(recorded)
     if effects.facts or effects.data:
         data["computed"] = {**effects.data, **effects.facts}
@@ -165,7 +173,7 @@ class Engine:
         names = set()
         for d in catalog.versions.values():
             for name in d.entities:
-                if name not in entities.ENTITIES:
+                if name not in ENTITIES:
                     raise DefinitionError(f"{display_name(Path(d.path))}: entity {name!r} is not registered")
                 names.add(name)
         return frozenset(names)
@@ -182,14 +190,14 @@ class Engine:
         return datetime.now(tz).date()
 
     # -- lookups ---------------------------------------------------------
-    def definition_of(self, case: Case) -> Definition:
+    def definition_of(self, case: _AnyCase) -> Definition:
         return self.catalog.definition_version(case.workflow, case.definition_version)
 
-    def params_of(self, case: Case) -> Mapping[str, Any]:
+    def params_of(self, case: _AnyCase) -> Mapping[str, Any]:
         return self.catalog.profile(case.profile).for_workflow(case.workflow)
 
-    def _context(self, case: Case, trigger: str, data: Mapping[str, Any], actor: Actor | None, today: date,
-                 org: Organisation, parties: Mapping[str, OrgFacts] | None = None) -> Context:
+    def _context(self, case: _AnyCase, trigger: str, data: Mapping[str, Any], actor: Actor | None, today: date,
+                 org: _AnyOrg, parties: Mapping[str, OrgFacts] | None = None) -> Context:
         profile = self.catalog.profile(case.profile)
         definition = self.definition_of(case)
         return Context(
@@ -252,7 +260,7 @@ class Engine:
         return next((p.org for p in case.parties if p.party == party), None)
 
     @staticmethod
-    def _four_eyes_excluded(case: Case, t: Transition) -> set[int]:
+    def _four_eyes_excluded(case: _AnyCase, t: Transition) -> set[int]:
         excluded = {case.created_by_id}
         fired = [(v[1], v[0]) for k, v in (case.fired_by or {}).items() if k in t.reviews]
         if fired:
@@ -282,7 +290,7 @@ class Engine:
         if bad:
             raise ValueError(f"effects may not change organisation fields {sorted(bad)}")
         if out.entities:
-            entities.check(definition.entities, out.entities)
+            check_entities(definition.entities, out.entities)
         return out, ctx
 
     # -- the choke point, check by check ---------------------------------------
@@ -355,7 +363,7 @@ class Engine:
             raise GuardFailed(reasons)
 
     def _change_state(self, session: Session, case: CaseRecord, definition: Definition, t: Transition,
-                      actor: Actor, recorded: Mapping[str, Any], effects: Effects) -> list[entities.Applied]:
+                      actor: Actor, recorded: Mapping[str, Any], effects: Effects) -> list[Applied]:
         """Write the step: the case's columns it changed, the organisation's and the entities' changes."""
         changed = {"version", "fired_by", "updated_at"}
         if t.record == "merge" and recorded:
@@ -369,9 +377,11 @@ class Engine:
             changed.add("facts")
         case.fired_by[t.trigger] = [actor.id, case.version + 1]
         if t.fix_competent:
-            case.competent_org = self.competent_org(session, case, t.fix_competent)
-            if case.competent_org_id != case.competent_org.id:
-                case.competent_org_id = case.competent_org.id
+            # a record's organisations, and so its competent one, are records
+            competent = cast(OrgRecord, self.competent_org(session, case, t.fix_competent))
+            case.competent_org = competent
+            if case.competent_org_id != competent.id:
+                case.competent_org_id = competent.id
                 changed.add("competent_org_id")
         if effects.org:
             update_org(session, case.org.id, effects.org)
@@ -383,23 +393,24 @@ class Engine:
         if t.dest in definition.final_states and not case.closed:
             case.closed = True
             changed.add("closed")
-            if case.unique_key is not None and definition.creation.unique.get("scope") == "open":
+            unique = definition.creation.unique  # declared whenever a case has a unique key
+            if case.unique_key is not None and unique is not None and unique.get("scope") == "open":
                 case.unique_key = None
                 changed.add("unique_key")
         save_case(session, case, frozenset(changed))
-        return entities.apply(session, effects.entities) if effects.entities else []
+        return apply_entities(session, effects.entities) if effects.entities else []
 
     @staticmethod
     def _append_entries(session: Session, case: Case | CaseRecord, actor: Actor, trigger: str,
                         before: str | None, comment: str, data: dict[str, Any],
-                        applied: list[entities.Applied]) -> None:
+                        applied: list[Applied]) -> None:
         """The case's entry, then one for each entity row the step changed."""
         audit.append(session, actor=actor.username, role=actor.role, subject_type=CASE, subject_id=str(case.id),
                      trigger=trigger, from_state=before, to_state=case.state, version=case.version,
                      comment=comment, data=data)
         if applied:
-            entities.append_entries(session, applied, actor=actor.username, role=actor.role, trigger=trigger,
-                                    case_id=case.id)
+            append_entries(session, applied, actor=actor.username, role=actor.role, trigger=trigger,
+                           case_id=case.id)
 
     def fire(
         self,
@@ -414,30 +425,30 @@ class Engine:
     ) -> CaseRecord:
         """Fire `trigger` on the case; returns the case as it now stands (a record, not a model), as it will
         be once the caller's unit of work commits."""
-        case = self.load_for_update(session, _case_id(case), actor)
-        definition = self.definition_of(case)
+        record = self.load_for_update(session, _case_id(case), actor)
+        definition = self.definition_of(record)
         self._check_trigger(definition, trigger)
-        self._check_version(case, expected_version)
+        self._check_version(record, expected_version)
         machine = machine_for(definition)
-        candidates = self._check_state(machine, case, trigger, actor)
+        candidates = self._check_state(machine, record, trigger, actor)
         t = candidates[0]
         self._check_role(t, actor)
-        self._check_competence(session, case, t, actor)
-        self._check_four_eyes(case, t, actor)
+        self._check_competence(session, record, t, actor)
+        self._check_four_eyes(record, t, actor)
         comment = self._check_comment(t, comment)
         clean, recorded = self._check_data(t.data, data)
-        ctx = self._context(case, trigger, clean, actor, today or self.today(case.profile), case.org)
+        ctx = self._context(record, trigger, clean, actor, today or self.today(record.profile), record.org)
         self._check_guards(t.guards, ctx)
 
         effects, ctx = self._run_effects(definition, t.effects, ctx)
         t = machine.choose(candidates, ctx, CONDITIONS)
-        before = case.state
-        applied = self._change_state(session, case, definition, t, actor, recorded, effects)
-        entry = _entry_data(recorded, effects, case.org, applied)
-        if t.fix_competent and case.competent_org is not None:
-            entry["competent_org"] = case.competent_org.code
-        self._append_entries(session, case, actor, trigger, before, comment, entry, applied)
-        return case
+        before = record.state
+        applied = self._change_state(session, record, definition, t, actor, recorded, effects)
+        entry = _entry_data(recorded, effects, record.org, applied)
+        if t.fix_competent and record.competent_org is not None:
+            entry["competent_org"] = record.competent_org.code
+        self._append_entries(session, record, actor, trigger, before, comment, entry, applied)
+        return record
 
     # -- creating a case ---------------------------------------------------
     def _resolve_parties(self, session: Session, definition: Definition, org: Organisation,
@@ -504,7 +515,7 @@ class Engine:
         reasons = self._run_guards(creation.guards, ctx)
         unique_key = self._unique_key(definition, org, clean)
         if unique_key is not None and session.scalar(select(Case.id).where(Case.unique_key == unique_key)):
-            reasons.append(Reason(creation.unique["reason"]))
+            reasons.append(Reason(cast(Mapping[str, Any], creation.unique)["reason"]))  # a key needs `unique`
         if reasons:
             raise GuardFailed(reasons)
         effects, _ = self._run_effects(definition, creation.effects, ctx)
@@ -527,7 +538,7 @@ class Engine:
             raise GuardFailed([Reason(creation.unique["reason"] if creation.unique else "case_exists")]) from None
         for party, porg in parties:
             session.add(CaseParty(case_id=case.id, party=party.name, org_id=porg.id, sees_case=party.sees_case))
-        applied = entities.apply(session, effects.entities) if effects.entities else []
+        applied = apply_entities(session, effects.entities) if effects.entities else []
         entry = _entry_data(recorded, effects, org, applied)
         if parties:
             entry["parties"] = {p.name: o.code for p, o in parties}
@@ -587,9 +598,9 @@ class Engine:
         for case_id, state, version in _SUBJECTS.stream(session, 20000):
             yield audit.Subject(CASE, str(case_id), state, version)
         if self.entity_names:
-            yield from entities.subjects(session, self.entity_names)
+            yield from entity_subjects(session, self.entity_names)
 
     def verify_entities(self, session: Session) -> list[str]:
         """Replay the entity changes the case entries record, in seq order, and compare them with the rows:
         one problem per row that differs (naming the fields), is missing or was never changed by a step."""
-        return entities.verify_entities(session, self.entity_names) if self.entity_names else []
+        return verify_entity_rows(session, self.entity_names) if self.entity_names else []

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
@@ -56,10 +57,12 @@ class EntityChange:
 ENTITIES: dict[str, EntityType] = {}
 
 
-def register(name: str, model: type, *, key: str = "id", fields: Iterable[str], version: str | None = None) -> EntityType:
+def register(
+    name: str, model: type, *, key: str = "id", fields: Iterable[str], version: str | None = None
+) -> EntityType:
     """Make `model` an entity that definitions may declare under `name` (also its audit subject type)."""
     fields = tuple(fields)
-    columns = set(sa_inspect(model).columns.keys())
+    columns: set[str] = set(sa_inspect(model).columns.keys())
     unknown = sorted({key, *fields, *((version,) if version else ())} - columns)
     if unknown:
         raise ValueError(f"entity {name!r}: {model.__name__} has no columns {unknown}")
@@ -186,8 +189,9 @@ def subjects(session: Session, names: Iterable[str]) -> Iterator[audit.Subject]:
             columns.append(version)
         n = len(entity.fields)
         for row in session.execute(select(*columns).order_by(columns[0])).yield_per(5000):
-            values = dict(zip(entity.fields, row[1:1 + n]))
-            yield audit.Subject(name, str(jsonable(row[0])), digest(values), row[1 + n] if version is not None else None)
+            values = dict(zip(entity.fields, row[1:1 + n], strict=True))
+            stamp = row[1 + n] if version is not None else None
+            yield audit.Subject(name, str(jsonable(row[0])), digest(values), stamp)
 
 
 def replay(session: Session) -> dict[tuple[str, str], dict[str, Any]]:
@@ -220,7 +224,7 @@ def verify_entities(session: Session, names: Iterable[str]) -> list[str]:
         for row in session.execute(select(*columns).order_by(columns[0])).yield_per(5000):
             key = (name, str(jsonable(row[0])))
             seen.add(key)
-            values = {f: jsonable(v) for f, v in zip(entity.fields, row[1:])}
+            values = {f: jsonable(v) for f, v in zip(entity.fields, row[1:], strict=True)}
             want = expected.get(key)
             if want is None:
                 problems.append(f"{name} {key[1]} has no change in the audit trail")

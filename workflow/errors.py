@@ -6,7 +6,8 @@ reason catalogue) and, for bad input, the fields at fault.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .rules import Reason
 
@@ -14,7 +15,7 @@ from .rules import Reason
 class WorkflowError(Exception):
     code: str = "invalid_input"
 
-    def __init__(self, reasons: Iterable[Reason] = (), fields: Mapping[str, "FieldError"] | None = None):
+    def __init__(self, reasons: Iterable[Reason] = (), fields: Mapping[str, FieldError] | None = None):
         self.reasons = list(reasons) or [Reason(self.code)]
         self.fields = dict(fields or {})
         super().__init__(f"{self.code}: {', '.join(r.code for r in self.reasons)}")

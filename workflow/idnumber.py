@@ -29,7 +29,7 @@ def check_character(first17: str) -> str:
     """The check character for 17 digits; ValueError for anything else."""
     if len(first17) != LENGTH - 1 or not (first17.isascii() and first17.isdigit()):
         raise ValueError("the check character is computed over exactly 17 digits")
-    total = sum(int(c) * w for c, w in zip(first17, WEIGHTS))
+    total = sum(int(c) * w for c, w in zip(first17, WEIGHTS, strict=True))
     return CHECK_CHARACTERS[total % 11]
 
 

@@ -7,7 +7,8 @@ machine construction.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
 
 from transitions import Machine
 
@@ -34,7 +35,8 @@ class DefinitionMachine:
             auto_transitions=False,
             send_event=True,
         )
-        self._by_key: dict[tuple[str, str, str], Transition] = {
+        # keyed as the machine's transitions name them (their dest is typed `str | None`)
+        self._by_key: dict[tuple[str, str, str | None], Transition] = {
             (t.trigger, t.source, t.dest): t for t in definition.transitions
         }
         self._found: dict[tuple[str, str], tuple[Transition, ...]] = {}  # the machine's answers, kept
@@ -64,7 +66,8 @@ class DefinitionMachine:
             return candidates[0]
         trigger, state = candidates[0].trigger, candidates[0].source
         for mt in self.machine.get_transitions(trigger=trigger, source=state):
-            if all(bool(conditions[c.func](ctx)) == c.target for c in mt.conditions):
+            # the machine is built with condition names, never callables
+            if all(bool(conditions[cast(str, c.func)](ctx)) == c.target for c in mt.conditions):
                 return self._by_key[(trigger, state, mt.dest)]
         raise LookupError(f"no transition of {trigger!r} from {state!r} has its conditions met")
 

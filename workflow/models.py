@@ -34,7 +34,7 @@ class Organisation(Base):
     member_count: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    parent: Mapped["Organisation | None"] = relationship(remote_side=[id], lazy="select")
+    parent: Mapped[Organisation | None] = relationship(remote_side=[id], lazy="select")
 
 
 class User(Base):
@@ -104,8 +104,8 @@ class Case(Base):
     competent_org: Mapped[Organisation | None] = relationship(foreign_keys=[competent_org_id], lazy="joined")
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="select")
     # read only when a definition declares parties, or when the case's own organisation is not visible
-    parties: Mapped[list["CaseParty"]] = relationship(lazy="select", order_by="CaseParty.party",
-                                                      viewonly=True)
+    parties: Mapped[list[CaseParty]] = relationship(lazy="select", order_by="CaseParty.party",
+                                                    viewonly=True)
 
     __table_args__ = (
         Index("ix_cases_org_workflow", "org_id", "workflow"),  # neither column changes with a step

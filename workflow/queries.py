@@ -1,8 +1,9 @@
 """Read-side queries, always limited to what the actor may see."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import Select, false, func, or_, select, true
 from sqlalchemy.orm import Session, aliased

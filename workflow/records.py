@@ -7,10 +7,11 @@ transaction, and expires any ORM copy of what it changed.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.util import identity_key
 
@@ -88,6 +89,7 @@ _COMPETENT_COLUMNS = tuple(getattr(_competent, c.key) for c in _ORG_COLUMNS)
 _CASE_COLUMNS = (Case.id, Case.workflow, Case.definition_version, Case.profile, Case.state, Case.version,
                  Case.closed, Case.competent_org_id, Case.data, Case.facts, Case.fired_by, Case.unique_key,
                  Case.created_by_id)
+_CASE_FIELDS = tuple(c.key for c in _CASE_COLUMNS)  # CaseRecord's first fields, in order
 
 # the case with its organisations, times, title and creator: all that the engine and a case's JSON use
 _load = (
@@ -116,7 +118,7 @@ def _update_case(columns: frozenset[str]) -> Prepared:
     if stmt is None:
         if not columns <= UPDATABLE:
             raise ValueError(f"not columns a step writes: {sorted(columns - UPDATABLE)}")
-        table = Case.__table__
+        table = cast(Table, Case.__table__)
         stmt = _UPDATES[columns] = Prepared(
             update(table).where(table.c.id == bindparam("case_id"))
             .values({c: bindparam(c) for c in sorted(columns)}))
@@ -135,7 +137,9 @@ def load_case(session: Session, case_id: int, lock: bool = True) -> CaseRecord |
         return None
     n, m = len(_CASE_COLUMNS), len(_ORG_COLUMNS)
     created_at, updated_at, state_since, title, username = values[n + 2 * m:]
-    case = CaseRecord(*values[:n], org=_org(values[n:n + m]), competent_org=_org(values[n + m:n + 2 * m]),
+    # the case's own columns by name, in _CASE_COLUMNS' order; its organisation is an inner join, never None
+    case = CaseRecord(**dict(zip(_CASE_FIELDS, values[:n], strict=True)), org=OrgRecord(*values[n:n + m]),
+                      competent_org=_org(values[n + m:n + 2 * m]),
                       created_at=created_at, updated_at=updated_at, state_since=state_since, title=title or "",
                       created_by=UserRef(values[n - 1], username) if username is not None else None)
     case.data, case.facts, case.fired_by = dict(case.data or {}), dict(case.facts or {}), dict(case.fired_by or {})
@@ -166,7 +170,8 @@ def save_case(session: Session, case: CaseRecord, columns: frozenset[str]) -> No
 
 
 def update_org(session: Session, org_id: int, changes: dict[str, Any]) -> None:
-    session.execute(update(Organisation.__table__).where(Organisation.__table__.c.id == org_id).values(**changes))
+    table = cast(Table, Organisation.__table__)
+    session.execute(update(table).where(table.c.id == org_id).values(**changes))
     _expire(session, Organisation, org_id)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from definitions import FieldSpec
 
@@ -79,7 +79,8 @@ def _one(spec: FieldSpec, value: Any, path: str, out: _Result) -> tuple[Any, Any
         if amount is None:
             out.fail(path, "not_money")
             return None, None
-        if amount.as_tuple().exponent < -2 and amount != amount.quantize(MONEY_STEP):
+        exponent = cast(int, amount.as_tuple().exponent)  # an int: _money keeps only finite amounts
+        if exponent < -2 and amount != amount.quantize(MONEY_STEP):
             out.fail(path, "money_precision")
             return None, None
         minimum = spec.min if spec.min is not None else 0

@@ -19,9 +19,10 @@ Pure functions; dates come as `datetime.date` or ISO strings.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 ONE_DAY = timedelta(days=1)
 
@@ -50,11 +51,11 @@ class Calendar:
     workdays: frozenset[date] = frozenset()
 
     @classmethod
-    def of(cls, holidays: Iterable[Any] = (), workdays: Iterable[Any] = ()) -> "Calendar":
+    def of(cls, holidays: Iterable[Any] = (), workdays: Iterable[Any] = ()) -> Calendar:
         return cls(frozenset(as_date(d) for d in holidays or ()), frozenset(as_date(d) for d in workdays or ()))
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> "Calendar":
+    def from_params(cls, params: Mapping[str, Any]) -> Calendar:
         """The calendar of a profile section (`holidays`, `workdays`)."""
         return cls.of(params.get("holidays") or (), params.get("workdays") or ())
 
