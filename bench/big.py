@@ -145,10 +145,11 @@ def _p(values: list[float], q: float) -> float:
 
 def page_times(app: Any, samples: int) -> dict[str, dict[str, float]]:
     """p50 / p95 of the three busiest pages, as a reviewer and a preparer of the demo see them."""
-    from web.demo import DEMO_PASSWORD
-    from workflow import Case, Organisation
-    from web.extensions import get_db
     from sqlalchemy import select
+
+    from web.demo import DEMO_PASSWORD
+    from web.extensions import get_db
+    from workflow import Case, Organisation
 
     with app.app_context(), get_db(app).read() as session:
         ids = list(session.scalars(select(Case.id).join(Organisation, Organisation.id == Case.org_id)

@@ -28,9 +28,9 @@ def _setup(url: str) -> tuple[Any, Any, int, Any, Any]:
     from argon2 import PasswordHasher
     from argon2.profiles import CHEAPEST
 
+    from services.accounts import create_org, create_user, set_password_hasher
     from storage import Database, migrate
     from workflow import Actor, Engine
-    from services.accounts import create_org, create_user, set_password_hasher
 
     set_password_hasher(PasswordHasher.from_parameters(CHEAPEST))
     migrate.upgrade(url)

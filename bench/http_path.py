@@ -36,9 +36,9 @@ def _prepare(url: str, clients: int) -> list[dict[str, Any]]:
     from argon2 import PasswordHasher
     from argon2.profiles import CHEAPEST
 
+    from services.accounts import create_org, create_user, issue_token, set_password_hasher
     from storage import Database, migrate
     from workflow import Actor, Engine
-    from services.accounts import create_org, create_user, issue_token, set_password_hasher
 
     from .engine_path import bench_catalog
 

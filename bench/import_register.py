@@ -28,7 +28,8 @@ TRADES = ("物流有限公司", "电子科技有限公司", "食品有限公司"
 
 
 def credit_code(n: int, prefix: str = "91330100MB") -> str:
-    from workflow import CREDIT_CODE_ALPHABET as ALPHABET, credit_code_check_character as check_character
+    from workflow import CREDIT_CODE_ALPHABET as ALPHABET
+    from workflow import credit_code_check_character as check_character
 
     digits = []
     for _ in range(7):
@@ -72,8 +73,8 @@ def make_register(count: int, parents: list[str], fmt: str = "csv", encoding: st
 
 def _fresh(tmp: str, name: str, url: str | None, parents: list[str]) -> Any:
     """A migrated database holding a federation and the towns the rows go under."""
-    from storage import Database, migrate
     from services.accounts import create_org
+    from storage import Database, migrate
 
     url = url or f"sqlite:///{tmp}/{name}.db"
     if url.startswith("postgres"):
@@ -110,9 +111,9 @@ def measure(rows: int = 10_000, fmt: str = "csv", url: str | None = None) -> dic
     from argon2 import PasswordHasher
     from argon2.profiles import CHEAPEST
 
-    from workflow import Actor
     from services.accounts import set_password_hasher
     from services.register import import_register
+    from workflow import Actor
 
     set_password_hasher(PasswordHasher.from_parameters(CHEAPEST))
     parents = [f"BT{i}" for i in range(5)]

@@ -17,10 +17,8 @@ from sqlalchemy.orm import Session
 from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from workflow import Case, User, WorkflowError
 from services.accounts import create_org, move_org, update_org
-from workflow import ORG_KINDS, Organisation
-from workflow import paginate
+from workflow import ORG_KINDS, Case, Organisation, User, WorkflowError, paginate
 
 from . import admin_users  # noqa: F401  (the users' and tokens' pages, on the same blueprint)
 from .admin_common import bp, choices, show_errors

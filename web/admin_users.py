@@ -17,8 +17,6 @@ from sqlalchemy.orm import Session
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from storage import utcnow
-from workflow import ApiToken, User, WorkflowError
 from services.accounts import (
     MIN_PASSWORD,
     create_user,
@@ -29,8 +27,8 @@ from services.accounts import (
     set_user_active,
     update_user,
 )
-from workflow import ROLES, Organisation
-from workflow import paginate
+from storage import utcnow
+from workflow import ROLES, ApiToken, Organisation, User, WorkflowError, paginate
 
 from .admin_common import bp, choices, show_errors
 from .extensions import get_db

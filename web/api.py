@@ -13,15 +13,25 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 import audit
-from storage import json_bytes
-from workflow import Actor, Case, FieldError, Forbidden, InvalidInput, NotFound, WorkflowError, can_view
 from services.accounts import actor_for_token, create_org, create_user, find_org, find_user, issue_token
-from workflow import MAX_PAGE, list_cases
+from storage import json_bytes
+from workflow import (
+    MAX_PAGE,
+    Actor,
+    Case,
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    WorkflowError,
+    can_view,
+    error_message,
+    list_cases,
+)
 
 from .extensions import csrf, get_db, get_engine
 from .i18n import error_payload, lang
 from .present import case_json, definition_json, entry_json, org_json, sees_personal_data
-from workflow import error_message
 from .statuses import status_of
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

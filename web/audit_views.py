@@ -25,11 +25,9 @@ from sqlalchemy.orm import Session
 
 import audit
 from audit import AuditEntry
-from storage import utcnow
-from workflow import Actor, Case, User
 from services.accounts import find_org
-from workflow import Organisation
-from workflow import Page, paginate
+from storage import utcnow
+from workflow import Actor, Case, Organisation, Page, User, paginate
 
 from .extensions import get_db, get_engine
 from .i18n import local_time

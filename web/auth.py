@@ -24,9 +24,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from services.accounts import MIN_PASSWORD, check_password, find_user, hash_password, needs_rehash
 from storage import utcnow
 from workflow import Actor, User
-from services.accounts import MIN_PASSWORD, check_password, find_user, hash_password, needs_rehash
 
 from .extensions import get_db, limiter, login_manager
 

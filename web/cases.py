@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -24,6 +24,7 @@ from .present import case_data, entry_json, sees_personal_data
 from .steps import explain, serve
 from .templating import review_states
 from .waiting import waiting_for, waiting_note
+from .workflow_pages import CaseView, workflow_pages
 
 bp = Blueprint("cases", __name__)
 
@@ -137,10 +138,16 @@ def show(case_id: int) -> Any:
         path = [e["to"] for e in entries if e["to"]]
         svg = workflow_svg(definition, case.state, path)
         waiting = waiting_for(session, engine, case, available)
+        data = case_data(actor, case)
+        overdue = engine.overdue(case)
+        panel = workflow_pages(current_app).panel(case.workflow)
+        shown = panel.build(CaseView(session, engine, actor, case, definition, data, entries, available, overdue)) \
+            if panel else None
         return render_template(
-            "cases/show.html", case=case, definition=definition, data=case_data(actor, case), entries=entries,
-            available=available, reason_message=reason_message, svg=svg, overdue=engine.overdue(case),
+            "cases/show.html", case=case, definition=definition, data=data, entries=entries,
+            available=available, reason_message=reason_message, svg=svg, overdue=overdue,
             waiting_for=waiting, waiting_note=waiting_note(engine, case, waiting), json=json,
+            panel_template=panel.template if panel else None, panel=shown,
         )
 
 

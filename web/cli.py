@@ -13,8 +13,8 @@ from sqlalchemy.engine import make_url
 
 import audit
 from audit import checkpoint as checkpoints
-from storage import migrate, utcnow
 from services.accounts import create_user, find_user, issue_token
+from storage import migrate, utcnow
 from workflow import WorkflowError
 
 from .extensions import get_db, get_engine

@@ -11,8 +11,8 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
-from workflow import Actor, Engine, Organisation, User
 from services.accounts import create_org, create_user, find_user
+from workflow import Actor, Engine, Organisation, User
 from workflow import credit_code_check_character as credit_check
 from workflow import id_number_check_character as id_check
 

@@ -22,10 +22,11 @@ from typing import Any
 
 from flask import Flask
 
-from workflow import Actor
 from services.accounts import create_org, create_user
-from workflow import CREDIT_CODE_ALPHABET as ALPHABET, credit_code_check_character as check_character
 from services.register import import_register
+from workflow import CREDIT_CODE_ALPHABET as ALPHABET
+from workflow import Actor
+from workflow import credit_code_check_character as check_character
 
 from .extensions import get_db
 

@@ -23,14 +23,13 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     TextAreaField,
+    widgets,
 )
-from wtforms import widgets
 from wtforms.validators import Optional
 
 from definitions import FieldSpec
 
 from .i18n import text
-
 
 try:  # WTForms 3.3 takes choices as SelectChoice; older versions as (value, label) pairs
     from wtforms.fields.choices import SelectChoice

@@ -16,8 +16,7 @@ from flask import current_app, g, has_request_context, request, session, url_for
 from flask_babel import format_datetime
 
 from definitions import Label
-from workflow import FieldError, Reason, WorkflowError
-from workflow import error_message, field_message
+from workflow import FieldError, Reason, WorkflowError, error_message, field_message
 
 LANGUAGES = ("zh_CN", "en")
 HTML_LANG = {"zh_CN": "zh-CN", "en": "en"}

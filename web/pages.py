@@ -19,11 +19,9 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from audit import AuditEntry
-from storage import utcnow
-from workflow import Actor, ApiToken, Case, Engine, User, can_view
 from services.accounts import find_org
-from workflow import Organisation
-from workflow import list_cases, review_queue, visible_orgs
+from storage import utcnow
+from workflow import Actor, ApiToken, Case, Engine, Organisation, User, can_view, list_cases, review_queue, visible_orgs
 
 from . import templating
 from .diagram import escape_states

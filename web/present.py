@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session
 from audit import AuditEntry
 from audit.chain import format_at
 from definitions import thaw
-from workflow import Actor, Case, Engine, Organisation
-from workflow import mask
+from workflow import Actor, Case, Engine, Organisation, mask
 
 from .i18n import reason_message, text
 

@@ -19,17 +19,22 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from workflow import Actor, Organisation, WorkflowError, can_view
-from workflow import ancestors_of
-from workflow import Page
 from services.register import ImportResult, import_register, may_import
 from services.register_file import LABELS, LABELS_EN
 from services.reports import Row, coverage, ledger, threshold_of
+from workflow import Actor, Organisation, Page, WorkflowError, ancestors_of, can_view
 
 from .extensions import csrf, get_db, get_engine
 from .i18n import lang
 from .reports_api import (
-    READERS, XLSX, build_report, download, export_name, report_org, report_params, report_year,
+    READERS,
+    XLSX,
+    build_report,
+    download,
+    export_name,
+    report_org,
+    report_params,
+    report_year,
 )
 from .reports_charts import children_chart, pct, rates_chart
 from .reports_export import TABLES, csv_bytes, csv_name, workbook_bytes

@@ -10,9 +10,9 @@ from typing import Any, Mapping
 from flask import Blueprint, Response, request
 from sqlalchemy.orm import Session
 
-from workflow import Actor, FieldError, Forbidden, InvalidInput, NotFound, Organisation, can_view
 from services.accounts import find_org
 from services.reports import Coverage, coverage, ledger, threshold_of
+from workflow import Actor, FieldError, Forbidden, InvalidInput, NotFound, Organisation, can_view
 
 from .api import endpoint, respond
 from .extensions import csrf, get_engine

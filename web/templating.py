@@ -8,15 +8,27 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from flask import Flask, request
-from markupsafe import Markup
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from definitions import Definition, FieldSpec
 
 from .diagram import escape_states, path_labels
 from .extensions import get_engine
-from .i18n import KIND_LABELS, ROLE_LABELS, UNION_STATUS_LABELS, pick
-from .i18n import days_since, html_lang, lang, lang_url, local_date, local_time, reason_message, text
+from .i18n import (
+    KIND_LABELS,
+    ROLE_LABELS,
+    UNION_STATUS_LABELS,
+    days_since,
+    html_lang,
+    lang,
+    lang_url,
+    local_date,
+    local_time,
+    pick,
+    reason_message,
+    text,
+)
 
 # values the organisations' and users' entries record, by key
 SYSTEM_VALUES = {"kind": KIND_LABELS, "role": ROLE_LABELS, "union_status": UNION_STATUS_LABELS}

@@ -5,7 +5,9 @@ For every workflow of the engine's catalogue whose package was imported (`catalo
 `workflows/founding/templates/panel.html`), and its `pages` module, when it has one, may give:
 
 * `bp` (or `BLUEPRINTS`, several) — the workflow's own pages (printable notices, uploads, …);
-* `PANELS` — {workflow: template} included on the case page under the header;
+* `PANELS` — {workflow: Panel(template, build)}: a panel on the case page under the header; `build(view)`
+  gets what the case page read (`CaseView`) in the page's own unit of work and returns what the template
+  shows as `panel` (templates never open a unit of work);
 * `STEPS` — {trigger: StepPage} forms and templates of its own for some steps, served by the one step
   page of `web.steps` (see there);
 * `ADDRESSES` — {trigger: endpoint} where a step keeps an address of its own (routed to `web.steps.serve`),
@@ -15,25 +17,51 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from flask import Flask, current_app, url_for
 from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
+from sqlalchemy.orm import Session
 
-from workflow import Engine
+from definitions import Definition
+from workflow import Actor, Availability, Case, Engine
 
 EXTENSION = "unionflow.pages"
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """What the case page read in its unit of work, handed alike to every workflow's panel."""
+
+    session: Session
+    engine: Engine
+    actor: Actor
+    case: Case
+    definition: Definition
+    data: dict[str, Any]  # the case's data as this person may see it
+    entries: list[dict[str, Any]]  # its trail, oldest first, as `web.present.entry_json` gives them
+    available: list[Availability]
+    overdue: list[str]
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A workflow's panel on the case page: its template, and what the template shows, built from the view."""
+
+    template: str
+    build: Callable[[CaseView], Any]
 
 
 class WorkflowPages:
     """What the workflow packages add to one app: case-page panels and their own step pages."""
 
     def __init__(self) -> None:
-        self.panels: dict[str, str] = {}
+        self.panels: dict[str, Panel] = {}
         self.steps: dict[tuple[str, str], Any] = {}  # (workflow, trigger) -> StepPage
         self.addresses: dict[tuple[str, str], str] = {}  # (workflow, trigger) -> endpoint
 
-    def panel(self, workflow: str) -> str | None:
+    def panel(self, workflow: str) -> Panel | None:
         return self.panels.get(workflow)
 
     def step(self, workflow: str, trigger: str) -> Any:
@@ -60,7 +88,7 @@ def init_app(app: Flask, engine: Engine) -> None:
 
     @app.context_processor
     def _workflow_pages() -> dict[str, Any]:
-        return {"workflow_panel": pages.panel, "step_url": step_url}
+        return {"step_url": step_url}
 
 
 def step_url(case: Any, trigger: str) -> str:

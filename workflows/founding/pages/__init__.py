@@ -19,13 +19,14 @@ from web.extensions import get_db, get_engine
 from web.i18n import text
 from web.present import case_data, entry_json, sees_personal_data
 from web.steps import step_view
-from workflow import Availability, Case, can_view
+from web.workflow_pages import CaseView, Panel
+from workflow import Case, can_view
 
 from . import steps as founding_steps
 from . import view
 
 bp = Blueprint("founding", __name__)
-PANELS = {"founding": "founding/panel.html"}
+PANELS: dict[str, Panel] = {}  # set below, once `panel` is defined
 STEPS = {trigger: founding_steps.PAGES.get(trigger, founding_steps.DECISION) for trigger in founding_steps.TRIGGERS}
 ADDRESSES = {trigger: f"founding.{trigger}" for trigger in founding_steps.TRIGGERS}
 
@@ -33,11 +34,6 @@ ADDRESSES = {trigger: f"founding.{trigger}" for trigger in founding_steps.TRIGGE
 for _trigger, _page in STEPS.items():
     bp.add_url_rule(f"/cases/<int:case_id>/founding/{_trigger}", endpoint=_trigger, methods=["GET", "POST"],
                     view_func=login_required(step_view(_trigger, _page, "founding")))
-
-
-@bp.app_context_processor
-def _panel_helpers() -> dict[str, Any]:
-    return {"founding_panel": panel}
 
 
 def _waiting(case: Case, definition: Any) -> str:
@@ -50,11 +46,10 @@ def _waiting(case: Case, definition: Any) -> str:
     return ""
 
 
-def panel(case: Case, data: Mapping[str, Any], entries: Sequence[Mapping[str, Any]],
-          available: Sequence[Availability]) -> dict[str, Any]:
+def panel(view_: CaseView) -> dict[str, Any]:
     """Everything the case panel shows, worked out once per page."""
-    engine = get_engine()
-    definition = engine.definition_of(case)
+    engine, case, data, entries, available = view_.engine, view_.case, view_.data, view_.entries, view_.available
+    definition = view_.definition
     params = engine.params_of(case)
     today = engine.today(case.profile)
     waiting = _waiting(case, definition)
@@ -67,8 +62,7 @@ def panel(case: Case, data: Mapping[str, Any], entries: Sequence[Mapping[str, An
     if case.competent_org is None and not case.closed:  # the union that will approve, once applied
         rule = next((t.fix_competent for t in definition.transitions if t.fix_competent), None)
         if rule is not None:
-            with get_db().read() as session:
-                expected = engine.competent_org(session, case, rule).name
+            expected = engine.competent_org(view_.session, case, rule).name
     return {
         "phases": view.phases(definition, case, entries, _("请您办理") if primary else waiting),
         "numbered": sum(1 for p in definition.extra.get("phases", ()) if p["n"]),
@@ -158,3 +152,6 @@ def reply(case_id: int, kind: str) -> Any:
         decided_on=decided_on, decided_by=entry["actor"], cn_date=view.cn_date,
         body_labels=view.labels(definition, "for"), title=text(definition.title), **context,
     )
+
+
+PANELS["founding"] = Panel("founding/panel.html", panel)

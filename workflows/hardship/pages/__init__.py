@@ -21,6 +21,7 @@ from web.extensions import get_db, get_engine
 from web.i18n import reason_message, text
 from web.present import case_data, sees_personal_data
 from web.steps import CONFIRM_FIRST, Outcome, Step, StepPage, explain, step_view
+from web.workflow_pages import Panel
 from workflow import Actor, Case, Organisation, WorkflowError, can_view, paginate, visible_orgs
 
 from .forms import (
@@ -37,16 +38,12 @@ from .view import NOTICE_STATES, case_view, posting, recheck_horizon
 WORKFLOW = "hardship"
 
 bp = Blueprint("hardship", __name__, url_prefix="/hardship")
-PANELS = {WORKFLOW: "hardship/panel.html"}
+PANELS = {WORKFLOW: Panel("hardship/panel.html", lambda v: case_view(v.session, v.case, v.actor, v.entries))}
 
 
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
-    def hardship_case_view(case: Case, entries: Any = ()) -> dict[str, Any]:
-        with get_db().read() as session:
-            return case_view(session, case, current_user.actor(), entries)
-
-    return {"hardship_case_view": hardship_case_view, "hardship_category": category_short}
+    return {"hardship_category": category_short}
 
 
 @bp.before_app_request

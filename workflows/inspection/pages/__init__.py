@@ -17,17 +17,17 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from definitions import Definition
-from web.extensions import get_engine
 from web.i18n import reason_message, text
 from web.steps import CONFIRM_FIRST, Outcome, Step, StepPage, step_view
-from workflow import Case
+from web.workflow_pages import Panel
+from workflow import Case, Engine
 
 from .. import rules
 from . import forms
 
 WORKFLOW = "inspection"
 bp = Blueprint("inspection", __name__, url_prefix="/inspection")
-PANELS = {WORKFLOW: "inspection/panel.html"}
+PANELS: dict[str, Panel] = {}  # set below, once `panel` is defined
 class InspectionPage(StepPage):
     """An inspection step: the case's membership figures and the step's needs beside the form."""
 
@@ -200,10 +200,9 @@ def history(entries: Sequence[Mapping[str, Any]], extra: Mapping[str, Any]) -> l
     return out
 
 
-def panel(case: Case, data: Mapping[str, Any], definition: Definition, overdue: Any = (),
-          entries: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+def panel(case: Case, data: Mapping[str, Any], definition: Definition, overdue: Any, entries: Sequence[Mapping[str, Any]],
+          engine: Engine) -> dict[str, Any]:
     """What the case page shows of an inspection, computed from its recorded data and facts."""
-    engine = get_engine()
     extra = definition.extra
     params = engine.params_of(case)
     groups = forms.groups(extra, None, data.get("scores") or {}, data.get("self_scores") or {})
@@ -242,9 +241,8 @@ def panel(case: Case, data: Mapping[str, Any], definition: Definition, overdue: 
     }
 
 
-@bp.app_context_processor
-def _panel_helpers() -> dict[str, Any]:
-    return {"inspection_panel": panel}
+PANELS[WORKFLOW] = Panel("inspection/panel.html",
+                         lambda v: panel(v.case, v.data, v.definition, v.overdue, v.entries, v.engine))
 
 
 from . import year  # noqa: E402  (its pages use this module's blueprint name space only through url_for)
