@@ -8,7 +8,6 @@ from functools import wraps
 from typing import Any, Callable
 
 from flask import Blueprint, Response, g, request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
@@ -366,6 +365,3 @@ def get_verify(session: Session, actor: Actor) -> Response:
 @endpoint()
 def get_me(session: Session, actor: Actor) -> Response:
     return respond({"username": actor.username, "role": actor.role, "org": actor.org_code})
-
-
-__all__ = ["bp", "respond", "read_json", "select"]

@@ -5,7 +5,7 @@ verifiable trail.
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -240,4 +240,4 @@ def _district(app: Flask, walker: "_Walker") -> str:
     return load_district(app, walker, DEMO_PASSWORD)
 
 
-__all__ = ["DEMO_PASSWORD", "DEMO_USERS", "has_data", "load_demo", "date"]
+__all__ = ["DEMO_PASSWORD", "DEMO_USERS", "has_data", "load_demo"]
