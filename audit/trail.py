@@ -131,8 +131,9 @@ def append(
 
 def _catch_up(session: Session, tree_size: int, seq: int, frontier: list[bytes]) -> int:
     """Add to the tree the entries written behind the head's back (by hand, or by a bulk load), so
-    that the new entry's leaf has its place; a tree ahead of the trail is left alone."""
-    if tree_size > seq or (tree_size and len(frontier) != bin(tree_size).count("1")):
+    that the new entry's leaf has its place; a tree ahead of the trail, or a negative tree size (a trail
+    kept without its tree, the benchmarks' baseline), is left alone."""
+    if tree_size < 0 or tree_size > seq or (tree_size and len(frontier) != bin(tree_size).count("1")):
         return tree_size
     hashes = session.scalars(select(AuditEntry.hash).where(AuditEntry.seq > tree_size, AuditEntry.seq <= seq)
                              .order_by(AuditEntry.seq)).all()
