@@ -299,7 +299,8 @@ def note_extension_problem(session: Session, note: Note) -> str | None:
     compared with the entries' hashes as stored. (`flask audit verify` without a
     checkpoint recomputes every entry and every stored node.)
     """
-    from . import merkle, tree
+    from .merkle import EMPTY_ROOT, ProofError, leaf_hash, verify_consistency
+    from .tree import consistency_proof, inclusion_proof
 
     head = session.execute(select(AuditHead.seq, AuditHead.tree_size).where(AuditHead.id == 1)).one_or_none()
     seq, tree_size = (int(head[0]), int(head[1])) if head is not None else (0, 0)
@@ -309,17 +310,17 @@ def note_extension_problem(session: Session, note: Note) -> str | None:
     if tree_size != seq:
         return f"the Merkle tree holds {tree_size} leaves but the trail {seq} entries: the tree was altered"
     if old == 0:
-        return None if note.root == merkle.EMPTY_ROOT else "the checkpoint of an empty trail has another root"
+        return None if note.root == EMPTY_ROOT else "the checkpoint of an empty trail has another root"
     try:
-        proof = tree.consistency_proof(session, old, seq)
-        merkle.verify_consistency(old, seq, note.root, proof.new_root, proof.path)
-    except merkle.ProofError as err:
+        proof = consistency_proof(session, old, seq)
+        verify_consistency(old, seq, note.root, proof.new_root, proof.path)
+    except ProofError as err:
         return f"the tree of {old} entries the checkpoint signed is not a prefix of today's tree: {err}"
     for at in sorted({old, seq}):
-        stored = tree.inclusion_proof(session, at - 1, seq).leaf
+        stored = inclusion_proof(session, at - 1, seq).leaf
         digest = hash_at(session, at)
         if digest is None:
             return f"entry {at} is missing: the trail was truncated"
-        if merkle.leaf_hash(bytes.fromhex(digest)) != stored:
+        if leaf_hash(bytes.fromhex(digest)) != stored:
             return f"entry {at} no longer has the hash the checkpoint's tree holds: the trail up to it was rewritten"
     return None

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from storage import utcnow
 from storage.prepared import Prepared, dbapi_connection
 
-from . import merkle
 from .chain import GENESIS, canonical_json, format_at, link_hash
 from .check import check_entries
+from .merkle import append_leaf
 from .models import AuditEntry, AuditHead, AuditNode
 from .parallel import check_in_parallel
 from .tree import check_tree, decode_frontier, encode_frontier, extend
@@ -116,7 +116,7 @@ def append(
     params = {**row, "tree_size": tree_size, "frontier": frontier_text}
     if tree_size == prev_seq:
         params["node_idx"] = prev_seq
-        params["nodes"] = b"".join(merkle.append_leaf(frontier, prev_seq, bytes.fromhex(row["hash"])))
+        params["nodes"] = b"".join(append_leaf(frontier, prev_seq, bytes.fromhex(row["hash"])))
         params["tree_size"], params["frontier"] = prev_seq + 1, encode_frontier(frontier)
         if dbapi_connection(session)[1].name == "postgresql":
             _INSERT_ENTRY_AND_NODES.execute(session, params)

@@ -219,6 +219,8 @@ def proof_times(app: Any, samples: int) -> dict[str, float]:
                 raise RuntimeError(f"{path}: {resp.status_code} {resp.get_data(as_text=True)[:200]}")
         return out
 
+    timed([f"/api/v1/audit/entries/{rng.randint(1, size)}/proof" for _ in range(20)])  # warm: a running server
+    timed([f"/api/v1/audit/consistency?from={rng.randint(1, size)}" for _ in range(20)])
     inclusion = timed([f"/api/v1/audit/entries/{rng.randint(1, size)}/proof" for _ in range(samples)])
     consistency = timed([f"/api/v1/audit/consistency?from={rng.randint(1, size)}" for _ in range(samples)])
     key = checkpoints.generate_key()

@@ -63,7 +63,7 @@ def get_inclusion(session: Session, actor: Actor, seq: int) -> Response:
                              .where(AuditEntry.seq == seq).order_by(None))
     if visible is None:
         raise NotFound()
-    built = tree.tree_head(session).size
+    built = tree.tree_size(session)
     size = _size_arg("size", built)
     assert size is not None
     _within("size", size, seq, built)
@@ -79,7 +79,7 @@ def get_inclusion(session: Session, actor: Actor, seq: int) -> Response:
 @endpoint()
 def get_consistency(session: Session, actor: Actor) -> Response:
     _require_reader(actor)
-    built = tree.tree_head(session).size
+    built = tree.tree_size(session)
     old = _size_arg("from", None)
     new = _size_arg("to", built)
     assert old is not None and new is not None

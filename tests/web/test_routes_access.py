@@ -44,6 +44,8 @@ EXPECT: dict[str, dict[str, str]] = {
     # the audit trail
     "audit.explorer": {"GET": "302 200 403 403 200 403 403 200"},
     "audit.entry": {"GET": "302 200 403 403 200 403 403 404"},
+    # the proof download needs a signed checkpoint on the server; without one it says so (409)
+    "audit.entry_proof": {"GET": "302 409 403 403 409 403 403 404"},
     "audit.export_csv": {"GET": "302 200 403 403 200 403 403 200"},
     "audit.export_jsonl": {"GET": "302 200 403 403 200 403 403 200"},
     "audit.verify": {"POST": "302 200 403 403 200 403 403 200"},
