@@ -250,3 +250,30 @@ def test_the_entry_page_offers_a_proof_file_the_tool_accepts_and_one_changed_byt
     with db.read() as session:
         other = session.execute(text("SELECT seq FROM audit_entries WHERE subject_id = 'ENT-X'")).scalar_one()
     assert client.get(f"/audit/entries/{other}/proof.json").status_code == 404
+
+
+def test_a_masked_entry_is_proven_by_its_hash_alone(app, db, client, tree, signed, tmp_path):
+    sign, public = signed
+    with db.write() as session:
+        audit.append(session, actor="admin", role="admin", subject_type="org", subject_id="ENT-L", trigger="note",
+                     from_state=None, to_state=None, version=None, data={"id_number": "110101199003071234"})
+        seq = session.execute(text("SELECT max(seq) FROM audit_entries")).scalar_one()
+    app.config["UNIONFLOW_AUDIT_CHECKPOINT"] = str(sign())
+    login(client, "auditor")
+    resp = client.get(f"/audit/entries/{seq}/proof.json")
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["masked"] is True and "data_text" not in body["entry"]
+    assert "1990" not in resp.get_data(as_text=True) and body["entry"]["data"]["id_number"].startswith("110101*")
+    path = tmp_path / "masked.json"
+    path.write_bytes(resp.get_data())
+    checked = _tool(path, public)
+    assert checked.returncode == 0 and "content masked" in checked.stdout, checked.stdout
+    # the office's own proof carries the hashed text, so the content is checked too
+    out = tmp_path / "full.json"
+    runner = app.test_cli_runner()
+    note = app.config["UNIONFLOW_AUDIT_CHECKPOINT"]
+    assert runner.invoke(args=["audit", "prove", "--entry", str(seq), "--checkpoint", note, "--out", str(out)]
+                         ).exit_code == 0
+    full = _tool(out, public)
+    assert full.returncode == 0 and "content hashes" in full.stdout
