@@ -277,3 +277,17 @@ def test_a_masked_entry_is_proven_by_its_hash_alone(app, db, client, tree, signe
                          ).exit_code == 0
     full = _tool(out, public)
     assert full.returncode == 0 and "content hashes" in full.stdout
+
+
+def test_the_command_line_gives_the_apis_answers(app, api, tree):
+    runner = app.test_cli_runner()
+    admin = tree["admin"]
+    for args, path in [(["tree"], "/audit/tree"), (["proof", "7", "--size", "15"], "/audit/entries/7/proof?size=15"),
+                       (["consistency", "--from", "6", "--to", "19"], "/audit/consistency?from=6&to=19")]:
+        result = runner.invoke(args=["audit", *args])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout) == api.get(path, admin).get_json()
+    for args in (["proof", "0"], ["proof", "21"], ["proof", "5", "--size", "4"], ["consistency", "--from", "9",
+                                                                                   "--to", "3"]):
+        result = runner.invoke(args=["audit", *args])
+        assert result.exit_code == 2 and "error:" in result.output, args
