@@ -70,7 +70,7 @@ def backend(request, tmp_path_factory) -> dict[str, Any]:
     return {"name": "postgresql", "url": url}
 
 
-TABLES = ("api_tokens", "attachments", "cases", "users", "organisations", "audit_entries", "audit_head")
+TABLES = ("api_tokens", "attachments", "cases", "users", "organisations", "audit_entries", "audit_tree", "audit_head")
 
 
 @pytest.fixture
@@ -82,9 +82,11 @@ def db_url(backend, tmp_path) -> str:
         return f"sqlite:///{path}"
     engine = create_engine(normalise_url(backend["url"]), poolclass=NullPool)
     with engine.begin() as conn:
-        conn.execute(text("ALTER TABLE audit_entries DISABLE TRIGGER USER"))
+        for table in ("audit_entries", "audit_tree"):
+            conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
         conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
-        conn.execute(text("ALTER TABLE audit_entries ENABLE TRIGGER USER"))
+        for table in ("audit_entries", "audit_tree"):
+            conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
         conn.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
     engine.dispose()
     return backend["url"]

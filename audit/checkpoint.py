@@ -193,3 +193,134 @@ def head_of(session: Session) -> Head:
 
 def hash_at(session: Session, seq: int) -> str | None:
     return session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == seq))
+
+
+# -- C2SP signed notes (tlog-checkpoint) -------------------------------------------
+#
+# The form transparency-log tools read: a body of three lines — origin, tree size, base64 root hash — then a
+# blank line and one signature line "— <key name> <base64(key hash ‖ Ed25519 signature)>", where the key
+# hash is the first four bytes of SHA-256(key name ‖ "\n" ‖ 0x01 ‖ public key) and the signature covers the
+# body. https://c2sp.org/signed-note, https://c2sp.org/tlog-checkpoint
+
+DEFAULT_ORIGIN = "unionflow/audit"
+_DASH = "\u2014 "
+
+
+@dataclass(frozen=True)
+class Note:
+    origin: str
+    size: int
+    root: bytes
+    body: str
+    signatures: tuple[tuple[str, bytes, bytes], ...]  # key name, key hash, signature
+
+
+def note_key_hash(name: str, key: Ed25519PublicKey) -> bytes:
+    return hashlib.sha256(name.encode("utf-8") + b"\n\x01" + _raw(key)).digest()[:4]
+
+
+def verifier_key(name: str, key: Ed25519PublicKey) -> str:
+    """The note verifier key (`<name>+<hex key hash>+<base64(0x01 ‖ key)>`) that note tools are given."""
+    encoded = base64.b64encode(b"\x01" + _raw(key)).decode("ascii")
+    return f"{name}+{note_key_hash(name, key).hex()}+{encoded}"
+
+
+def _valid_origin(origin: str) -> bool:
+    return bool(origin) and origin.isprintable() and " " not in origin and "+" not in origin
+
+
+def sign_note(origin: str, size: int, root: bytes, key: Ed25519PrivateKey) -> str:
+    if not _valid_origin(origin):
+        raise CheckpointError("the origin must be one printable word without '+' (for example unionflow/audit)")
+    body = f"{origin}\n{size}\n{base64.b64encode(root).decode('ascii')}\n"
+    blob = note_key_hash(origin, key.public_key()) + key.sign(body.encode("utf-8"))
+    return f"{body}\n{_DASH}{origin} {base64.b64encode(blob).decode('ascii')}\n"
+
+
+def is_note(text: str | bytes) -> bool:
+    head = text[:1] if isinstance(text, str) else text[:1].decode("latin-1")
+    return head not in ("{", "")
+
+
+def parse_note(text: str | bytes) -> Note:
+    try:
+        raw = text.decode("utf-8") if isinstance(text, bytes) else text
+    except UnicodeDecodeError:
+        raise CheckpointError("the signed note is not UTF-8") from None
+    body, sep, rest = raw.partition("\n\n")
+    if not sep or not rest.endswith("\n"):
+        raise CheckpointError("not a signed note: no blank line before the signatures, or no final newline")
+    lines = body.split("\n")
+    if len(lines) < 3:
+        raise CheckpointError("a checkpoint note has an origin, a tree size and a root hash")
+    origin, size_text, root_text = lines[0], lines[1], lines[2]
+    if not size_text.isdigit() or (size_text != "0" and size_text.startswith("0")) or len(size_text) > 19:
+        raise CheckpointError(f"the tree size {size_text!r} is not a decimal number")
+    try:
+        root = base64.b64decode(root_text, validate=True)
+    except ValueError:
+        root = b""
+    if len(root) != 32:
+        raise CheckpointError("the root hash is not 32 bytes of base64")
+    signatures = []
+    for line in rest[:-1].split("\n"):
+        if not line.startswith(_DASH):
+            raise CheckpointError(f"not a signature line: {line[:40]!r}")
+        name, _, encoded = line[len(_DASH):].rpartition(" ")
+        try:
+            blob = base64.b64decode(encoded, validate=True)
+        except ValueError:
+            blob = b""
+        if not name or len(blob) < 5:
+            raise CheckpointError(f"a malformed signature line: {line[:40]!r}")
+        signatures.append((name, blob[:4], blob[4:]))
+    return Note(origin, int(size_text), root, body + "\n", tuple(signatures))
+
+
+def check_note(note: Note, trusted: Ed25519PublicKey) -> None:
+    """Raise unless the note carries a valid signature by `trusted` under the note's origin as key name."""
+    wanted = note_key_hash(note.origin, trusted)
+    for name, key_hash, signature in note.signatures:
+        if name == note.origin and key_hash == wanted:
+            try:
+                trusted.verify(signature, note.body.encode("utf-8"))
+            except InvalidSignature:
+                raise CheckpointError("the signature is not valid: the checkpoint was altered or signed with "
+                                      "another key") from None
+            return
+    raise CheckpointError(f"no signature by the trusted key {key_id(trusted)} for origin {note.origin!r}")
+
+
+def note_extension_problem(session: Session, note: Note) -> str | None:
+    """Why the live trail does not extend the signed tree `note`; None when it does.
+
+    No rescan: a consistency proof from the stored tree shows that the tree of
+    the note's size is a prefix of today's tree, and the leaves at both ends are
+    compared with the entries' hashes as stored. (`flask audit verify` without a
+    checkpoint recomputes every entry and every stored node.)
+    """
+    from .merkle import EMPTY_ROOT, ProofError, leaf_hash, verify_consistency
+    from .tree import consistency_proof, inclusion_proof
+
+    head = session.execute(select(AuditHead.seq, AuditHead.tree_size).where(AuditHead.id == 1)).one_or_none()
+    seq, tree_size = (int(head[0]), int(head[1])) if head is not None else (0, 0)
+    old = note.size
+    if seq < old:
+        return f"the trail has {seq} entries but the checkpoint recorded {old}: entries were removed"
+    if tree_size != seq:
+        return f"the Merkle tree holds {tree_size} leaves but the trail {seq} entries: the tree was altered"
+    if old == 0:
+        return None if note.root == EMPTY_ROOT else "the checkpoint of an empty trail has another root"
+    try:
+        proof = consistency_proof(session, old, seq)
+        verify_consistency(old, seq, note.root, proof.new_root, proof.path)
+    except ProofError as err:
+        return f"the tree of {old} entries the checkpoint signed is not a prefix of today's tree: {err}"
+    for at in sorted({old, seq}):
+        stored = inclusion_proof(session, at - 1, seq).leaf
+        digest = hash_at(session, at)
+        if digest is None:
+            return f"entry {at} is missing: the trail was truncated"
+        if leaf_hash(bytes.fromhex(digest)) != stored:
+            return f"entry {at} no longer has the hash the checkpoint's tree holds: the trail up to it was rewritten"
+    return None

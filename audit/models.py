@@ -1,9 +1,9 @@
-"""The trail's tables: entries, and the head row that serialises appends."""
+"""The trail's tables: entries, the Merkle tree's stored nodes, and the head row that serialises appends."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, event
+from sqlalchemy import BigInteger, DateTime, Index, Integer, LargeBinary, String, Text, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage import Base
@@ -48,6 +48,21 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+    # the Merkle tree over the entries: how many leaves it holds, and the roots of the perfect subtrees
+    # it is made of (largest first, hex, concatenated) so that an append extends it without reading it
+    tree_size: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    frontier: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class AuditNode(Base):
+    """The perfect subtrees completed by the append of leaf `idx` (entry seq idx + 1): its leaf hash,
+    then each larger subtree whose last leaf it is, 32 bytes each (one row per entry, two nodes on average)."""
+
+    __tablename__ = "audit_tree"
+
+    idx: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                     autoincrement=False)
+    nodes: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 @event.listens_for(AuditEntry, "before_update", propagate=True)
@@ -60,8 +75,20 @@ def _refuse_delete(_mapper, _connection, target: AuditEntry) -> None:
     raise AppendOnlyError(f"audit entry {target.seq} may not be deleted")
 
 
+@event.listens_for(AuditNode, "before_update", propagate=True)
+def _refuse_node_update(_mapper, _connection, target: AuditNode) -> None:
+    raise AppendOnlyError(f"audit tree node {target.idx} may not be changed")
+
+
+@event.listens_for(AuditNode, "before_delete", propagate=True)
+def _refuse_node_delete(_mapper, _connection, target: AuditNode) -> None:
+    raise AppendOnlyError(f"audit tree node {target.idx} may not be deleted")
+
+
 @event.listens_for(Session, "before_flush")
 def _refuse_dirty_entries(session: Session, _context, _instances) -> None:
     for obj in (*session.dirty, *session.deleted):
         if isinstance(obj, AuditEntry) and (obj in session.deleted or session.is_modified(obj)):
             raise AppendOnlyError(f"audit entry {obj.seq} may not be changed or deleted")
+        if isinstance(obj, AuditNode) and (obj in session.deleted or session.is_modified(obj)):
+            raise AppendOnlyError(f"audit tree node {obj.idx} may not be changed or deleted")

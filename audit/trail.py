@@ -2,9 +2,10 @@
 
 `append` locks the head row (SELECT ... FOR UPDATE on PostgreSQL; SQLite
 writers are already serialised by BEGIN IMMEDIATE), links the new entry to
-the head's hash and moves the head, all inside the caller's transaction: it
-never commits. `verify` recomputes the whole chain and compares every
-subject's current state and version with its last entry.
+the head's hash, stores the Merkle tree nodes the entry completes and moves
+the head, all inside the caller's transaction: it never commits. `verify`
+recomputes the whole chain, compares every subject's current state and
+version with its last entry, and checks the stored tree against the entries.
 """
 from __future__ import annotations
 
@@ -16,23 +17,32 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage import utcnow
-from storage.prepared import Prepared
+from storage.prepared import Prepared, dbapi_connection
 
 from .chain import GENESIS, canonical_json, format_at, link_hash
 from .check import check_entries
-from .models import AuditEntry, AuditHead
+from .merkle import append_leaf
+from .models import AuditEntry, AuditHead, AuditNode
 from .parallel import check_in_parallel
+from .tree import check_tree, decode_frontier, encode_frontier, extend
 
 HEAD_ID = 1
 
 # built once: executed with parameters, their compiled form is cached
-_LOCK_HEAD = Prepared(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID).with_for_update())
+_LOCK_HEAD = Prepared(select(AuditHead.seq, AuditHead.hash, AuditHead.tree_size, AuditHead.frontier)
+                      .where(AuditHead.id == HEAD_ID).with_for_update())
 _ENTRY_COLUMNS = ("seq", "at", "actor", "role", "subject_type", "subject_id", "trigger", "from_state", "to_state",
                   "version", "comment", "data", "prev_hash", "hash")
 # a declarative class's __table__ is typed as any FromClause; these are tables
 _ENTRIES, _HEAD = cast(Table, AuditEntry.__table__), cast(Table, AuditHead.__table__)
+_TREE = cast(Table, AuditNode.__table__)
 _INSERT_ENTRY = Prepared(insert(_ENTRIES).values({c: bindparam(c) for c in _ENTRY_COLUMNS}))
-_MOVE_HEAD = Prepared(update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=bindparam("seq"), hash=bindparam("hash")))
+_INSERT_NODES = Prepared(insert(_TREE).values(idx=bindparam("node_idx"), nodes=bindparam("nodes")))
+# PostgreSQL writes the entry and its tree row in one statement: no round trip more per step
+_INSERT_ENTRY_AND_NODES = Prepared(insert(_ENTRIES).values({c: bindparam(c) for c in _ENTRY_COLUMNS}).add_cte(
+    insert(_TREE).values(idx=bindparam("node_idx"), nodes=bindparam("nodes")).cte("tree_row")))
+_MOVE_HEAD = Prepared(update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(
+    seq=bindparam("seq"), hash=bindparam("hash"), tree_size=bindparam("tree_size"), frontier=bindparam("frontier")))
 
 
 @dataclass(frozen=True)
@@ -78,10 +88,10 @@ def append(
     """Write one entry in the caller's transaction and return it as a mapping."""
     head = _LOCK_HEAD.one_or_none(session)
     if head is None:  # a schema made without the migration's head row
-        session.execute(insert(AuditHead).values(id=HEAD_ID, seq=0, hash=GENESIS))
-        prev_seq, prev_hash = 0, GENESIS
+        session.execute(insert(AuditHead).values(id=HEAD_ID, seq=0, hash=GENESIS, tree_size=0, frontier=""))
+        prev_seq, prev_hash, tree_size, frontier_text = 0, GENESIS, 0, ""
     else:
-        prev_seq, prev_hash = head
+        prev_seq, prev_hash, tree_size, frontier_text = head
     at = utcnow()  # taken under the head's lock: entries' times follow their order
     row: dict[str, Any] = dict(
         seq=prev_seq + 1,
@@ -100,9 +110,39 @@ def append(
     )
     row["hash"] = link_hash(row["seq"], format_at(at), actor, role, subject_type, row["subject_id"], trigger,
                             from_state, to_state, version, row["comment"], row["data"], prev_hash)
-    _INSERT_ENTRY.execute(session, row)
-    _MOVE_HEAD.execute(session, {"seq": row["seq"], "hash": row["hash"]})
+    frontier = decode_frontier(frontier_text)
+    if tree_size != prev_seq:
+        tree_size = _catch_up(session, tree_size, prev_seq, frontier)
+    params = {**row, "tree_size": tree_size, "frontier": frontier_text}
+    if tree_size == prev_seq:
+        params["node_idx"] = prev_seq
+        params["nodes"] = b"".join(append_leaf(frontier, prev_seq, bytes.fromhex(row["hash"])))
+        params["tree_size"], params["frontier"] = prev_seq + 1, encode_frontier(frontier)
+        if dbapi_connection(session)[1].name == "postgresql":
+            _INSERT_ENTRY_AND_NODES.execute(session, params)
+        else:
+            _INSERT_ENTRY.execute(session, row)
+            _INSERT_NODES.execute(session, params)
+    else:  # the tree is ahead of the trail (entries were removed): left as it is, for verify to report
+        _INSERT_ENTRY.execute(session, row)
+    _MOVE_HEAD.execute(session, params)
     return row
+
+
+def _catch_up(session: Session, tree_size: int, seq: int, frontier: list[bytes]) -> int:
+    """Add to the tree the entries written behind the head's back (by hand, or by a bulk load), so
+    that the new entry's leaf has its place; a tree ahead of the trail, or a negative tree size (a trail
+    kept without its tree, the benchmarks' baseline), is left alone."""
+    if tree_size < 0 or tree_size > seq or (tree_size and len(frontier) != bin(tree_size).count("1")):
+        return tree_size
+    hashes = session.scalars(select(AuditEntry.hash).where(AuditEntry.seq > tree_size, AuditEntry.seq <= seq)
+                             .order_by(AuditEntry.seq)).all()
+    if len(hashes) != seq - tree_size:
+        return tree_size
+    rows = extend(frontier, tree_size, hashes)
+    if rows:
+        session.execute(insert(_TREE), [{"idx": i, "nodes": blob} for i, blob in rows])
+    return seq
 
 
 def entries_for(session: Session, subject_type: str, subject_id: str) -> list[AuditEntry]:
@@ -128,6 +168,7 @@ def verify(
     chunk: int = 20000,
     workers: int = 1,
     parallel_from: int = 200_000,
+    tree: bool = True,
 ) -> VerifyResult:
     """Recompute every link; then check that each subject matches its last entry.
 
@@ -137,7 +178,9 @@ def verify(
     entries in a database other processes can open, consecutive ranges are
     checked in that many processes and stitched together; should anything
     be wrong, the trail is checked again in one pass, which names the first
-    bad entry exactly as always.
+    bad entry exactly as always. Last (unless `tree` is false, for a schema
+    older than the tree), every stored node of the Merkle tree and the head's
+    frontier are recomputed from the entries.
     """
     run = None
     if workers > 1:
@@ -184,4 +227,7 @@ def verify(
             seq, key = min(gone, key=lambda found: found[0])
             return VerifyResult(False, checked,
                                 {"seq": seq, "problem": f"{key[0]} {key[1]} has entries but no longer exists"})
+    tree_problem = check_tree(session, chunk) if tree else None
+    if tree_problem is not None:
+        return VerifyResult(False, checked, tree_problem)
     return VerifyResult(True, checked, None, head=expected_prev, subjects=count)

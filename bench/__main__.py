@@ -75,11 +75,13 @@ def main() -> None:
 
     m = _paired(runs, {
         "engine": lambda: engine_path.engine_steps_per_s(steps),
+        "engine_no_tree": lambda: engine_path.engine_steps_per_s(steps, tree=False),
         "raw": lambda: engine_path.raw_steps_per_s(steps),
         "raw_minimal": lambda: engine_path.raw_sqlite_minimal_steps_per_s(steps),
         "django": lambda: django_fsm_log_steps_per_s(steps),
     })
     vs_raw = [e / r for e, r in zip(m["engine"], m["raw"])]
+    tree_ratio = [e / b for e, b in zip(m["engine"], m["engine_no_tree"])]
     vs_minimal = [e / r for e, r in zip(m["engine"], m["raw_minimal"])]
     vs_django = [e / d for e, d in zip(m["engine"], m["django"]) if d]
     seconds = 5 if args.quick else 10
@@ -106,6 +108,8 @@ def main() -> None:
         "engine_steps_per_s": _median(m["engine"]),
         "raw_sqlite_steps_per_s": _median(m["raw"]),
         "engine_vs_raw": _median(vs_raw),
+        "engine_no_tree_steps_per_s": _median(m["engine_no_tree"]),
+        "tree_steps_ratio": _median(tree_ratio),
         "raw_sqlite_minimal_steps_per_s": _median(m["raw_minimal"]),
         "engine_vs_raw_minimal": _median(vs_minimal),
         "django_fsm_log_steps_per_s": _median(m["django"]),
@@ -116,12 +120,14 @@ def main() -> None:
     if args.postgres:
         pg = _paired(runs, {
             "engine": lambda: engine_path.engine_steps_per_s(steps // 2, args.postgres),
+            "engine_no_tree": lambda: engine_path.engine_steps_per_s(steps // 2, args.postgres, tree=False),
             "raw": lambda: engine_path.raw_steps_per_s(steps // 2, args.postgres),
         })
         result.update({
             "pg_engine_steps_per_s": _median(pg["engine"]),
             "pg_raw_steps_per_s": _median(pg["raw"]),
             "pg_engine_vs_raw": _median([e / r for e, r in zip(pg["engine"], pg["raw"])]),
+            "pg_tree_steps_ratio": _median([e / b for e, b in zip(pg["engine"], pg["engine_no_tree"])]),
         })
     result["seconds"] = round(time.perf_counter() - started, 1)
     RESULTS.mkdir(exist_ok=True)
@@ -134,6 +140,8 @@ ROWS = [
     ("engine full path, SQLite (steps/s)", "engine_steps_per_s", "{:,.0f}"),
     ("raw sqlite3, same schema (steps/s)", "raw_sqlite_steps_per_s", "{:,.0f}"),
     ("engine / raw sqlite3", "engine_vs_raw", "{:.3f}"),
+    ("engine without the Merkle tree (steps/s)", "engine_no_tree_steps_per_s", "{:,.0f}"),
+    ("engine with / without the tree", "tree_steps_ratio", "{:.3f}"),
     ("raw sqlite3, bare tables (steps/s)", "raw_sqlite_minimal_steps_per_s", "{:,.0f}"),
     ("engine / raw on bare tables", "engine_vs_raw_minimal", "{:.3f}"),
     ("django-fsm-2 + django-fsm-log (steps/s)", "django_fsm_log_steps_per_s", "{:,.0f}"),
@@ -149,9 +157,13 @@ ROWS = [
     ("large installation: cases", "big_cases", "{:,}"),
     ("large installation: audit entries", "big_entries", "{:,}"),
     ("audit verify (entries/s)", "verify_entries_per_s", "{:,.0f}"),
+    ("inclusion proof over the API, p95 (ms)", "proof_inclusion_p95_ms", "{:.2f}"),
+    ("consistency proof over the API, p95 (ms)", "proof_consistency_p95_ms", "{:.2f}"),
+    ("verify --checkpoint (signed note of 90 %) (s)", "checkpoint_verify_s", "{:.3f}"),
     ("pages p50, slowest of three (ms)", "page_p50_ms", "{:.1f}"),
     ("pages p95, slowest of three (ms)", "page_p95_ms", "{:.1f}"),
     ("PostgreSQL: engine (steps/s)", "pg_engine_steps_per_s", "{:,.0f}"),
+    ("PostgreSQL: engine with / without the tree", "pg_tree_steps_ratio", "{:.3f}"),
     ("PostgreSQL: raw psycopg (steps/s)", "pg_raw_steps_per_s", "{:,.0f}"),
     ("PostgreSQL: engine / raw", "pg_engine_vs_raw", "{:.3f}"),
 ]

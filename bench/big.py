@@ -101,7 +101,24 @@ def _grow(conn: sqlite3.Connection, cases: int, entries: int) -> dict[str, int]:
               for n in range(entries - total))
     conn.executemany(insert_entry, chained(filler))
     conn.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq, prev))
+    _grow_tree(conn)
     return {"cases": existing + len(clone_rows), "entries": seq}
+
+
+def _grow_tree(conn: sqlite3.Connection) -> None:
+    """The Merkle tree rows of the entries written above, as the engine's appends would have written them."""
+    from audit.tree import decode_frontier, encode_frontier, extend
+
+    size, text = conn.execute("SELECT tree_size, frontier FROM audit_head WHERE id = 1").fetchone()
+    frontier = decode_frontier(text)
+    while True:
+        hashes = [h for (h,) in conn.execute("SELECT hash FROM audit_entries WHERE seq > ? ORDER BY seq LIMIT 50000",
+                                             (size,))]
+        if not hashes:
+            break
+        conn.executemany("INSERT INTO audit_tree (idx, nodes) VALUES (?, ?)", extend(frontier, size, hashes))
+        size += len(hashes)
+    conn.execute("UPDATE audit_head SET tree_size = ?, frontier = ? WHERE id = 1", (size, encode_frontier(frontier)))
 
 
 def verify_entries_per_s(app: Any) -> tuple[float, int]:
@@ -171,6 +188,58 @@ def page_times(app: Any, samples: int) -> dict[str, dict[str, float]]:
     return out
 
 
+def proof_times(app: Any, samples: int) -> dict[str, float]:
+    """Inclusion and consistency proofs over the API (an administrator's token), p95 in milliseconds; and
+    `flask audit verify --checkpoint` against a signed note of 90 % of the trail, in seconds."""
+    import tempfile
+
+    from audit import checkpoint as checkpoints
+    from audit import tree
+    from services.accounts import create_user, issue_token
+    from web.extensions import get_db
+
+    with app.app_context():
+        with get_db(app).write() as session:
+            user = create_user(session, username="bench-proofs", password="bench-proofs-password", role="admin")
+            token = issue_token(session, user)
+        with get_db(app).read() as session:
+            size = tree.tree_head(session).size
+            old = max(1, size * 9 // 10)
+            old_root = tree.root_at(session, old)
+    headers = {"Authorization": f"Bearer {token}"}
+    client = app.test_client()
+    rng = random.Random(9162)
+
+    def timed(paths: list[str]) -> list[float]:
+        out = []
+        for path in paths:
+            start = time.perf_counter()
+            resp = client.get(path, headers=headers)
+            out.append((time.perf_counter() - start) * 1000)
+            if resp.status_code != 200:
+                raise RuntimeError(f"{path}: {resp.status_code} {resp.get_data(as_text=True)[:200]}")
+        return out
+
+    timed([f"/api/v1/audit/entries/{rng.randint(1, size)}/proof" for _ in range(20)])  # warm: a running server
+    timed([f"/api/v1/audit/consistency?from={rng.randint(1, size)}" for _ in range(20)])
+    inclusion = timed([f"/api/v1/audit/entries/{rng.randint(1, size)}/proof" for _ in range(samples)])
+    consistency = timed([f"/api/v1/audit/consistency?from={rng.randint(1, size)}" for _ in range(samples)])
+    key = checkpoints.generate_key()
+    with tempfile.TemporaryDirectory() as tmp:
+        note, public = Path(tmp, "cp.note"), Path(tmp, "office.pub")
+        note.write_text(checkpoints.sign_note(checkpoints.DEFAULT_ORIGIN, old, old_root, key), encoding="utf-8")
+        public.write_bytes(checkpoints.public_key_pem(key.public_key()))
+        start = time.perf_counter()
+        result = app.test_cli_runner().invoke(args=["audit", "verify", "--checkpoint", str(note), "--public-key",
+                                                    str(public)])
+        checkpoint_s = time.perf_counter() - start
+    if result.exit_code != 0:
+        raise RuntimeError(f"verify --checkpoint failed: {result.output}")
+    return {"proof_inclusion_p95_ms": round(_p(inclusion, 0.95), 2),
+            "proof_consistency_p95_ms": round(_p(consistency, 0.95), 2),
+            "checkpoint_verify_s": round(checkpoint_s, 3), "checkpoint_entries": old}
+
+
 def run(directory: Path, cases: int, entries: int, samples: int, verify_runs: int = 3) -> dict[str, Any]:
     from web import create_app
 
@@ -189,7 +258,9 @@ def run(directory: Path, cases: int, entries: int, samples: int, verify_runs: in
         rates.append(rate)
     verify_rate = statistics.median(rates)
     pages = page_times(app, samples)
+    proofs = proof_times(app, max(samples, 20))
     return {
+        **proofs,
         "big_cases": sizes["cases"],
         "big_entries": sizes["entries"],
         "big_build_s": round(built, 1),

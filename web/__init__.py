@@ -65,7 +65,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from . import admin, api, audit_views, auth, cases, cli, pages, reports, reports_api, workflow_pages
+    from . import admin, api, audit_api, audit_views, auth, cases, cli, pages, reports, reports_api, workflow_pages
 
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
@@ -74,6 +74,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(reports_api.bp)
+    app.register_blueprint(audit_api.bp)
     reports.init_app(app)  # the report pages and `flask orgs import`
     pages.init_app(app)
     workflow_pages.init_app(app, engine)

@@ -213,6 +213,45 @@ def entry(seq: int) -> Any:
         )
 
 
+def checkpoint_note() -> str | None:
+    """The newest signed-note checkpoint the audit office has placed on the server, if any."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    path = current_app.config.get("UNIONFLOW_AUDIT_CHECKPOINT")
+    try:
+        return Path(path).read_text(encoding="utf-8") if path else None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+@bp.get("/entries/<int:seq>/proof.json")
+@login_required
+def entry_proof(seq: int) -> Any:
+    """证明: the entry (masked as shown here), its inclusion proof and the signed checkpoint, in one file."""
+    from .proofs import ProofUnavailable, proof_file
+
+    actor = reader()
+    with get_db().read() as session:
+        found = session.scalar(scoped_entries(session, actor, {}).with_only_columns(AuditEntry.seq)
+                               .where(AuditEntry.seq == seq).order_by(None))
+        if found is None:
+            abort(404)
+        note = checkpoint_note()
+        try:
+            if note is None:
+                raise ProofUnavailable("服务器上还没有签名检查点：请审计办公室放置最新的检查点文件后再下载证明。",
+                                       "no signed checkpoint on the server yet")
+            body = proof_file(session, seq, note, masked=True)
+        except ProofUnavailable as err:
+            return render_template("audit/proof_unavailable.html", seq=seq, zh=err.zh, en=err.en), 409
+    return Response(json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+                    mimetype="application/json; charset=utf-8",
+                    headers={"Content-Disposition": f"attachment; filename=audit-entry-{seq}-proof.json",
+                             "Cache-Control": "no-store"})
+
+
 def _rehash(e: AuditEntry) -> str:
     from audit.chain import format_at
 
@@ -302,6 +341,13 @@ PROBLEMS: list[tuple[re.Pattern[str], Any]] = [
                 r"(?P<s2>.+) version (?P<v2>\S+)"),
      lambda m: _("%(t)s %(i)s 当前为状态 %(s)s（版本 %(v)s），而其最后一条记录为状态 %(s2)s（版本 %(v2)s）："
                  "数据被绕过引擎改动。", **m.groupdict())),
+    (re.compile(r"the Merkle tree node stored for entry (?P<a>\d+) does not match"),
+     lambda m: _("默克尔树中为第 %(a)s 条记录保存的节点与记录不符：树或记录被改动。", **m.groupdict())),
+    (re.compile(r"the Merkle tree lacks entry (?P<a>\d+)"),
+     lambda m: _("默克尔树中缺少第 %(a)s 条记录：记录是绕过引擎写入的，或树被删改。", **m.groupdict())),
+    (re.compile(r"the Merkle tree holds a node for entry (?P<a>\d+) but the trail has (?P<b>\d+) entries"),
+     lambda m: _("默克尔树含有第 %(a)s 条记录的节点，而审计链只有 %(b)s 条：末尾的记录被删除。", **m.groupdict())),
+    (re.compile(r"the tree head records"), lambda m: _("链头记录的默克尔树与记录不符：树被改动。")),
     (re.compile(r"(?P<t>\w+) (?P<i>\S+) has entries but no longer exists"),
      lambda m: _("%(t)s %(i)s 有审计记录，但已不存在：数据被删除。", **m.groupdict())),
 ]

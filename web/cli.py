@@ -1,6 +1,8 @@
-"""The `flask` command line of api.md: db (upgrade, backup), users, demo, audit (verify, keygen, checkpoint)."""
+"""The `flask` command line of api.md: db (upgrade, backup), users, demo, audit (verify, keygen, checkpoint, tree,
+proof, consistency, prove)."""
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import sys
@@ -13,6 +15,8 @@ from sqlalchemy.engine import make_url
 
 import audit
 from audit import checkpoint as checkpoints
+from audit import merkle
+from audit import tree as merkle_tree
 from services.accounts import create_user, find_user, issue_token
 from storage import migrate, utcnow
 from workflow import WorkflowError
@@ -180,11 +184,15 @@ def verify_workers() -> int:
 @audit_cli.command("verify")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Also prove that the trail extends this signed checkpoint.")
+              help="Prove that the trail extends this signed checkpoint (a signed note: by a consistency proof, "
+                   "without a rescan; the JSON form: after recomputing the whole trail).")
 @click.option("--public-key", "public_key_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="The audit office's public key (PEM) the checkpoint must be signed with.")
 def audit_verify(quiet: bool, checkpoint_file: str | None, public_key_file: str | None) -> None:
     """Recompute the whole trail; exit 0 when intact, 1 naming the first bad entry."""
+    if checkpoint_file and checkpoints.is_note(Path(checkpoint_file).read_bytes()):
+        _verify_note(checkpoint_file, public_key_file)
+        return
     engine = get_engine()
     checkpoint = _read_checkpoint(checkpoint_file, public_key_file) if checkpoint_file else None
 
@@ -235,6 +243,38 @@ def _read_checkpoint(path: str, public_key_file: str | None) -> tuple[dict, bool
     return cp, trusted is not None
 
 
+def _read_note(path: str, public_key_file: str | None) -> checkpoints.Note:
+    """A signed note, its signature checked against the public key (which a note does not carry)."""
+    if not public_key_file:
+        click.echo("error: a signed-note checkpoint names no key: pass --public-key", err=True)
+        sys.exit(2)
+    try:
+        note = checkpoints.parse_note(Path(path).read_bytes())
+        trusted = checkpoints.load_public_key(Path(public_key_file).read_bytes())
+    except (OSError, checkpoints.CheckpointError) as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(2)
+    try:
+        checkpoints.check_note(note, trusted)
+    except checkpoints.CheckpointError as err:
+        click.echo(f"checkpoint signature INVALID: {err}")
+        sys.exit(1)
+    return note
+
+
+def _verify_note(path: str, public_key_file: str | None) -> None:
+    note = _read_note(path, public_key_file)
+    with get_db().read(snapshot=True) as session:
+        problem = checkpoints.note_extension_problem(session, note)
+        now = merkle_tree.tree_head(session)
+    if problem is not None:
+        click.echo(f"audit trail does NOT extend the checkpoint: {problem}")
+        sys.exit(1)
+    click.echo(f"extends the checkpoint {note.origin} of {note.size} entries (root {note.root.hex()}): consistency "
+               f"proof to today's {now.size} entries (root {now.root.hex()}) verified; signature valid (the given "
+               "public key). `flask audit verify` alone recomputes every entry and tree node.")
+
+
 @audit_cli.command("keygen")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Where to write the private key.")
 def audit_keygen(out: str) -> None:
@@ -257,28 +297,103 @@ def audit_keygen(out: str) -> None:
 @click.option("--key", "key_file", required=True, type=click.Path(exists=True, dir_okay=False),
               help="The Ed25519 private key (PEM) to sign with.")
 @click.option("--out", "out", default=None, type=click.Path(dir_okay=False),
-              help="Write the checkpoint here instead of standard output.")
-def audit_checkpoint(key_file: str, out: str | None) -> None:
-    """Verify the trail, then print (or write) a signed checkpoint of its head."""
+              help="Write the JSON checkpoint here, and the signed note beside it (same name, .note).")
+@click.option("--note", "note_only", is_flag=True, help="Print the signed note instead of the JSON form.")
+@click.option("--origin", default=None, help="The log's name in the signed note (default: UNIONFLOW_AUDIT_ORIGIN "
+                                             f"or {checkpoints.DEFAULT_ORIGIN}).")
+def audit_checkpoint(key_file: str, out: str | None, note_only: bool, origin: str | None) -> None:
+    """Verify the trail, then print (or write) a signed checkpoint of its head: the JSON form and a C2SP
+    signed note (origin, tree size, base64 Merkle root, signature line)."""
     try:
         key = checkpoints.load_private_key(Path(key_file).read_bytes())
     except (OSError, checkpoints.CheckpointError) as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(2)
+    origin = origin or current_app.config.get("UNIONFLOW_AUDIT_ORIGIN") or os.environ.get(
+        "UNIONFLOW_AUDIT_ORIGIN") or checkpoints.DEFAULT_ORIGIN
     engine = get_engine()
     with get_db().read(snapshot=True) as session:
         result = audit.verify(session, lambda: engine.subjects(session))
         head = checkpoints.head_of(session)
+        tree_head = merkle_tree.tree_head(session)
     if not result.ok:
         bad = result.first_bad or {}
         click.echo(f"refusing to sign: audit trail BROKEN at entry {bad.get('seq')}: {bad.get('problem')}", err=True)
         sys.exit(1)
+    try:
+        note = checkpoints.sign_note(origin, tree_head.size, tree_head.root, key)
+    except checkpoints.CheckpointError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(2)
     text = checkpoints.dumps(checkpoints.sign(head, key, utcnow()))
     if out:
         Path(out).write_text(text, encoding="utf-8")
-        click.echo(f"checkpoint of {head.entries} entries (head {head.seq}) written to {out}", err=True)
+        note_path = Path(out).with_suffix(".note")
+        note_path.write_text(note, encoding="utf-8")
+        click.echo(f"checkpoint of {head.entries} entries (head {head.seq}) written to {out}, signed note to "
+                   f"{note_path}", err=True)
     else:
-        click.echo(text, nl=False)
+        click.echo(note if note_only else text, nl=False)
+
+
+def _proof_error(err: Exception) -> None:
+    click.echo(f"error: {err}", err=True)
+    sys.exit(2)
+
+
+@audit_cli.command("tree")
+def audit_tree() -> None:
+    """Print the Merkle tree's size and root (hex) as JSON."""
+    with get_db().read() as session:
+        click.echo(json.dumps(merkle_tree.tree_head(session).as_dict()))
+
+
+@audit_cli.command("proof")
+@click.argument("seq", type=int)
+@click.option("--size", type=int, default=None, help="The tree size to prove against (default: the current one).")
+def audit_proof(seq: int, size: int | None) -> None:
+    """Print the inclusion proof of entry SEQ as JSON (the shape of GET /audit/entries/<seq>/proof)."""
+    with get_db().read() as session:
+        try:
+            proof = merkle_tree.inclusion_proof(session, seq - 1, size)
+        except merkle.ProofError as err:
+            _proof_error(err)
+    click.echo(json.dumps({"seq": seq, "leaf_index": proof.leaf_index, "tree_size": proof.tree_size,
+                           "path": [h.hex() for h in proof.path], "root": proof.root.hex()}))
+
+
+@audit_cli.command("consistency")
+@click.option("--from", "old", type=int, required=True, help="The older tree size.")
+@click.option("--to", "new", type=int, default=None, help="The newer tree size (default: the current one).")
+def audit_consistency(old: int, new: int | None) -> None:
+    """Print the consistency proof between two tree sizes as JSON (the shape of GET /audit/consistency)."""
+    with get_db().read() as session:
+        try:
+            proof = merkle_tree.consistency_proof(session, old, new)
+        except merkle.ProofError as err:
+            _proof_error(err)
+    click.echo(json.dumps({"from": proof.old, "to": proof.new, "path": [h.hex() for h in proof.path],
+                           "from_root": proof.old_root.hex(), "to_root": proof.new_root.hex()}))
+
+
+@audit_cli.command("prove")
+@click.option("--entry", "seq", type=int, required=True, help="The entry's seq.")
+@click.option("--checkpoint", "checkpoint_file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="A signed-note checkpoint whose tree holds the entry.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Where to write the proof.")
+def audit_prove(seq: int, checkpoint_file: str, out: str) -> None:
+    """Write a self-contained proof of entry SEQ against the checkpoint: the entry verbatim, its inclusion
+    proof and the signed note; `tools/verify_proof.py` checks it with nothing but the public key."""
+    from .proofs import ProofUnavailable, proof_file
+
+    note_text = Path(checkpoint_file).read_text(encoding="utf-8", errors="replace")
+    with get_db().read() as session:
+        try:
+            body = proof_file(session, seq, note_text, masked=False)
+        except ProofUnavailable as err:
+            _proof_error(err)
+    Path(out).write_text(json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    click.echo(f"proof of entry {seq} in the tree of {body['tree_size']} entries written to {out}", err=True)
 
 
 def init_app(app: Flask) -> None:

@@ -16,6 +16,7 @@ def from_env(instance_path: str) -> dict[str, Any]:
         "DATABASE_URL": os.environ.get("DATABASE_URL", default_db),
         "SECRET_KEY": os.environ.get("SECRET_KEY"),
         "UNIONFLOW_PROFILE": os.environ.get("UNIONFLOW_PROFILE", "default"),
+        "UNIONFLOW_AUDIT_CHECKPOINT": os.environ.get("UNIONFLOW_AUDIT_CHECKPOINT"),  # newest signed note, for 证明
         # workflow packages of the installation's own beside the built-in ones, by import name
         "UNIONFLOW_WORKFLOW_PACKAGES": [m.strip() for m in os.environ.get("UNIONFLOW_WORKFLOW_PACKAGES", "").split(",")
                                         if m.strip()],

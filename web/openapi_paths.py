@@ -167,6 +167,26 @@ def paths(catalog: Catalog) -> dict[str, Any]:
             "summary": "Recompute the whole trail (auditor, admin)",
             "responses": {"200": _json(ref("VerifyResult"), "the result"), **_errors(401, 403)},
         }},
+        "/audit/tree": {"get": {
+            "operationId": "get_tree", "tags": ["audit"],
+            "summary": "The Merkle tree over the trail (RFC 9162): its size and root (auditor, admin)",
+            "responses": {"200": _json(ref("TreeHead"), "the tree head"), **_errors(401, 403)},
+        }},
+        "/audit/entries/{seq}/proof": {"get": {
+            "operationId": "get_inclusion", "tags": ["audit"],
+            "summary": "RFC 9162 inclusion proof of one entry (auditor of its subtree, admin)",
+            "parameters": [_path("seq", {"type": "integer", "minimum": 1}, "the entry's seq"),
+                           _query("size", {"type": "integer", "minimum": 1}, "the tree size (default: current)")],
+            "responses": {"200": _json(ref("InclusionProof"), "the proof"), **_errors(400, 401, 403, 404)},
+        }},
+        "/audit/consistency": {"get": {
+            "operationId": "get_consistency", "tags": ["audit"],
+            "summary": "RFC 9162 consistency proof between two tree sizes (auditor, admin)",
+            "parameters": [{**_query("from", {"type": "integer", "minimum": 0}, "the older tree size"),
+                            "required": True},
+                           _query("to", {"type": "integer", "minimum": 0}, "the newer tree size (default: current)")],
+            "responses": {"200": _json(ref("ConsistencyProof"), "the proof"), **_errors(400, 401, 403, 404)},
+        }},
         "/reports/coverage": {"get": {
             "operationId": "get_coverage", "tags": ["reports"],
             "summary": "Founding and membership coverage of an organisation's subtree (reviewer, auditor, admin)",

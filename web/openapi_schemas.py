@@ -24,6 +24,7 @@ STRING = {"type": "string"}
 PRINTABLE = "^[^\\x00-\\x1f\\x7f]+$"  # no control characters
 ID = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}  # the id columns are 32-bit integers
 INT = {"type": "integer"}
+HEX = {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "a SHA-256 hash, hex"}
 TIME = {"type": "string", "description": "UTC, e.g. 2026-11-10T08:30:00.000000Z"}
 LABEL = {"type": "object", "properties": {"zh": STRING, "en": STRING}}
 RATE = {"type": ["number", "null"], "minimum": 0, "description": "a fraction (0.9 for 90 %); null when the denominator is 0"}
@@ -208,6 +209,20 @@ def schemas(catalog: Catalog) -> dict[str, Any]:
             "properties": {"ok": {"type": "boolean"}, "checked": INT, "first_bad": {
                 "type": "object", "required": ["seq", "problem"],
                 "properties": {"seq": nullable(INT), "problem": STRING}}},
+        },
+        "TreeHead": {
+            "type": "object", "required": ["size", "root"],
+            "properties": {"size": INT, "root": HEX},
+        },
+        "InclusionProof": {
+            "type": "object", "required": ["seq", "leaf_index", "tree_size", "path", "root"],
+            "properties": {"seq": INT, "leaf_index": INT, "tree_size": INT, "path": {"type": "array", "items": HEX},
+                           "root": HEX},
+        },
+        "ConsistencyProof": {
+            "type": "object", "required": ["from", "to", "path"],
+            "properties": {"from": INT, "to": INT, "path": {"type": "array", "items": HEX}, "from_root": HEX,
+                           "to_root": HEX},
         },
         "Figures": {
             "type": "object", "required": ["enterprises", "founded", "founding_rate", "employees", "members",

@@ -76,6 +76,15 @@ TABLE: dict[str, Call] = {
     "api.get_case_audit": Call("GET", lambda c: f"/cases/{c['case']}/audit", SEES_ENT_L),
     "api.get_verify": Call("GET", lambda c: "/audit/verify",
                            row(admin=200, prep=403, fed=403, auditor=200, prep_x=403, fed2=403, auditor2=200)),
+    "audit_api.get_tree": Call("GET", lambda c: "/audit/tree",
+                               row(admin=200, prep=403, fed=403, auditor=200, prep_x=403, fed2=403, auditor2=200)),
+    # entry 6 records the creation of ENT-L (the tree fixture's sixth organisation)
+    "audit_api.get_inclusion": Call("GET", lambda c: "/audit/entries/6/proof",
+                                    row(admin=200, prep=403, fed=403, auditor=200, prep_x=403, fed2=403,
+                                        auditor2=404)),
+    "audit_api.get_consistency": Call("GET", lambda c: "/audit/consistency?from=1",
+                                      row(admin=200, prep=403, fed=403, auditor=200, prep_x=403, fed2=403,
+                                          auditor2=200)),
     "hardship_files.api_upload": Call(
         "POST", lambda c: f"/cases/{c['case']}/attachments",
         row(admin=403, prep=201, fed=403, auditor=403, prep_x=404, fed2=404, auditor2=404),

@@ -12,6 +12,7 @@ def test_the_raw_baseline_does_the_engines_work_on_the_same_schema(tmp_path, mon
     monkeypatch.setattr(engine_path.tempfile, "tempdir", str(tmp_path))
     assert engine_path.raw_steps_per_s(6) > 0
     assert engine_path.engine_steps_per_s(6) > 0
+    assert engine_path.engine_steps_per_s(6, tree=False) > 0
     assert engine_path.raw_sqlite_minimal_steps_per_s(6) > 0
 
 
@@ -20,6 +21,8 @@ def test_the_large_installation_verifies_and_its_pages_answer(tmp_path):
     assert (result["big_cases"], result["big_entries"], result["verify_checked"]) == (60, 900, 900)
     assert set(result["pages"]) == {"case_page", "review_queue", "case_list"}
     assert result["verify_entries_per_s"] > 0 and result["page_p95_ms"] > 0
+    assert result["proof_inclusion_p95_ms"] > 0 and result["proof_consistency_p95_ms"] > 0
+    assert result["checkpoint_verify_s"] > 0 and result["checkpoint_entries"] == 810
 
 
 def test_a_changed_entry_in_the_large_trail_is_found(tmp_path):

@@ -174,11 +174,16 @@ def test_a_rewrite_before_the_checkpoint_passes_the_chain_but_not_the_checkpoint
     assert cli("audit", "checkpoint", "--key", str(private), "--out", str(out)).exit_code == 0
 
     _rechain_from(db_url, 5, actor="mallory", comment="")
+    # the chain alone is consistent again, but the Merkle tree's stored nodes still hold the old entries
     plain = cli("audit", "verify", "--quiet")
-    assert plain.exit_code == 0, plain.output  # the chain alone is consistent again
+    assert plain.exit_code == 1 and "entry 5" in plain.output and "Merkle tree node" in plain.output
     caught = cli("audit", "verify", "--quiet", "--checkpoint", str(out), "--public-key", str(public))
-    assert caught.exit_code == 1
-    assert "does NOT extend" in caught.stdout and "entry 20" in caught.stdout and "rewritten" in caught.stdout
+    assert caught.exit_code == 1 and "entry 5" in caught.stdout
+    # the signed note is checked by a consistency proof: the entry at its size no longer has its leaf
+    note = out.with_suffix(".note")
+    by_note = cli("audit", "verify", "--quiet", "--checkpoint", str(note), "--public-key", str(public))
+    assert by_note.exit_code == 1
+    assert "does NOT extend" in by_note.stdout and "entry 20" in by_note.stdout and "rewritten" in by_note.stdout
 
 
 def test_a_truncation_to_before_the_checkpoint_is_caught(cli, keys, tree, db_url, tmp_path):
@@ -192,8 +197,10 @@ def test_a_truncation_to_before_the_checkpoint_is_caught(cli, keys, tree, db_url
     _raw(db_url, ("DELETE FROM audit_entries WHERE seq > 17", {}),
          ("UPDATE audit_head SET seq = 17, hash = :h WHERE id = 1", {"h": head17}))
 
-    assert cli("audit", "verify", "--quiet").exit_code == 0
-    caught = cli("audit", "verify", "--quiet", "--checkpoint", str(out), "--public-key", str(public))
+    plain = cli("audit", "verify", "--quiet")  # the tree still holds entries 18 to 20
+    assert plain.exit_code == 1 and "entry 18" in plain.output and "entries removed" in plain.output
+    caught = cli("audit", "verify", "--quiet", "--checkpoint", str(out.with_suffix(".note")), "--public-key",
+                 str(public))
     assert caught.exit_code == 1 and "17 entries" in caught.stdout and "removed" in caught.stdout
 
 

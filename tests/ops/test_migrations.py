@@ -17,7 +17,8 @@ from sqlalchemy.pool import NullPool
 
 import audit
 from audit.chain import GENESIS, format_at
-from audit.ddl import create_statements
+from audit.ddl import create_statements, tree_create_statements
+from audit.tree import decode_frontier, encode_frontier, extend
 from storage import Base, migrate
 from storage import normalise_url
 
@@ -68,7 +69,8 @@ def _triggers(url: str) -> set[str]:
 
 
 def _expected_triggers(dialect: str) -> set[str]:
-    found = (re.search(r"CREATE TRIGGER (?:IF NOT EXISTS )?(\w+)", s) for s in create_statements(dialect))
+    found = (re.search(r"CREATE TRIGGER (?:IF NOT EXISTS )?(\w+)", s)
+             for s in (*create_statements(dialect), *tree_create_statements(dialect)))
     return {m.group(1) for m in found if m}
 
 
@@ -101,6 +103,13 @@ def _append_raw(url: str, actor: str) -> None:
             " version, comment, data, prev_hash, hash) VALUES (:seq, :at, :actor, :role, :subject_type, :subject_id,"
             " :trigger, :from_state, :to_state, :version, :comment, :data, :prev_hash, :hash)"), row)
         conn.execute(text("UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1"), row)
+        if "audit_tree" in inspect(conn).get_table_names():  # from revision 0008: the entry's Merkle tree row
+            size, frontier = conn.execute(text("SELECT tree_size, frontier FROM audit_head WHERE id = 1")).one()
+            nodes = decode_frontier(frontier)
+            [(idx, blob)] = extend(nodes, size, [row["hash"]])
+            conn.execute(text("INSERT INTO audit_tree (idx, nodes) VALUES (:idx, :nodes)"), {"idx": idx, "nodes": blob})
+            conn.execute(text("UPDATE audit_head SET tree_size = :size, frontier = :frontier WHERE id = 1"),
+                         {"size": size + 1, "frontier": encode_frontier(nodes)})
     engine.dispose()
 
 
@@ -110,7 +119,7 @@ def _verify(url: str):
     db = Database(url)
     try:
         with db.read() as session:
-            return audit.verify(session)
+            return audit.verify(session, tree="audit_tree" in _tables(url))
     finally:
         db.dispose()
 

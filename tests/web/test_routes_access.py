@@ -44,6 +44,8 @@ EXPECT: dict[str, dict[str, str]] = {
     # the audit trail
     "audit.explorer": {"GET": "302 200 403 403 200 403 403 200"},
     "audit.entry": {"GET": "302 200 403 403 200 403 403 404"},
+    # the proof download needs a signed checkpoint on the server; without one it says so (409)
+    "audit.entry_proof": {"GET": "302 409 403 403 409 403 403 404"},
     "audit.export_csv": {"GET": "302 200 403 403 200 403 403 200"},
     "audit.export_jsonl": {"GET": "302 200 403 403 200 403 403 200"},
     "audit.verify": {"POST": "302 200 403 403 200 403 403 200"},
@@ -71,6 +73,9 @@ EXPECT: dict[str, dict[str, str]] = {
     "api.post_event": {"POST": "401 400 400 400 400 404 404 404"},
     "api.get_case_audit": {"GET": "401 200 200 200 200 404 404 404"},
     "api.get_verify": {"GET": "401 200 403 403 200 403 403 200"},
+    "audit_api.get_tree": {"GET": "401 200 403 403 200 403 403 200"},
+    "audit_api.get_inclusion": {"GET": "401 200 403 403 200 403 403 404"},
+    "audit_api.get_consistency": {"GET": "401 200 403 403 200 403 403 200"},
     "openapi.openapi_json": {"GET": "200 200 200 200 200 200 200 200"},
     # founding pages (the case is a draft: most steps are not possible yet, 409)
     "founding.form_group": {"GET": "302 200 200 200 200 404 404 404", "POST": "302 403 422 403 403 404 404 404"},
@@ -143,7 +148,7 @@ def _values(w: Any) -> dict[str, Any]:
 
 
 # query strings some endpoints need to say what they are about
-QUERY = {"reports_api.get_coverage": "?org=FED", "reports_api.get_coverage_csv": "?org=FED",
+QUERY = {"audit_api.get_consistency": "?from=1", "reports_api.get_coverage": "?org=FED", "reports_api.get_coverage_csv": "?org=FED",
          "reports_api.get_coverage_xlsx": "?org=FED"}
 # the API's org lookup is by code: in the subject's subtree
 CODES = {"api.get_org": "ENT-L"}

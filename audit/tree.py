@@ -1,0 +1,201 @@
+"""The Merkle tree's stored nodes: the head of the tree, proofs from O(log n) rows, and their check.
+
+`audit.trail.append` extends the tree in the entry's own transaction (so
+there is no moment when an entry is in the trail but not in the tree); the
+head row carries the tree's size and frontier, so an append reads nothing
+more. Everything here reads in the caller's session and never commits.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.prepared import Prepared
+
+from .merkle import (
+    EMPTY_ROOT,
+    HASH_SIZE,
+    ProofError,
+    append_leaf,
+    consistency_ranges,
+    inclusion_ranges,
+    perfect_parts,
+    range_hash,
+    root_of_frontier,
+)
+from .models import AuditEntry, AuditHead, AuditNode
+
+CHUNK = 20000
+
+
+def encode_frontier(frontier: Iterable[bytes]) -> str:
+    return "".join(h.hex() for h in frontier)
+
+
+def decode_frontier(text: str | None) -> list[bytes]:
+    raw = bytes.fromhex(text or "")
+    return [raw[i:i + HASH_SIZE] for i in range(0, len(raw), HASH_SIZE)]
+
+
+def row_of(level: int, index: int) -> int:
+    """The leaf whose append completed perfect subtree (level, index): the row that stores it."""
+    return ((index + 1) << level) - 1
+
+
+@dataclass(frozen=True)
+class TreeHead:
+    size: int
+    root: bytes
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"size": self.size, "root": self.root.hex()}
+
+
+def tree_head(session: Session) -> TreeHead:
+    """The tree as the head row records it (what appends have built)."""
+    row = session.execute(select(AuditHead.tree_size, AuditHead.frontier).where(AuditHead.id == 1)).one_or_none()
+    if row is None:
+        return TreeHead(0, EMPTY_ROOT)
+    size, frontier = int(row[0] or 0), decode_frontier(row[1])
+    return TreeHead(size, root_of_frontier(frontier))
+
+
+class _Nodes:
+    """The stored perfect subtrees that some ranges need, read in one query."""
+
+    def __init__(self, session: Session, ranges: Iterable[tuple[int, int]]):
+        parts = {p for start, end in ranges for p in perfect_parts(start, end)}
+        rows = sorted({row_of(level, index) for level, index in parts})
+        self.blobs: dict[int, bytes] = {}
+        for i in range(0, len(rows), 500):
+            for idx, blob in session.execute(select(AuditNode.idx, AuditNode.nodes)
+                                             .where(AuditNode.idx.in_(rows[i:i + 500]))):
+                self.blobs[int(idx)] = bytes(blob)
+
+    def __call__(self, level: int, index: int) -> bytes:
+        row = row_of(level, index)
+        blob = self.blobs.get(row)
+        node = None if blob is None else blob[level * HASH_SIZE:(level + 1) * HASH_SIZE]
+        if node is None or len(node) != HASH_SIZE:
+            raise ProofError(f"the stored tree lacks the node of entry {row + 1} at level {level}")
+        return node
+
+    def hash(self, start: int, end: int) -> bytes:
+        return range_hash(start, end, self)
+
+
+def tree_size(session: Session) -> int:
+    """How many leaves the stored tree holds."""
+    return int(session.scalar(select(AuditHead.tree_size).where(AuditHead.id == 1)) or 0)
+
+
+def _size_within(session: Session, size: int | None) -> int:
+    built = tree_size(session)
+    if size is None:
+        return built
+    if size < 0 or size > built:
+        raise ProofError(f"the tree has {built} leaves, not {size}")
+    return size
+
+
+def root_at(session: Session, size: int) -> bytes:
+    size = _size_within(session, size)
+    return _Nodes(session, [(0, size)]).hash(0, size)
+
+
+@dataclass(frozen=True)
+class Inclusion:
+    leaf_index: int
+    tree_size: int
+    path: list[bytes]
+    root: bytes
+    leaf: bytes  # the leaf hash as stored
+
+
+def inclusion_proof(session: Session, leaf_index: int, size: int | None = None) -> Inclusion:
+    size = _size_within(session, size)
+    ranges = inclusion_ranges(leaf_index, size)
+    nodes = _Nodes(session, [*ranges, (0, size), (leaf_index, leaf_index + 1)])
+    return Inclusion(leaf_index, size, [nodes.hash(a, b) for a, b in ranges], nodes.hash(0, size),
+                     nodes(0, leaf_index))
+
+
+@dataclass(frozen=True)
+class Consistency:
+    old: int
+    new: int
+    path: list[bytes]
+    old_root: bytes
+    new_root: bytes
+
+
+def consistency_proof(session: Session, old: int, new: int | None = None) -> Consistency:
+    new = _size_within(session, new)
+    if old < 0 or old > new:
+        raise ProofError(f"no consistency proof from {old} to {new} leaves")
+    ranges = consistency_ranges(old, new)
+    nodes = _Nodes(session, [*ranges, (0, old), (0, new)])
+    return Consistency(old, new, [nodes.hash(a, b) for a, b in ranges], nodes.hash(0, old), nodes.hash(0, new))
+
+
+# -- building and checking -------------------------------------------------------
+
+def extend(frontier: list[bytes], size: int, hashes: Iterable[str]) -> list[tuple[int, bytes]]:
+    """Append entries' hashes (hex) to the tree of `size` leaves whose frontier is `frontier` (in place);
+    the rows to store."""
+    rows = []
+    for i, digest in enumerate(hashes, start=size):
+        rows.append((i, b"".join(append_leaf(frontier, i, bytes.fromhex(digest)))))
+    return rows
+
+
+_ENTRY_HASHES = Prepared(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq))
+_NODE_ROWS = Prepared(select(AuditNode.idx, AuditNode.nodes).order_by(AuditNode.idx))
+
+
+def check_tree(session: Session, chunk: int = CHUNK) -> dict[str, Any] | None:
+    """Recompute the tree from the entries and compare every stored node and the head's frontier;
+    the first difference as {"seq", "problem"}, or None when the stored tree is the entries' tree.
+
+    Both tables are read in order side by side as the driver returns them, and the hashing is written out
+    here rather than through `append_leaf`: a million entries are checked in a few seconds.
+    """
+    head = session.execute(select(AuditHead.tree_size, AuditHead.frontier).where(AuditHead.id == 1)).one_or_none()
+    stored_size, stored_frontier = (int(head[0] or 0), head[1] or "") if head is not None else (0, "")
+    frontier: list[bytes] = []
+    pop, push = frontier.pop, frontier.append
+    sha, fromhex, join = hashlib.sha256, bytes.fromhex, b"".join
+    nodes = _NODE_ROWS.stream(session, chunk)
+    size = 0
+    for seq, digest in _ENTRY_HASHES.stream(session, chunk):
+        if seq != size + 1:  # the chain check names gaps; the tree cannot be compared past one
+            return {"seq": int(seq), "problem": f"entry {size + 1} is missing: the tree cannot be checked"}
+        node = sha(b"\x00" + fromhex(digest)).digest()
+        parts = [node]
+        walk = size
+        while walk & 1:
+            node = sha(b"\x01" + pop() + node).digest()
+            parts.append(node)
+            walk >>= 1
+        push(node)
+        found = next(nodes, None)
+        if found is None or found[0] != size:
+            return {"seq": seq, "problem": f"the Merkle tree lacks entry {seq}: the tree stops at "
+                                           f"{min(size, stored_size)} leaves"}
+        if found[1] != (computed := join(parts)) and bytes(found[1]) != computed:
+            return {"seq": seq, "problem": f"the Merkle tree node stored for entry {seq} does not match "
+                                           "the entries: the tree was altered"}
+        size += 1
+    extra = next(nodes, None)
+    if extra is not None:
+        return {"seq": int(extra[0]) + 1, "problem": f"the Merkle tree holds a node for entry {int(extra[0]) + 1} "
+                                                     f"but the trail has {size} entries (entries removed)"}
+    if stored_size != size or stored_frontier != encode_frontier(frontier):
+        return {"seq": size or None, "problem": f"the tree head records {stored_size} leaves and a frontier that "
+                                                f"is not that of the {size} entries"}
+    return None
