@@ -152,7 +152,6 @@ class _Walker:
         names = self.COMMITTEE[: seats + 1]  # 差额: one candidate more than seats (>= 5 %)
         candidates = [{"name": n, "for": ["committee"], "bars": []} for n in names]
         candidates[0]["for"] = ["committee", "chair"]
-        candidates[1]["for"] = ["committee", "women"]
         candidates.append({"name": "王丽", "for": ["audit"], "bars": []})
         candidates.append({"name": "赵倩", "for": ["women"], "bars": []})
         return {"committee_seats": seats, "audit_seats": 1, "women_seats": 1 if members[1] >= 10 else 0,
@@ -160,12 +159,16 @@ class _Walker:
 
     def _election(self, members: tuple[int, int]) -> dict[str, Any]:
         entitled = members[0] if members[0] <= 100 else 60
-        high, low = entitled * 9 // 10 - 1, entitled // 3
-        names = self.COMMITTEE[: self._seats(members) + 1]
+        cast = entitled * 9 // 10 if members[0] <= 100 else 55
+        high, seats = cast - 1, self._seats(members)
+        names = self.COMMITTEE[: seats + 1]
         votes = {n: high - i for i, n in enumerate(names[:-1])}
-        votes[names[-1]] = low  # the one not elected
+        # the one not elected; each ballot names at most `seats` members, so the votes add up to cast × seats
+        votes[names[-1]] = min(entitled // 3, cast * seats - sum(votes.values()))
         votes.update({"王丽": high, "赵倩": high - 2})
-        return {"ballots_cast": entitled * 9 // 10 if members[0] <= 100 else 55, "votes": votes, "chair": "周杰"}
+        # the chair elected directly by the assembly (主席直选), more than half of the entitled
+        return {"ballots_cast": cast, "votes": votes, "chair": "周杰", "chair_method": "assembly",
+                "chair_votes": {"周杰": high}}
 
     def foundings(self) -> None:
         self.founding("ENT-PREC", "prep_prec", "fed_li", until="-", members=(600, 200))  # registered
