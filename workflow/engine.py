@@ -112,7 +112,7 @@ def ancestors_of(session: Session, org: Any) -> list[OrgRecord]:
 
 
 def _node(o: Organisation) -> OrgNode:
-    return OrgNode(o.id, o.code, o.name, o.kind, o.employees)
+    return OrgNode(o.id, o.code, o.name, o.kind, o.employees, o.union_status or "none")
 
 
 def _org_facts(o: Organisation) -> OrgFacts:
@@ -188,8 +188,19 @@ class Engine:
     def params_of(self, case: Case) -> Mapping[str, Any]:
         return self.catalog.profile(case.profile).for_workflow(case.workflow)
 
+    @staticmethod
+    def _other_open_cases(session: Session, case: Case | CaseRecord) -> list[Mapping[str, Any]]:
+        """The workflow's open cases other than `case`, with their organisation's name (for rules such as
+        one household, one file)."""
+        stmt = (select(Case.data, Case.facts, Organisation.name).join(Case.org)
+                .where(Case.workflow == case.workflow, Case.closed.is_(False)))
+        if case.id is not None:
+            stmt = stmt.where(Case.id != case.id)
+        return [{"org": name, "data": {**(data or {}), **(facts or {})}} for data, facts, name in session.execute(stmt)]
+
     def _context(self, case: Case, trigger: str, data: Mapping[str, Any], actor: Actor | None, today: date,
-                 org: Organisation, parties: Mapping[str, OrgFacts] | None = None) -> Context:
+                 org: Organisation, parties: Mapping[str, OrgFacts] | None = None,
+                 session: Session | None = None) -> Context:
         profile = self.catalog.profile(case.profile)
         definition = self.definition_of(case)
         return Context(
@@ -206,6 +217,7 @@ class Engine:
             extra=definition.extra,
             parties=parties if parties is not None else
             {p.party: _org_facts(p.org) for p in case.parties} if definition.parties else {},
+            others=(lambda: self._other_open_cases(session, case)) if session is not None else None,
         )
 
     def competent_org(self, session: Session, case: Case | CaseRecord, rule: str) -> Organisation | OrgRecord:
@@ -426,7 +438,8 @@ class Engine:
         self._check_four_eyes(case, t, actor)
         comment = self._check_comment(t, comment)
         clean, recorded = self._check_data(t.data, data)
-        ctx = self._context(case, trigger, clean, actor, today or self.today(case.profile), case.org)
+        ctx = self._context(case, trigger, clean, actor, today or self.today(case.profile), case.org,
+                            session=session)
         self._check_guards(t.guards, ctx)
 
         effects, ctx = self._run_effects(definition, t.effects, ctx)
@@ -500,7 +513,7 @@ class Engine:
             created_by_id=actor.id, created_at=now, updated_at=now, state_since=now,
         )
         ctx = self._context(case, "create", clean, actor, today, org,
-                            parties={p.name: _org_facts(o) for p, o in parties})
+                            parties={p.name: _org_facts(o) for p, o in parties}, session=session)
         reasons = self._run_guards(creation.guards, ctx)
         unique_key = self._unique_key(definition, org, clean)
         if unique_key is not None and session.scalar(select(Case.id).where(Case.unique_key == unique_key)):
