@@ -218,7 +218,9 @@ class _Walker:
         case_id = self.create("inspection", "ENT-PREC", "prep_prec", {"year": year})
         self.fire(case_id, "self_assess", "prep_prec", {"scores": full})
         self.fire(case_id, "record_evaluation", "prep_prec", {"respondents": 200, "satisfied": 186})
-        self.fire(case_id, "inspect", "fed_li", {"scores": {k: max(v - 1, 1) for k, v in full.items()}, "vetoes": []})
+        # one point short everywhere but the organisation item (below its maximum it is the first veto)
+        scores = {k: v if k == "org_structure" else max(v - 1, 1) for k, v in full.items()}
+        self.fire(case_id, "inspect", "fed_li", {"scores": scores, "vetoes": []})
         self.fire(case_id, "decide", "fed_wang", {})
         # last year's inspection failed and is being rectified
         case_id = self.create("inspection", "ENT-PREC", "prep_prec", {"year": year - 1})
