@@ -244,7 +244,9 @@ class Engine:
             self.competent_org(session, case, t.competent)
         if competent is None:  # a party the case does not name decides nothing
             return Reason("not_competent", {"competent": "", "competent_code": ""})
-        if actor.org_path is None or not competent.path.startswith(actor.org_path):
+        # only the competent organisation decides: an ancestor supervises (sees the case) but does not decide
+        # in its place (no 越级审批), unless it reassigns the decision (`reassign`)
+        if actor.org_id is None or competent.id != actor.org_id:
             return Reason("not_competent", {"competent": competent.name, "competent_code": competent.code})
         return None
 
@@ -345,10 +347,14 @@ class Engine:
 
     @staticmethod
     def _check_comment(t: Transition, comment: Any) -> str:
+        return Engine._clean_comment(comment, t.comment == "required")
+
+    @staticmethod
+    def _clean_comment(comment: Any, required: bool) -> str:
         comment = (comment or "").strip() if isinstance(comment, str) or comment is None else comment
         if not isinstance(comment, str):
             raise InvalidInput(fields={"comment": FieldError("not_string")})
-        if t.comment == "required" and not comment:
+        if required and not comment:
             raise InvalidInput([Reason("comment_required")], fields={"comment": FieldError("required")})
         if len(comment) > 2000:
             raise InvalidInput(fields={"comment": FieldError("too_long", max=2000)})
@@ -453,6 +459,42 @@ class Engine:
         return case
 
     # -- creating a case ---------------------------------------------------
+    def reassign(self, session: Session, case: Case | int, actor: Actor, org_code: Any, comment: Any,
+                 expected_version: int | None = None) -> CaseRecord:
+        """转办 / 上收: a reviewer of an ancestor of the case's competent organisation hands the decision to its
+        own organisation or another of its subtree, with a reason; an audited event of the case, after which
+        the new organisation is the competent one (domain.md, "Organisations and people")."""
+        record = self.load_for_update(session, _case_id(case), actor)
+        self._check_version(record, expected_version)
+        if actor.role != "reviewer":
+            raise Forbidden([Reason("forbidden", {"role": actor.role})])
+        if record.closed:
+            raise InvalidState([Reason("invalid_state", {"state": record.state})])
+        current = record.competent_org
+        if current is None:
+            raise GuardFailed([Reason("no_competent_decision")])
+        if actor.org_path is None or current.id == actor.org_id or not current.path.startswith(actor.org_path):
+            raise NotCompetent([Reason("not_competent_to_reassign", {"competent": current.name,
+                                                                     "competent_code": current.code})])
+        if not isinstance(org_code, str) or not org_code.strip():
+            raise InvalidInput(fields={"org": FieldError("required" if org_code in (None, "") else "not_string")})
+        comment = self._clean_comment(comment, required=True)
+        target = session.scalars(select(Organisation).where(Organisation.code == org_code.strip())).one_or_none()
+        if target is None or not target.path.startswith(actor.org_path):
+            raise GuardFailed([Reason("reassign_outside_subtree", {"org": org_code.strip()})])
+        if target.id == current.id:
+            raise GuardFailed([Reason("reassign_same_org", {"org": target.name})])
+        if not record.org.path.startswith(target.path):  # the deciding union must see the case: one above it
+            raise GuardFailed([Reason("reassign_not_above_case", {"org": target.name, "case_org": record.org.name})])
+        record.competent_org_id = target.id
+        record.competent_org = orgs_by_id(session, [target.id])[target.id]
+        record.updated_at = utcnow()
+        record.version += 1
+        save_case(session, record, frozenset({"competent_org_id", "version", "updated_at"}))
+        self._append_entries(session, record, actor, "reassign", record.state, comment,
+                             {"competent_org": target.code, "previous_competent_org": current.code}, [])
+        return record
+
     def _resolve_parties(self, session: Session, definition: Definition, org: Organisation,
                          clean: Mapping[str, Any]) -> list[tuple[Any, Organisation]]:
         """Each declared party's organisation, named by its creation field: it must exist and be of the
