@@ -342,6 +342,25 @@ def post_event(session: Session, actor: Actor, case_id: int) -> Response:
     return AfterCommit(lambda read: respond(case_json(read, engine, case, actor)))
 
 
+@bp.post("/cases/<int:case_id>/reassign")
+@endpoint(write=True)
+def post_reassign(session: Session, actor: Actor, case_id: int) -> Response:
+    """转办 / 上收 `{"org", "comment", "version"}`: a reviewer of an ancestor of the competent organisation
+    hands the decision to an organisation of its subtree."""
+    body = read_json()
+    fields: dict[str, FieldError] = {}
+    version = body.get("version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        fields["version"] = FieldError("not_integer")
+    fields.update({k: FieldError("unknown_field") for k in sorted(set(body) - {"org", "comment", "version"})})
+    if fields:
+        _visible_case(session, actor, case_id)
+        raise InvalidInput(fields=fields)
+    engine = get_engine()
+    case = engine.reassign(session, case_id, actor, body.get("org"), body.get("comment"), version)
+    return AfterCommit(lambda read: respond(case_json(read, engine, case, actor)))
+
+
 @bp.get("/cases/<int:case_id>/audit")
 @endpoint()
 def get_case_audit(session: Session, actor: Actor, case_id: int) -> Response:

@@ -6,7 +6,10 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, TextAreaField
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -59,7 +62,8 @@ def index() -> Any:
 
 @bp.get("/review")
 @login_required
-def queue() -> Any:
+def queue(scope: str = "mine") -> Any:
+    """待我审核: the decisions the reviewer's own organisation is competent for."""
     actor = _actor()
     if actor.role != "reviewer":
         abort(403)
@@ -71,10 +75,60 @@ def queue() -> Any:
             if org is None or not can_view(actor, org):
                 abort(404)
         page = review_queue(session, actor, review_states(), workflow=workflow, org=org, page=_page(), per_page=20,
-                            count_limit=COUNT_LIMIT)
+                            count_limit=COUNT_LIMIT, scope=scope)
         engine = get_engine()
         overdue = {c.id: engine.overdue(c) for c in page.items}
-        return render_template("review/queue.html", page=page, workflow=workflow, org=org, overdue=overdue)
+        return render_template("review/queue.html", page=page, workflow=workflow, org=org, overdue=overdue,
+                               supervision=scope == "subtree")
+
+
+@bp.get("/supervision")
+@login_required
+def supervision() -> Any:
+    """下级待办: the decisions waiting in the subtree's other organisations (supervised, not decided here)."""
+    return queue("subtree")
+
+
+class ReassignForm(FlaskForm):
+    org = SelectField(_l("转办给"), validate_choice=False)
+    comment = TextAreaField(_l("转办理由"))
+    version = HiddenField()
+
+
+def reassign_choices(session: Session, actor: Actor, case: Case) -> list[tuple[str, str]] | None:
+    """The organisations a reviewer may hand the case's decision to, or None when they may not reassign it
+    (they must be a reviewer of an ancestor of its competent organisation, the case open)."""
+    competent = case.competent_org
+    if (actor.role != "reviewer" or case.closed or competent is None or actor.org_path is None
+            or competent.id == actor.org_id or not competent.path.startswith(actor.org_path)):
+        return None
+    # the actor's organisation and those between it and the case's organisation (each of them sees the case)
+    ids = [int(i) for i in case.org.path.strip("/").split("/") if i]
+    orgs = session.scalars(select(Organisation).where(visible_orgs(actor), Organisation.id.in_(ids),
+                                                      Organisation.id != competent.id)
+                           .order_by(Organisation.path)).all()
+    return [(o.code, o.name) for o in orgs]
+
+
+@bp.post("/cases/<int:case_id>/reassign")
+@login_required
+def reassign(case_id: int) -> Any:
+    """转办 / 上收 on the case page: the engine's checks, its reasons shown in place."""
+    actor = _actor()
+    form = ReassignForm()
+    if not form.validate_on_submit():
+        return show(case_id, [_("表单已过期，请刷新后重试。")], 400)
+    version = int(form.version.data) if (form.version.data or "").isdigit() else None
+    try:
+        with get_db().write() as session:
+            get_engine().reassign(session, case_id, actor, form.org.data or "", form.comment.data or "", version)
+    except WorkflowError as err:
+        outcome = explain(err)
+        if outcome.status == 404:
+            abort(404)
+        return show(case_id, [*outcome.messages, *outcome.fields.values()], outcome.status)
+    flash(_("已转办"), "success")
+    return redirect(url_for("cases.show", case_id=case_id))
 
 
 def _creatable(actor: Actor) -> list[str]:
@@ -126,11 +180,17 @@ def new(workflow: str) -> Any:
 
 @bp.get("/cases/<int:case_id>")
 @login_required
-def show(case_id: int) -> Any:
+def show(case_id: int, reassign_errors: list[str] | None = None, status: int = 200) -> Any:
     actor = _actor()
     engine = get_engine()
     with get_db().read() as session:
         case = _visible(session, case_id, actor)
+        choices = reassign_choices(session, actor, case)
+        reassign_form = None
+        if choices is not None:
+            reassign_form = ReassignForm(formdata=request.form if reassign_errors else None)
+            reassign_form.org.choices = choices
+            reassign_form.version.data = str(case.version)
         definition = engine.definition_of(case)
         masked = not sees_personal_data(actor, case)
         entries = [entry_json(e, masked) for e in audit.entries_for(session, "case", str(case.id))]
@@ -148,7 +208,8 @@ def show(case_id: int) -> Any:
             available=available, reason_message=reason_message, svg=svg, overdue=overdue,
             waiting_for=waiting, waiting_note=waiting_note(engine, case, waiting), json=json,
             panel_template=panel.template if panel else None, panel=shown,
-        )
+            reassign_form=reassign_form, reassign_errors=reassign_errors or [],
+        ), status
 
 
 @bp.route("/cases/<int:case_id>/steps/<trigger>", methods=["GET", "POST"])

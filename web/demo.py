@@ -152,7 +152,6 @@ class _Walker:
         names = self.COMMITTEE[: seats + 1]  # 差额: one candidate more than seats (>= 5 %)
         candidates = [{"name": n, "for": ["committee"], "bars": []} for n in names]
         candidates[0]["for"] = ["committee", "chair"]
-        candidates[1]["for"] = ["committee", "women"]
         candidates.append({"name": "王丽", "for": ["audit"], "bars": []})
         candidates.append({"name": "赵倩", "for": ["women"], "bars": []})
         return {"committee_seats": seats, "audit_seats": 1, "women_seats": 1 if members[1] >= 10 else 0,
@@ -160,12 +159,16 @@ class _Walker:
 
     def _election(self, members: tuple[int, int]) -> dict[str, Any]:
         entitled = members[0] if members[0] <= 100 else 60
-        high, low = entitled * 9 // 10 - 1, entitled // 3
-        names = self.COMMITTEE[: self._seats(members) + 1]
+        cast = entitled * 9 // 10 if members[0] <= 100 else 55
+        high, seats = cast - 1, self._seats(members)
+        names = self.COMMITTEE[: seats + 1]
         votes = {n: high - i for i, n in enumerate(names[:-1])}
-        votes[names[-1]] = low  # the one not elected
+        # the one not elected; each ballot names at most `seats` members, so the votes add up to cast × seats
+        votes[names[-1]] = min(entitled // 3, cast * seats - sum(votes.values()))
         votes.update({"王丽": high, "赵倩": high - 2})
-        return {"ballots_cast": entitled * 9 // 10 if members[0] <= 100 else 55, "votes": votes, "chair": "周杰"}
+        # the chair elected directly by the assembly (主席直选), more than half of the entitled
+        return {"ballots_cast": cast, "votes": votes, "chair": "周杰", "chair_method": "assembly",
+                "chair_votes": {"周杰": high}}
 
     def foundings(self) -> None:
         self.founding("ENT-PREC", "prep_prec", "fed_li", until="-", members=(600, 200))  # registered
@@ -215,7 +218,9 @@ class _Walker:
         case_id = self.create("inspection", "ENT-PREC", "prep_prec", {"year": year})
         self.fire(case_id, "self_assess", "prep_prec", {"scores": full})
         self.fire(case_id, "record_evaluation", "prep_prec", {"respondents": 200, "satisfied": 186})
-        self.fire(case_id, "inspect", "fed_li", {"scores": {k: max(v - 1, 1) for k, v in full.items()}, "vetoes": []})
+        # one point short everywhere but the organisation item (below its maximum it is the first veto)
+        scores = {k: v if k == "org_structure" else max(v - 1, 1) for k, v in full.items()}
+        self.fire(case_id, "inspect", "fed_li", {"scores": scores, "vetoes": []})
         self.fire(case_id, "decide", "fed_wang", {})
         # last year's inspection failed and is being rectified
         case_id = self.create("inspection", "ENT-PREC", "prep_prec", {"year": year - 1})

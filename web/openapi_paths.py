@@ -126,6 +126,14 @@ def paths(catalog: Catalog) -> dict[str, Any]:
             "responses": {"200": _json(ref("Case"), "the case after the step"),
                           **_errors(*WRITE_ERRORS, 403, 404, 409, 422)},
         }},
+        "/cases/{case_id}/reassign": {"post": {
+            "operationId": "post_reassign", "tags": ["cases"],
+            "summary": "Reassign the case's decision (转办 / 上收) to an organisation of the caller's subtree",
+            "parameters": [CASE_ID],
+            "requestBody": _body(ref("Reassignment")),
+            "responses": {"200": _json(ref("Case"), "the case, decided by the new organisation"),
+                          **_errors(*WRITE_ERRORS, 403, 404, 409, 422)},
+        }},
         "/cases/{case_id}/audit": {"get": {
             "operationId": "get_case_audit", "tags": ["cases", "audit"],
             "summary": "The case's audit entries, oldest first",

@@ -163,6 +163,14 @@ def schemas(catalog: Catalog) -> dict[str, Any]:
                 "version": {"type": "integer", "description": "apply only to this version of the case (else 409)"},
             },
         },
+        "Reassignment": {
+            "type": "object", "additionalProperties": False,
+            "properties": {
+                "org": {"type": "string", "minLength": 1, "description": "the organisation that decides from now on"},
+                "comment": {"type": "string", "minLength": 1, "description": "the reason (required)"},
+                "version": {"type": "integer", "description": "apply only to this version of the case (else 409)"},
+            },
+        },
         "Available": {
             "type": "object", "required": ["trigger", "dest", "allowed", "reasons"],
             "properties": {"trigger": STRING, "dest": STRING, "label": STRING, "allowed": {"type": "boolean"},

@@ -18,6 +18,7 @@ class OrgNode:
     name: str
     kind: str
     employees: int | None = None
+    union_status: str = "none"
 
 
 Rule = Callable[[OrgNode, Sequence[OrgNode], Mapping[str, Any]], OrgNode]
@@ -70,3 +71,12 @@ def by_enterprise_size(org: OrgNode, ancestors: Sequence[OrgNode], params: Mappi
     else:
         kind = "community"
     return _nearest_from(kind, org, ancestors)
+
+
+@rule("reviewing_union")
+def reviewing_union(org: OrgNode, ancestors: Sequence[OrgNode], params: Mapping[str, Any]) -> OrgNode:
+    """The union that reviews a worker's application (属地管理): the enterprise's own founded union, else the
+    nearest community union above it, else the nearest town union, else the federation."""
+    if org.union_status == "founded":
+        return org
+    return _nearest_from("community", org, ancestors)

@@ -120,7 +120,7 @@ def ancestors_of(session: Session, org: Any) -> list[OrgRecord]:
 
 
 def _node(o: _AnyOrg) -> OrgNode:
-    return OrgNode(o.id, o.code, o.name, o.kind, o.employees)
+    return OrgNode(o.id, o.code, o.name, o.kind, o.employees, o.union_status or "none")
 
 
 def _org_facts(o: _AnyOrg) -> OrgFacts:
@@ -196,8 +196,19 @@ class Engine:
     def params_of(self, case: _AnyCase) -> Mapping[str, Any]:
         return self.catalog.profile(case.profile).for_workflow(case.workflow)
 
+    @staticmethod
+    def _other_open_cases(session: Session, case: _AnyCase) -> list[Mapping[str, Any]]:
+        """The workflow's open cases other than `case`, with their organisation's name (for rules such as
+        one household, one file)."""
+        stmt = (select(Case.data, Case.facts, Organisation.name).join(Case.org)
+                .where(Case.workflow == case.workflow, Case.closed.is_(False)))
+        if case.id is not None:
+            stmt = stmt.where(Case.id != case.id)
+        return [{"org": name, "data": {**(data or {}), **(facts or {})}} for data, facts, name in session.execute(stmt)]
+
     def _context(self, case: _AnyCase, trigger: str, data: Mapping[str, Any], actor: Actor | None, today: date,
-                 org: _AnyOrg, parties: Mapping[str, OrgFacts] | None = None) -> Context:
+                 org: _AnyOrg, parties: Mapping[str, OrgFacts] | None = None,
+                 session: Session | None = None) -> Context:
         profile = self.catalog.profile(case.profile)
         definition = self.definition_of(case)
         return Context(
@@ -214,6 +225,7 @@ class Engine:
             extra=definition.extra,
             parties=parties if parties is not None else
             {p.party: _org_facts(p.org) for p in case.parties} if definition.parties else {},
+            others=(lambda: self._other_open_cases(session, case)) if session is not None else None,
         )
 
     def competent_org(self, session: Session, case: Case | CaseRecord, rule: str) -> Organisation | OrgRecord:
@@ -240,7 +252,9 @@ class Engine:
             self.competent_org(session, case, t.competent)
         if competent is None:  # a party the case does not name decides nothing
             return Reason("not_competent", {"competent": "", "competent_code": ""})
-        if actor.org_path is None or not competent.path.startswith(actor.org_path):
+        # only the competent organisation decides: an ancestor supervises (sees the case) but does not decide
+        # in its place (no 越级审批), unless it reassigns the decision (`reassign`)
+        if actor.org_id is None or competent.id != actor.org_id:
             return Reason("not_competent", {"competent": competent.name, "competent_code": competent.code})
         return None
 
@@ -341,10 +355,14 @@ class Engine:
 
     @staticmethod
     def _check_comment(t: Transition, comment: Any) -> str:
+        return Engine._clean_comment(comment, t.comment == "required")
+
+    @staticmethod
+    def _clean_comment(comment: Any, required: bool) -> str:
         comment = (comment or "").strip() if isinstance(comment, str) or comment is None else comment
         if not isinstance(comment, str):
             raise InvalidInput(fields={"comment": FieldError("not_string")})
-        if t.comment == "required" and not comment:
+        if required and not comment:
             raise InvalidInput([Reason("comment_required")], fields={"comment": FieldError("required")})
         if len(comment) > 2000:
             raise InvalidInput(fields={"comment": FieldError("too_long", max=2000)})
@@ -437,7 +455,8 @@ class Engine:
         self._check_four_eyes(record, t, actor)
         comment = self._check_comment(t, comment)
         clean, recorded = self._check_data(t.data, data)
-        ctx = self._context(record, trigger, clean, actor, today or self.today(record.profile), record.org)
+        ctx = self._context(record, trigger, clean, actor, today or self.today(record.profile), record.org,
+                            session=session)
         self._check_guards(t.guards, ctx)
 
         effects, ctx = self._run_effects(definition, t.effects, ctx)
@@ -451,6 +470,42 @@ class Engine:
         return record
 
     # -- creating a case ---------------------------------------------------
+    def reassign(self, session: Session, case: Case | int, actor: Actor, org_code: Any, comment: Any,
+                 expected_version: int | None = None) -> CaseRecord:
+        """转办 / 上收: a reviewer of an ancestor of the case's competent organisation hands the decision to its
+        own organisation or another of its subtree, with a reason; an audited event of the case, after which
+        the new organisation is the competent one (domain.md, "Organisations and people")."""
+        record = self.load_for_update(session, _case_id(case), actor)
+        self._check_version(record, expected_version)
+        if actor.role != "reviewer":
+            raise Forbidden([Reason("forbidden", {"role": actor.role})])
+        if record.closed:
+            raise InvalidState([Reason("invalid_state", {"state": record.state})])
+        current = record.competent_org
+        if current is None:
+            raise GuardFailed([Reason("no_competent_decision")])
+        if actor.org_path is None or current.id == actor.org_id or not current.path.startswith(actor.org_path):
+            raise NotCompetent([Reason("not_competent_to_reassign", {"competent": current.name,
+                                                                     "competent_code": current.code})])
+        if not isinstance(org_code, str) or not org_code.strip():
+            raise InvalidInput(fields={"org": FieldError("required" if org_code in (None, "") else "not_string")})
+        comment = self._clean_comment(comment, required=True)
+        target = session.scalars(select(Organisation).where(Organisation.code == org_code.strip())).one_or_none()
+        if target is None or not target.path.startswith(actor.org_path):
+            raise GuardFailed([Reason("reassign_outside_subtree", {"org": org_code.strip()})])
+        if target.id == current.id:
+            raise GuardFailed([Reason("reassign_same_org", {"org": target.name})])
+        if not record.org.path.startswith(target.path):  # the deciding union must see the case: one above it
+            raise GuardFailed([Reason("reassign_not_above_case", {"org": target.name, "case_org": record.org.name})])
+        record.competent_org_id = target.id
+        record.competent_org = orgs_by_id(session, [target.id])[target.id]
+        record.updated_at = utcnow()
+        record.version += 1
+        save_case(session, record, frozenset({"competent_org_id", "version", "updated_at"}))
+        self._append_entries(session, record, actor, "reassign", record.state, comment,
+                             {"competent_org": target.code, "previous_competent_org": current.code}, [])
+        return record
+
     def _resolve_parties(self, session: Session, definition: Definition, org: Organisation,
                          clean: Mapping[str, Any]) -> list[tuple[Any, Organisation]]:
         """Each declared party's organisation, named by its creation field: it must exist and be of the
@@ -511,7 +566,7 @@ class Engine:
             created_by_id=actor.id, created_at=now, updated_at=now, state_since=now,
         )
         ctx = self._context(case, "create", clean, actor, today, org,
-                            parties={p.name: _org_facts(o) for p, o in parties})
+                            parties={p.name: _org_facts(o) for p, o in parties}, session=session)
         reasons = self._run_guards(creation.guards, ctx)
         unique_key = self._unique_key(definition, org, clean)
         if unique_key is not None and session.scalar(select(Case.id).where(Case.unique_key == unique_key)):

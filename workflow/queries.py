@@ -106,20 +106,30 @@ def review_queue(
     page: int = 1,
     per_page: int = 20,
     count_limit: int | None = None,
+    scope: str = "mine",
 ) -> Page:
-    """Open cases standing where a reviewer of the actor's organisation decides: oldest first."""
+    """Open cases standing where a decision waits, oldest first: with `scope` "mine" (待我审核) those the
+    actor's organisation is competent for, with "subtree" (下级待办, supervision) those its subtree's other
+    organisations are competent for. A case without a fixed competent organisation is decided by its own."""
     competent = aliased(Organisation)
     pairs = [(wf, states) for wf, states in review_states.items() if states and (workflow in (None, wf))]
-    if not pairs or not actor.org_path:
+    if not pairs or not actor.org_path or actor.org_id is None:
         return Page([], 0, 1, per_page)
+    deciding_id = func.coalesce(Case.competent_org_id, Case.org_id)
     stmt = (
         select(Case)
         .join(Case.org)
         .outerjoin(competent, Case.competent_org_id == competent.id)
         .where(visible_cases(actor), Case.closed.is_(False))
         .where(or_(*[(Case.workflow == wf) & Case.state.in_(states) for wf, states in pairs]))
-        .where(or_(competent.id.is_(None), competent.path.startswith(actor.org_path, autoescape=True)))
     )
+    if scope == "subtree":
+        stmt = stmt.where(deciding_id != actor.org_id).where(or_(
+            competent.path.startswith(actor.org_path, autoescape=True),
+            competent.id.is_(None) & Organisation.path.startswith(actor.org_path, autoescape=True)))
+    else:  # or a step the case's party decides, where the actor's organisation is that party
+        parties = select(CaseParty.case_id).where(CaseParty.org_id == actor.org_id)
+        stmt = stmt.where(or_(deciding_id == actor.org_id, Case.id.in_(parties)))
     if org is not None:
         stmt = stmt.where(Organisation.path.startswith(org.path, autoescape=True))
     stmt = stmt.order_by(Case.state_since.asc(), Case.id.asc())

@@ -77,6 +77,9 @@ class Context:
     extra: Mapping[str, Any] = field(default_factory=dict)
     # the case's parties' organisations, by party name (empty unless the definition declares parties)
     parties: Mapping[str, OrgFacts] = field(default_factory=dict)
+    # the other open cases of the workflow anywhere in the installation, read only when called:
+    # [{"org": organisation name, "data": recorded data and facts}] (None where no session is at hand)
+    others: Callable[[], list[Mapping[str, Any]]] | None = None
 
 
 @dataclass

@@ -146,10 +146,17 @@ def test_founding_walked_in_the_browser(new_page, tree, shot, api):
     for i, (name, _stands, _bars) in enumerate(CANDIDATES):
         prep.fill(f"input[name=votes_{i}]", str(VOTES[name]))
     prep.select_option("select[name=chair]", "张伟")
+    # the chair elected directly by the assembly: 20 of 40 entitled is no majority, 21 is
+    prep.check("input[name=chair_method][value=assembly]")
+    prep.fill("input[name=chair_votes_0]", "20")
+    prep.click("button[name=fire]")
+    prep.wait_for_selector("text=主席未能选出")
+    prep.fill("input[name=chair_votes_0]", "21")
     shot(prep, "10-election-form")
     submit(prep, "已办理：登记选举结果")
     elected = prep.inner_text("#fd-elected + dl")
     assert "张伟" in elected and "杨帆" not in elected
+    assert "会员（代表）大会直接选举，得21票" in elected
     shot(prep, "11-elected")
 
     # 8 results to the federation; a second reviewer sanctions

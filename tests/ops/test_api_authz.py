@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import pytest
 
-from workflows.hardship.tests.support import application, png_bytes
+from workflows.hardship.tests.support import application, household_ids, png_bytes
 from services.accounts import find_org
 
 USERS = ("admin", "prep", "fed", "auditor", "prep_x", "fed2", "auditor2")
@@ -44,8 +44,9 @@ class Call:
 
 
 def _new_hardship_case(ctx: dict[str, Any]) -> int:
+    # 一户一档: every new case is another household's
     resp = ctx["api"].post("/cases", ctx["tree"]["prep"], {"workflow": "hardship", "org": "ENT-L",
-                                                           "data": application()})
+                                                           "data": application(ids=household_ids(next(_serial)))})
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()["id"]
 
@@ -66,13 +67,17 @@ TABLE: dict[str, Call] = {
     "api.get_workflow": Call("GET", lambda c: "/workflows/hardship", EVERYONE),
     "api.post_case": Call("POST", lambda c: "/cases",
                           row(admin=403, prep=201, fed=403, auditor=403, prep_x=404, fed2=404, auditor2=404),
-                          body=lambda c: {"workflow": "hardship", "org": "ENT-L", "data": application()}),
+                          body=lambda c: {"workflow": "hardship", "org": "ENT-L", "data": application(ids=household_ids(500 + next(_serial)))}),
     "api.get_cases": Call("GET", lambda c: "/cases?org=ENT-L", SEES_ENT_L),
     "api.get_case": Call("GET", lambda c: f"/cases/{c['case']}", SEES_ENT_L),
     # a fresh draft for every caller: only the enterprise's preparer may submit it
     "api.post_event": Call("POST", lambda c: f"/cases/{_new_hardship_case(c)}/events",
                            row(admin=403, prep=200, fed=403, auditor=403, prep_x=404, fed2=404, auditor2=404),
                            body=lambda c: {"trigger": "submit", "data": {}}),
+    # a fresh case decided by ENT-L's own union: only a reviewer above it may take the decision up
+    "api.post_reassign": Call("POST", lambda c: f"/cases/{_new_hardship_case(c)}/reassign",
+                              row(admin=403, prep=403, fed=200, auditor=403, prep_x=404, fed2=404, auditor2=404),
+                              body=lambda c: {"org": "FED", "comment": "企业工会委员回避，上收办理"}),
     "api.get_case_audit": Call("GET", lambda c: f"/cases/{c['case']}/audit", SEES_ENT_L),
     "api.get_verify": Call("GET", lambda c: "/audit/verify",
                            row(admin=200, prep=403, fed=403, auditor=200, prep_x=403, fed2=403, auditor2=200)),

@@ -37,11 +37,13 @@ BARS: Mapping[str, tuple[str, str]] = {
     "partner": ("合伙人", "partner"),
     "partner_relative": ("合伙人的近亲属", "close relative of a partner"),
     "deputy_head": ("单位行政副职", "deputy head of the employer"),
+    "deputy_head_relative": ("单位行政副职的近亲属", "close relative of a deputy head of the employer"),
     "hr_head": ("人力资源部门负责人", "head of human resources"),
     "foreign": ("外籍职工", "foreign employee"),
 }
 # 工会法 第十条 and seed 003 for the committee and the audit committee;
-# the chair (2008 企业工会主席产生办法 第六条) is barred by all seven
+# the chair (2008 企业工会主席产生办法 第六条: 企业行政负责人（含行政副职）、合伙人及其近亲属) is barred by
+# every bar, the deputy heads' relatives too (a bar only definition version 2 offers)
 _OWNER_BARS = ("principal", "principal_relative", "partner", "partner_relative")
 BARRED_FROM: Mapping[str, tuple[str, ...]] = {
     "committee": _OWNER_BARS,
@@ -353,6 +355,114 @@ def seats_filled(ctx: Context) -> Iterator[Reason]:
             })
 
 
+@guard("founding_total_votes")
+def total_votes(ctx: Context) -> Iterator[Reason]:
+    """Each ballot names at most `seats` candidates of a body: their votes add up to at most ballots × seats.
+
+    Decided here, with one vote count per candidate (see the module's docstring): a body's total counts
+    the candidates who stand for that body alone; a candidate standing for two bodies is bounded with
+    every candidate by the ballots times all the seats.
+    """
+    cast, votes = _count(ctx.data.get("ballots_cast")), _votes(ctx)
+    candidates = _candidates(ctx.case.get("candidates"))
+    elected_bodies = [b for b in ELECTED_BODIES if _seats(ctx, b) >= 1]
+    for body in elected_bodies:
+        seats = _seats(ctx, body)
+        alone = [c["name"] for c in candidates
+                 if body in c["for"] and not any(b in c["for"] for b in elected_bodies if b != body)]
+        total = sum(votes.get(n, 0) for n in _distinct_names(alone))
+        if total > cast * seats:
+            yield Reason("total_votes_exceed_ballots", {
+                **_body(body), "total": total, "ballots_cast": cast, "seats": seats, "max": cast * seats,
+            })
+    seats = sum(_seats(ctx, b) for b in elected_bodies)
+    everyone = _distinct_names([c["name"] for c in candidates if any(b in c["for"] for b in elected_bodies)])
+    total = sum(votes.get(n, 0) for n in everyone)
+    if len(elected_bodies) > 1 and total > cast * seats:
+        yield Reason("total_votes_exceed_ballots", {
+            "body": "all", "body_zh": "各委员会委员", "body_en": "members of every body",
+            "total": total, "ballots_cast": cast, "seats": seats, "max": cast * seats,
+        })
+
+
+def _chair_votes(ctx: Context) -> dict[str, int]:
+    return {str(k).strip(): _count(v) for k, v in (ctx.data.get("chair_votes") or {}).items()}
+
+
+def chair_ballot_result(ctx: Context) -> dict[str, Any]:
+    """The chair's ballot (主席产生办法 第十五、十六条): who voted, how many were entitled, who won.
+
+    Directly by the assembly (主席直选) the entitled are the assembly's and the voters its ballots; by the
+    new committee both are the elected committee members. The winner has the most votes and more than
+    half of the entitled (`votes * 2 > entitled`), or there is none.
+    """
+    method = ctx.data.get("chair_method") or "assembly"
+    committee, _, _ = _poll(_standing(_candidates(ctx.case.get("candidates")), "committee"), _votes(ctx),
+                            _count(ctx.case.get("entitled")), _seats(ctx, "committee"))
+    if method == "committee":
+        entitled = voters = len(committee)
+    else:
+        entitled, voters = _count(ctx.case.get("entitled")), _count(ctx.data.get("ballots_cast"))
+    votes = _chair_votes(ctx)
+    ranked = sorted(votes, key=lambda n: -votes[n])
+    top = ranked[0] if ranked else ""
+    sole = len(ranked) < 2 or votes[ranked[1]] < votes[top]
+    won = bool(top) and sole and votes[top] * 2 > entitled
+    return {"chair_method": method, "entitled": entitled, "voters": voters, "votes": votes,
+            "votes_needed": entitled // 2 + 1, "chair": top if won else "", "committee": committee}
+
+
+@guard("founding_chair_ballot")
+def chair_ballot(ctx: Context) -> Iterator[Reason]:
+    """The chair's votes: only chair candidates, none beyond the voters, one chair a ballot, a majority of
+    the entitled; the winner an elected committee member without a chair bar, and `chair`, when given,
+    the winner."""
+    result = chair_ballot_result(ctx)
+    standing = {c["name"]: c for c in _candidates(ctx.case.get("candidates"))}
+    voters, votes = result["voters"], result["votes"]
+    for name, count in votes.items():
+        if name not in standing or "chair" not in standing[name]["for"]:
+            yield Reason("not_a_chair_candidate", {"name": name})
+        if count > voters:
+            yield Reason("votes_exceed_ballots", {"name": name, "votes": count, "ballots_cast": voters})
+    total = sum(votes.values())
+    if total > voters:
+        yield Reason("total_votes_exceed_ballots", {
+            **_body("chair"), "total": total, "ballots_cast": voters, "seats": 1, "max": voters,
+        })
+    chair = result["chair"]
+    if not chair:
+        best = max(votes.values(), default=0)
+        yield Reason("chair_majority_not_met", {
+            "votes": best, "entitled": result["entitled"], "votes_needed": result["votes_needed"],
+        })
+        return
+    stood = standing.get(chair, {"for": (), "bars": ()})
+    barred = any(b in BARRED_FROM["chair"] for b in stood["bars"])
+    given = str(ctx.data.get("chair") or "").strip()
+    if chair not in result["committee"] or barred:
+        yield Reason("chair_not_elected", {"chair": chair})
+    elif given and given != chair:
+        yield Reason("chair_not_elected", {"chair": given})
+
+
+@guard("founding_members_fit_nomination")
+def members_fit_nomination(ctx: Context) -> Iterator[Reason]:
+    """Members recorded again after the nomination: the nominated seats and committees must still fit."""
+    member_count = _count(ctx.data.get("member_count"))
+    female = _count(ctx.data.get("female_member_count"))
+    seats = _count(ctx.case.get("committee_seats"))
+    low, high = seat_range(ctx.params["committee_seats"], member_count)
+    if not low <= seats <= high:
+        yield Reason("seats_out_of_range", {"seats": seats, "min": low, "max": high, "member_count": member_count})
+    count = len(_distinct_names([c["name"] for c in _candidates(ctx.case.get("candidates"))]))
+    if count > member_count:
+        yield Reason("candidates_exceed_members", {"candidates": count, "member_count": member_count})
+    threshold = ctx.params["women_committee_min_female_members"]
+    if female >= threshold and _count(ctx.case.get("women_seats")) < 1:
+        yield Reason("women_committee_required", {"female_members": female, "threshold": threshold})
+
+
 @guard("founding_chair_elected")
 def chair_elected(ctx: Context) -> Iterator[Reason]:
     """The chair is an elected committee member who stood for chair and carries no bar."""
@@ -374,8 +484,15 @@ def elected(ctx: Context) -> Outcome:
     result: dict[str, Any] = {}
     for body in ELECTED_BODIES:
         result[body], _, _ = _poll(_standing(candidates, body), votes, entitled, _seats(ctx, body))
-    result["chair"] = str(ctx.data.get("chair") or "").strip()
-    return Outcome(facts={"elected": {k: result[k] for k in ("committee", "chair", "audit", "women")}})
+    facts: dict[str, Any] = {}
+    if ctx.data.get("chair_method"):  # definition version 2: the chair elected by ballot
+        ballot = chair_ballot_result(ctx)
+        result["chair"] = ballot["chair"]
+        facts["chair_ballot"] = {k: ballot[k] for k in ("chair_method", "entitled", "votes", "votes_needed", "chair")}
+    else:
+        result["chair"] = str(ctx.data.get("chair") or "").strip()
+    facts["elected"] = {k: result[k] for k in ("committee", "chair", "audit", "women")}
+    return Outcome(facts=facts)
 
 
 # ---- 8 批准成立, 法人资格登记 ----------------------------------------------

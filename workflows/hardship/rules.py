@@ -2,14 +2,18 @@
 (家庭成员按三口计算), per-capita income, the four categories (帮扶类别), the
 posting period (公示) with its objections (异议), and the federation's decision.
 
-Money is `Decimal`; per-capita income is quantized to the fen (0.01 yuan,
-ROUND_HALF_UP) and then compared exactly with the category limits, which are
-`subsistence_line * percent / 100` computed exactly (all bounds inclusive).
+Money is `Decimal`. Definition version 1 quantized per-capita income to the fen
+(0.01 yuan, ROUND_HALF_UP) before comparing it with the category limits. Version 2
+(domain.md §2, second revision) compares exactly, before any rounding: per-capita ≤
+limit means counted income ≤ limit × counted members (3,510.01 yuan for three people
+is not category 1), and the figure shown is rounded down to the fen; the causes each
+category takes are the profile's `category_causes` (category 3 takes `disaster` too).
+The `_exact` rules are version 2's; the others stay for the cases opened under version 1.
 """
 from __future__ import annotations
 
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any, Iterable, Iterator, Mapping
 
 from workflow import Calendar, Context, Outcome, Reason, as_date, effect, guard, id_number_problem
@@ -42,7 +46,8 @@ COUNTED_RELATIONS = {
 # only children and siblings count while unmarried
 MAY_MARRY_OUT = frozenset({"child", "sibling"})
 
-# the causes each category needs (category 1 needs none)
+# the causes each category needs (category 1 needs none) under definition version 1; version 2 reads
+# them from the profile's `category_causes`
 CATEGORY_CAUSES = {
     2: frozenset({"schooling", "disability", "single_parent", "other"}),
     3: frozenset({"illness", "accident"}),
@@ -120,6 +125,56 @@ def matching_categories(app: Mapping[str, Any], per_capita: Decimal | None,
     return found
 
 
+def causes_by_category(params: Mapping[str, Any]) -> dict[int, frozenset[str]]:
+    return {int(k): frozenset(v) for k, v in params["category_causes"].items()}
+
+
+def matching_categories_exact(app: Mapping[str, Any], counted: list[Mapping[str, Any]],
+                              params: Mapping[str, Any]) -> list[int]:
+    """Every category (1–4) the application fits, lowest first, each income test exact: counted income ≤
+    limit × counted members, with no rounding at all."""
+    causes = set(app.get("causes") or ())
+    needs_by = causes_by_category(params)
+    limits = category_limits(params)
+    income = sum((money(m.get("monthly_income")) for m in counted), Decimal(0))
+    found = []
+    for cat in (1, 2, 3):
+        needs = needs_by.get(cat)
+        if counted and income <= limits[cat] * len(counted) and (not needs or causes & needs):
+            found.append(cat)
+    threshold = money(params["catastrophic_cost_threshold"])
+    costs = max(money(app.get("out_of_pocket_medical")), money(app.get("disaster_loss")))
+    if costs >= threshold and causes & needs_by[4]:
+        found.append(4)
+    return found
+
+
+def assess_exact(app: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+    """Version 2's facts: the exact category, and the per-capita figure rounded down to the fen."""
+    counted, excluded = split_household(app.get("marital_status"), app.get("household") or ())
+    income = sum((money(m.get("monthly_income")) for m in counted), Decimal(0))
+    per_capita = (income / len(counted)).quantize(CENT, rounding=ROUND_DOWN) if counted else None
+    categories = matching_categories_exact(app, counted, params)
+    category = categories[0] if categories else None
+    return {
+        "counted_members": [{"name": m.get("name"), "relation": m.get("relation")} for m in counted],
+        "excluded_members": excluded,
+        "household_size": len(counted),
+        "counted_income": fmt(income),
+        "per_capita_income": fmt(per_capita) if per_capita is not None else None,
+        "category": category,
+        "category_reason": _explain(category, per_capita, params),
+    }
+
+
+def household_ids(app: Mapping[str, Any]) -> set[str]:
+    """The 身份证号 of the applicant and of the counted household members (建档以户为单位)."""
+    counted, _ = split_household(app.get("marital_status"), app.get("household") or ())
+    numbers = {str((app.get("applicant") or {}).get("id_number") or "")}
+    numbers |= {str(m.get("id_number") or "") for m in counted}
+    return {n.strip().upper() for n in numbers if n.strip()}
+
+
 def _explain(category: int | None, per_capita: Decimal | None, params: Mapping[str, Any]) -> dict[str, str]:
     limits = {k: fmt(v) for k, v in category_limits(params).items()}
     threshold = fmt(money(params["catastrophic_cost_threshold"]))
@@ -127,7 +182,8 @@ def _explain(category: int | None, per_capita: Decimal | None, params: Mapping[s
     if category in (1, 2, 3):
         extra = {1: ("", ""), 2: ("，且因子女上学、残疾、单亲或其他特殊原因致困",
                                   ", hardship caused by schooling, disability, single parenthood or other"),
-                 3: ("，且因重大疾病或意外伤害致困", ", hardship caused by serious illness or accident")}[category]
+                 3: ("，且因重大疾病、意外伤害或灾害致困",
+                                  ", hardship caused by serious illness, accident or disaster")}[category]
         return {"zh": f"家庭人均月收入{pc}元，不高于第{category}类上限{limits[category]}元{extra[0]}",
                 "en": f"per-capita monthly income {pc} yuan, at most the category {category} limit "
                       f"{limits[category]} yuan{extra[1]}"}
@@ -241,6 +297,55 @@ def eligible(ctx: Context) -> Iterator[Reason]:
         })
 
 
+def _not_eligible(facts: Mapping[str, Any], params: Mapping[str, Any]) -> Reason:
+    limits = category_limits(params)
+    return Reason("not_eligible", {
+        "per_capita_income": facts["per_capita_income"],
+        "limit_1": fmt(limits[1]), "limit_2": fmt(limits[2]), "limit_3": fmt(limits[3]),
+        "cost_threshold": fmt(money(params["catastrophic_cost_threshold"])),
+    })
+
+
+@guard("hardship_eligible_exact")
+def eligible_exact(ctx: Context) -> Iterator[Reason]:
+    facts = assess_exact(application(ctx), ctx.params)
+    if facts["category"] is None:
+        yield _not_eligible(facts, ctx.params)
+
+
+@guard("hardship_household_has_no_file")
+def household_has_no_file(ctx: Context) -> Iterator[Reason]:
+    """一户一档: nobody of the counted household may have an open case or an assisted file anywhere; the
+    reason names the other case's organisation and nothing else of it."""
+    if ctx.others is None:
+        return
+    mine = household_ids(application(ctx))
+    if not mine:
+        return
+    seen: list[str] = []
+    for other in ctx.others():
+        if household_ids(other["data"]) & mine and other["org"] not in seen:
+            seen.append(other["org"])
+            yield Reason("household_has_file", {"org": other["org"]})
+
+
+def recheck_application(ctx: Context) -> dict[str, Any]:
+    """The household as the re-check finds it: its current incomes and causes over the recorded file."""
+    app = application(ctx)
+    for key in ("marital_status", "household", "causes", "out_of_pocket_medical", "disaster_loss"):
+        if key in ctx.data:
+            app[key] = ctx.data[key]
+    return app
+
+
+@guard("hardship_recheck_eligible")
+def recheck_eligible(ctx: Context) -> Iterator[Reason]:
+    """年度复核: reassessed with the same rules; no category any more → refused, the file is to be closed."""
+    facts = assess_exact(recheck_application(ctx), ctx.params)
+    if facts["category"] is None:
+        yield _not_eligible(facts, ctx.params)
+
+
 @guard("hardship_posted_on_valid")
 def posted_on_valid(ctx: Context) -> Iterator[Reason]:
     posted_on = as_date(ctx.data["posted_on"])
@@ -306,6 +411,16 @@ def amount_positive(ctx: Context) -> Iterator[Reason]:
 @effect("hardship_assess")
 def assess_application(ctx: Context) -> Outcome:
     return Outcome(facts=assess(application(ctx), ctx.params))
+
+
+@effect("hardship_assess_exact")
+def assess_application_exact(ctx: Context) -> Outcome:
+    return Outcome(facts=assess_exact(application(ctx), ctx.params))
+
+
+@effect("hardship_reassess")
+def reassess(ctx: Context) -> Outcome:
+    return Outcome(facts=assess_exact(recheck_application(ctx), ctx.params))
 
 
 @effect("hardship_submission_deadline")

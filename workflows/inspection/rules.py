@@ -102,7 +102,12 @@ def result_of(total: int, satisfied: int, respondents: int, vetoes: Sequence[str
                 "score": total, "satisfaction": shown,
                 "min_score": need["score"], "min_satisfaction": need["satisfaction_percent"],
             })]
-    grounds.append(("score_below_qualified", {"score": total, "min_score": thresholds[LEVELS[-1]]["score"]}))
+    lowest = thresholds[LEVELS[-1]]
+    if total < lowest["score"]:
+        grounds.append(("score_below_qualified", {"score": total, "min_score": lowest["score"]}))
+    if not reaches(satisfied, respondents, lowest["satisfaction_percent"]):  # every title needs it (主要标准)
+        grounds.append(("satisfaction_below_qualified", {"satisfaction": shown,
+                                                         "min_satisfaction": lowest["satisfaction_percent"]}))
     return FAILED, grounds
 
 
@@ -162,6 +167,23 @@ def respondents_invalid(ctx: Context) -> Iterator[Reason]:
         yield Reason("respondents_invalid", {"respondents": respondents, "members": members})
 
 
+@guard("inspection_enough_respondents")
+def enough_respondents(ctx: Context) -> Iterator[Reason]:
+    """会员评家: respondents × 100 ≥ members × percent, i.e. at least ⌈members × percent / 100⌉ (500 members: 50)."""
+    respondents, members = ctx.data["respondents"], ctx.org.member_count or 0
+    percent = int(ctx.params["min_respondents_percent"])
+    if respondents * 100 < members * percent:
+        yield Reason("too_few_respondents", {"respondents": respondents, "members": members, "percent": percent,
+                                             "required": -(-members * percent // 100)})
+
+
+def item_vetoes(scores: Mapping[str, int], extra: Mapping[str, Any]) -> list[str]:
+    """The computed vetoes met by their items (组织机构不健全: an organisation item scored below its maximum)."""
+    maxima = {i["id"]: i["max"] for i in checklist_of(extra)}
+    return [v["id"] for v in extra.get("computed_vetoes", ()) if v.get("items")
+            and any(scores.get(i, 0) < maxima[i] for i in v["items"])]
+
+
 @guard("inspection_satisfied_exceeds_respondents")
 def satisfied_exceeds_respondents(ctx: Context) -> Iterator[Reason]:
     satisfied, respondents = ctx.data["satisfied"], ctx.data["respondents"]
@@ -202,7 +224,7 @@ def score(ctx: Context) -> Outcome:
     by_dimension = dimension_totals(scores, extra["checklist"], extra["dimensions"])
     selected = list(dict.fromkeys(ctx.data.get("vetoes") or []))
     members, employees = ctx.org.member_count, ctx.org.employees
-    applied = list(selected)
+    applied = list(selected) + item_vetoes(scores, extra)
     rate = rate_shown = None
     if members is not None and employees:
         rate, rate_shown = fraction(members, employees), percent_display(members, employees)

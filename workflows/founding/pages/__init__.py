@@ -38,7 +38,8 @@ for _trigger, _page in STEPS.items():
 
 def _waiting(case: Case, definition: Any) -> str:
     """Who acts next on the case, for those who cannot."""
-    roles = {r for t in definition.transitions_from(case.state) if t.way != "leave" for r in t.roles}
+    roles = {r for t in definition.transitions_from(case.state) if t.way != "leave" and t.dest != case.state
+             for r in t.roles}
     if "reviewer" in roles and case.competent_org is not None:
         return _("等待%(org)s审核", org=case.competent_org.name)
     if "preparer" in roles:
@@ -53,9 +54,11 @@ def panel(view_: CaseView) -> dict[str, Any]:
     params = engine.params_of(case)
     today = engine.today(case.profile)
     waiting = _waiting(case, definition)
-    allowed = [a for a in available if a.allowed and a.transition.way != "leave"]
+    # a step taken again in place (recording members until the assembly) is not the case's next step
+    allowed = [a for a in available if a.allowed and a.transition.way != "leave" and a.dest != case.state]
     primary = next((a for a in allowed if a.transition.way == "forward"), None)
-    forward = next((t for t in definition.transitions_from(case.state) if t.way == "forward"), None)
+    forward = next((t for t in definition.transitions_from(case.state)
+                    if t.way == "forward" and t.dest != case.state), None)
     blocked = [r for a in available if forward is not None and a.trigger == forward.trigger for r in a.reasons
                if r.code not in ("forbidden", "not_competent", "four_eyes")]
     expected = None
@@ -79,6 +82,7 @@ def panel(view_: CaseView) -> dict[str, Any]:
         "for_labels": view.labels(definition, "for"),
         "bar_labels": view.labels(definition, "bars"),
         "assembly_labels": view.labels(definition, "assembly_type"),
+        "method_labels": view.labels(definition, "chair_method"),
         "printables": printables(case, data, entries),
         "today": today,
         "cn_date": view.cn_date,
@@ -144,7 +148,8 @@ def reply(case_id: int, kind: str) -> Any:
         if entry is None or not data.get("approval_no"):
             abort(404)
         decided_on, number, generated = view.entry_day(entry), data["approval_no"], False
-        context = {"elected": data.get("elected") or {}}
+        context = {"elected": data.get("elected") or {}, "chair_ballot": data.get("chair_ballot"),
+                   "method_labels": view.labels(definition, "chair_method")}
     else:
         abort(404)
     return render_template(

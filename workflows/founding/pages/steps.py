@@ -223,15 +223,26 @@ class Convene(FoundingPage):
 
 # ---- 7 民主选举 --------------------------------------------------------------
 
+def _chairs(step: Step) -> list[str]:
+    return [c.name for c in view.candidate_rows(step.data) if "chair" in c.stands and "committee" in c.stands]
+
+
+def _ballot(step: Step) -> bool:
+    """Whether the case's definition elects the chair by ballot (version 2 on)."""
+    return any(f.name == "chair_method" for f in step.transition.data)
+
+
 class RecordElection(FoundingPage):
-    """One vote count per candidate, the chair chosen among the chair candidates."""
+    """One vote count per candidate; the chair elected by ballot (how, and each chair candidate's votes)."""
 
     template = "founding/record_election.html"
-    paths = {"votes": lambda p: _("“%(name)s”的得票数：", name=p.split(".", 1)[-1])}
+    paths = {"votes": lambda p: _("“%(name)s”的得票数：", name=p.split(".", 1)[-1]),
+             "chair_votes": lambda p: _("“%(name)s”的主席选举得票数：", name=p.split(".", 1)[-1])}
 
     def form(self, step: Step) -> Any:
         rows = view.candidate_rows(step.data)
-        chairs = [c.name for c in rows if "chair" in c.stands and "committee" in c.stands]
+        chairs = _chairs(step)
+        ballot = _ballot(step)
 
         class ElectionForm(FlaskForm):
             ballots_cast = IntegerField(step.label("ballots_cast"), validators=[Optional()])
@@ -241,6 +252,12 @@ class RecordElection(FoundingPage):
             comment = TextAreaField(_l("意见说明"))
             version = HiddenField()
 
+        if ballot:
+            ElectionForm.chair_method = RadioField(
+                step.label("chair_method"), choices=options(view.labels(step.definition, "chair_method")),
+                validators=[Optional()])
+            for i, name in enumerate(chairs):
+                setattr(ElectionForm, f"chair_votes_{i}", IntegerField(name, validators=[Optional()]))
         for i, c in enumerate(rows):
             setattr(ElectionForm, f"votes_{i}", IntegerField(c.name, validators=[Optional()]))
         return ElectionForm()
@@ -257,11 +274,22 @@ class RecordElection(FoundingPage):
             event["ballots_cast"] = form.ballots_cast.data
         if form.chair.data:
             event["chair"] = form.chair.data
+        if _ballot(step):
+            chair_votes = {n: getattr(form, f"chair_votes_{i}").data for i, n in enumerate(_chairs(step))}
+            missing = [n for n, v in chair_votes.items() if v is None]
+            if missing:
+                return Outcome([_("请填写每位主席候选人的得票数（未得票的填0）：%(names)s", names="、".join(missing))])
+            event["chair_votes"] = chair_votes
+            if form.chair_method.data:
+                event["chair_method"] = form.chair_method.data
         return event
 
     def context(self, step: Step, form: Any) -> dict[str, Any]:
         rows = view.candidate_rows(step.data)
+        chair_rows = [(n, getattr(form, f"chair_votes_{i}")) for i, n in enumerate(_chairs(step))] \
+            if _ballot(step) else []
         return {**super().context(step, form), "rows": [(c, getattr(form, f"votes_{i}")) for i, c in enumerate(rows)],
+                "chair_rows": chair_rows,
                 "election": view.election_summary(step.data), "positions": view.labels(step.definition, "for"),
                 "bars": view.labels(step.definition, "bars")}
 

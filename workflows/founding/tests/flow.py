@@ -66,7 +66,8 @@ def assembly(**changes: Any) -> dict[str, Any]:
 
 
 def election(votes: dict[str, int] | None = None, **changes: Any) -> dict[str, Any]:
-    return {"ballots_cast": 30, "votes": {**VOTES, **(votes or {})}, "chair": "张伟", **changes}
+    return {"ballots_cast": 30, "votes": {**VOTES, **(votes or {})}, "chair": "张伟",
+            "chair_method": "assembly", "chair_votes": {"张伟": 25}, **changes}
 
 
 def steps(prep: Any, reviewer: Any, sanctioner: Any = None) -> list[tuple[str, Any, dict[str, Any], str, str]]:

@@ -87,7 +87,10 @@ def test_the_trail_records_what_each_step_computed(api, tree, make_case, fire):
     entries = {e["trigger"]: e for e in api.get(f"/cases/{case_id}/audit", tree["fed"]).get_json()["entries"]}
     assert entries["apply"]["data"]["competent_org"] == "FED"
     assert entries["apply"]["data"]["org"] == {"code": "ENT-L", "union_status": "founding"}
-    assert entries["record_election"]["data"]["computed"] == {"elected": ELECTED}
+    assert entries["record_election"]["data"]["computed"] == {
+        "elected": ELECTED,
+        "chair_ballot": {"chair_method": "assembly", "entitled": 40, "votes": {"张伟": 25}, "votes_needed": 21,
+                         "chair": "张伟"}}
     assert entries["sanction"]["data"]["org"] == {"code": "ENT-L", "union_status": "founded", "member_count": 40}
     assert entries["sanction"]["data"]["computed"]["registration_due_on"] == "2027-01-09"
 

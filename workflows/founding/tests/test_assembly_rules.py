@@ -58,10 +58,14 @@ ELECTION_CASE = {
 }
 
 
-def election(votes: dict, ballots_cast: int = 30, chair: str = "甲", **case) -> Context:
+def election(votes: dict, ballots_cast: int = 30, chair: str = "甲", chair_votes: dict | None = None,
+             chair_method: str = "assembly", **case) -> Context:
+    """The election's context; with `chair_votes`, the chair's ballot of definition version 2."""
     base = {"甲": 30, "乙": 25, "丙": 21, "丁": 20, "戊": 21, "己": 9, "庚": 24}
-    return make_ctx("record_election", {"ballots_cast": ballots_cast, "votes": {**base, **votes}, "chair": chair},
-                    {**ELECTION_CASE, **case})
+    data = {"ballots_cast": ballots_cast, "votes": {**base, **votes}, "chair": chair}
+    if chair_votes is not None:
+        data.update(chair_method=chair_method, chair_votes=chair_votes)
+    return make_ctx("record_election", data, {**ELECTION_CASE, **case})
 
 
 @pytest.mark.parametrize("votes, expected", [
@@ -118,7 +122,7 @@ def test_the_chair_is_an_elected_committee_member_who_stood_for_chair(chair, vot
 
 
 def test_an_election_breaking_several_rules_reports_them_all():
-    ctx = election({"甲": 35, "丙": 20, "路人": 3}, ballots_cast=33, chair="乙")
+    ctx = election({"甲": 35, "丙": 20, "路人": 3}, ballots_cast=33, chair="乙", chair_votes={"甲": 21})
     assert step_codes("record_election", ctx) == {
         "ballots_exceed_present", "votes_exceed_ballots", "not_a_candidate", "seats_unfilled", "chair_not_elected"}
 

@@ -282,16 +282,45 @@ def test_recording_the_election(api, browse, tree, case_at):
     chair = html.split('name="chair"')[1].split("</select>")[0]
     assert re.findall(r'<option value="([^"]*)"', chair) == ["", "张伟"]
     names = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆", "赵敏", "周婷"]
-    form = {"ballots_cast": "30", "chair": "张伟", "version": "8",
+    assert 'name="chair_method"' in html and 'name="chair_votes_0"' in html
+    form = {"ballots_cast": "30", "chair": "张伟", "version": "8", "chair_method": "assembly", "chair_votes_0": "21",
             **{f"votes_{i}": str(VOTES[n]) for i, n in enumerate(names)}}
     resp = client.post(step_path(case_id, "record_election"), data={**form, "votes_7": ""})
     assert resp.status_code == 400 and "请填写每位候选人的得票数（未得票的填0）：周婷" in resp.get_data(as_text=True)
     resp = client.post(step_path(case_id, "record_election"), data={**form, "votes_4": "20"})
     assert resp.status_code == 422
     assert "得票超过应到会人数半数（至少21票）的仅4人" in resp.get_data(as_text=True)
-    resp = client.post(step_path(case_id, "record_election"), data=form)
+    # each ballot names at most 5 committee members: 30 ballots give at most 150 votes (137 + 13 passes)
+    resp = client.post(step_path(case_id, "record_election"), data={**form, "votes_5": "26"})
+    assert resp.status_code == 422 and "得票总数至多150票，现为151票" in resp.get_data(as_text=True)
+    # the chair directly elected by the assembly: more than half of the 40 entitled, 20 fails
+    resp = client.post(step_path(case_id, "record_election"), data={**form, "chair_votes_0": "20"})
+    assert resp.status_code == 422 and "主席未能选出" in resp.get_data(as_text=True)
+    resp = client.post(step_path(case_id, "record_election"), data={**form, "votes_5": "25"})
     assert resp.status_code == 302
-    assert api.get(f"/cases/{case_id}", tree["prep"]).get_json()["data"]["elected"]["chair"] == "张伟"
+    data = api.get(f"/cases/{case_id}", tree["prep"]).get_json()["data"]
+    assert data["elected"]["chair"] == "张伟"
+    assert data["chair_ballot"] == {"chair_method": "assembly", "entitled": 40, "votes": {"张伟": 21}, "votes_needed": 21,
+                                    "chair": "张伟"}
+    text = plain(page(client, f"/cases/{case_id}"))
+    assert "会员（代表）大会直接选举，得21票（应选举人数40人，须至少21票）" in text
+
+
+def test_the_chair_elected_by_the_committee_on_the_page_and_in_the_reply(api, browse, tree, case_at, fire):
+    case_id = case_at("assembly_convened")
+    client = browse(tree["prep"])
+    names = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆", "赵敏", "周婷"]
+    form = {"ballots_cast": "30", "version": "8", "chair_method": "committee",
+            **{f"votes_{i}": str(VOTES[n]) for i, n in enumerate(names)}}
+    # five committee members elected: 2 of 5 is not more than half, 3 is
+    resp = client.post(step_path(case_id, "record_election"), data={**form, "chair_votes_0": "2"})
+    assert resp.status_code == 422 and "须超过应选举人数5人的半数（至少3票）" in resp.get_data(as_text=True)
+    resp = client.post(step_path(case_id, "record_election"), data={**form, "chair_votes_0": "3"})
+    assert resp.status_code == 302
+    fire(tree["prep"], case_id, "submit_results", {})
+    fire(tree["fed"], case_id, "sanction", {"approval_no": "某区总工批〔2026〕12号"})
+    text = plain(page(client, f"/cases/{case_id}/founding/reply/founding"))
+    assert "工会主席经工会委员会选举产生，张伟同志得3票，超过应选举人数5人的半数。" in text
 
 
 def test_a_stale_form_and_a_missing_confirmation_are_refused(api, browse, tree, case_at):

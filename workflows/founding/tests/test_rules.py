@@ -85,6 +85,10 @@ TABLE = {
     ("convene", "candidates_approved", "assembly_convened"), ("record_election", "assembly_convened", "elected"),
     ("submit_results", "elected", "results_submitted"), ("sanction", "results_submitted", "founded"),
     ("return_results", "results_submitted", "elected"), ("register", "founded", "registered"),
+    # members may be recorded again until the assembly (definition version 2)
+    ("record_members", "members_recruited", "members_recruited"),
+    ("record_members", "candidates_submitted", "candidates_submitted"),
+    ("record_members", "candidates_approved", "candidates_approved"),
 }
 OPEN_BEFORE_FOUNDING = ["draft", "group_formed", "applied", "approved", "members_recruited",
                         "candidates_submitted", "candidates_approved", "assembly_convened", "elected",
@@ -136,7 +140,7 @@ def test_event_data_fields_are_those_of_the_api():
     assert fields["convene"]["assembly_type"].values == ("members", "delegates")
     assert fields["record_election"]["votes"].type == "map"
     assert fields["record_election"]["votes"].items.type == "integer"
-    assert set(fields["record_election"]) == {"ballots_cast", "votes", "chair"}
+    assert set(fields["record_election"]) == {"ballots_cast", "votes", "chair", "chair_method", "chair_votes"}
     assert set(fields["sanction"]) == {"approval_no", "founded_on"} and not fields["sanction"]["founded_on"].required
     assert set(fields["register"]) == {"certificate_no"}
     for trigger in ("apply", "submit_results", *REVIEWS.keys() - {"sanction"}, "withdraw"):
@@ -163,7 +167,8 @@ def test_phases_chain_the_eight_steps_and_registration_over_every_forward_step()
     assert phases[0]["from"] == DEFINITION.initial and phases[-1]["done"] == "registered"
     assert all(a["done"] == b["from"] for a, b in zip(phases, phases[1:]))
     forward = {t.trigger: (t.source, t.dest) for t in DEFINITION.transitions
-               if not t.trigger.startswith(("return_", "reject_")) and t.trigger != "withdraw"}
+               if not t.trigger.startswith(("return_", "reject_")) and t.trigger != "withdraw"
+               and t.source != t.dest}  # a step taken again in place (record_members) moves no phase
     assert [t for p in phases for t in p["triggers"]] == list(forward)
     for p in phases:  # the phase's steps walk from its first state to its last
         state = p["from"]

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import case as sa_case
 from sqlalchemy import select
 
 import audit
@@ -288,7 +289,9 @@ def summary() -> Any:
             submitted = submitted.where(Organisation.code == org_code)
         if category.isdigit():
             submitted = submitted.where(Case.facts["category"].as_integer() == int(category))
-        page = paginate(session, submitted.order_by(Case.state_since, Case.id), _page(), 20)
+        # 已建会企业优先: applicants of founded unions first, then those who applied through a community or town
+        founded_first = sa_case((Organisation.union_status == "founded", 0), else_=1)
+        page = paginate(session, submitted.order_by(founded_first, Case.state_since, Case.id), _page(), 20)
         actions = {c.id: {a.trigger: a for a in engine.available(session, c, actor)} for c in page.items}
         per_enterprise = _per_enterprise(session, actor)
         today = engine.today()

@@ -44,25 +44,32 @@ def bad_check(number: str) -> str:
     return number[:17] + next(c for c in "0123456789X" if c != number[17])
 
 
+def household_ids(n: int) -> tuple[str, str, str]:
+    """The ID numbers of the n-th other household (一户一档: every household opens one file)."""
+    return (id_number(f"11010619800101{n:03d}"), id_number(f"11010619820202{n:03d}"),
+            id_number(f"11010620100303{n:03d}"))
+
+
 def application(income: Any = 1800, *, name: str = "王芳", status: str = "married", causes=("illness",),
-                medical: Any = 0, loss: Any = 0, materials=ALL_MATERIALS, household=None) -> dict[str, Any]:
+                medical: Any = 0, loss: Any = 0, materials=ALL_MATERIALS, household=None,
+                ids: tuple[str, str, str] = (APPLICANT_ID, SPOUSE_ID, CHILD_ID)) -> dict[str, Any]:
     """A married applicant's household (self, spouse, child): `income` is the applicant's, the others earn 0."""
     if household is None:
         household = [
-            {"name": name, "relation": "self", "id_number": APPLICANT_ID, "monthly_income": income},
-            {"name": "李强", "relation": "spouse", "id_number": SPOUSE_ID, "monthly_income": 0},
-            {"name": "李小明", "relation": "child", "id_number": CHILD_ID, "monthly_income": 0},
+            {"name": name, "relation": "self", "id_number": ids[0], "monthly_income": income},
+            {"name": "李强", "relation": "spouse", "id_number": ids[1], "monthly_income": 0},
+            {"name": "李小明", "relation": "child", "id_number": ids[2], "monthly_income": 0},
         ]
-    return {"applicant": {"name": name, "id_number": APPLICANT_ID}, "marital_status": status,
+    return {"applicant": {"name": name, "id_number": ids[0]}, "marital_status": status,
             "household": household, "causes": list(causes), "out_of_pocket_medical": medical,
             "disaster_loss": loss, "materials": list(materials)}
 
 
-def single(income: Any, causes=(), medical: Any = 0, loss: Any = 0) -> dict[str, Any]:
+def single(income: Any, causes=(), medical: Any = 0, loss: Any = 0, n: int = 0) -> dict[str, Any]:
     """A one-person household (unmarried, no parents listed): per-capita income is `income`."""
     household = [{"name": "赵敏", "relation": "self", "monthly_income": income}]
     return application(name="赵敏", status="unmarried", causes=causes, medical=medical, loss=loss,
-                       household=household)
+                       household=household, ids=household_ids(900 + n) if n else (APPLICANT_ID, SPOUSE_ID, CHILD_ID))
 
 
 # ---------------------------------------------------------------- files made from bytes

@@ -23,6 +23,7 @@ from workflows.hardship.tests.support import (  # noqa: F401  (fixtures)
     clock,
     config_for,
     founded,
+    household_ids,
     id_number,
     single,
     walk,
@@ -116,8 +117,21 @@ def test_whole_route_through_the_api(api, fire, founded, clock):
     # 年度复核 and 脱困销档
     clock.today = date(2027, 11, 10)
     assert api.get(f"/cases/{cid}", u["fed"]).get_json()["overdue"] == ["next_recheck_due"]
-    case = fire(u["fed"], cid, "recheck", {"amount": 1500}, comment="家庭收入有所增加")
+    household = application()["household"]
+    household[1]["monthly_income"] = 3000  # the spouse works again: 4,800 yuan for three is category 3 now
+    case = fire(u["fed"], cid, "recheck", {"amount": 1500, "household": household}, comment="家庭收入有所增加")
+    assert (case["data"]["category"], case["data"]["per_capita_income"]) == (3, "1600.00")
+    # the re-check reassesses with current incomes: 7,020 yuan for three (2,340 each) still fits, 7,020.01 does not,
+    # and the refused re-check changes nothing: the file is to be closed (脱困销档)
+    household[1]["monthly_income"] = "5220.01"
+    resp = api.post(f"/cases/{cid}/events", u["fed"], {"trigger": "recheck", "data": {"household": household}})
+    assert resp.status_code == 422 and codes(resp) == ["not_eligible"]
+    assert api.get(f"/cases/{cid}", u["fed"]).get_json()["data"]["category"] == 3
+    household[1]["monthly_income"] = "5220.00"
+    case = fire(u["fed"], cid, "recheck", {"household": household}, version=case["version"])
+    assert (case["data"]["category"], case["data"]["per_capita_income"]) == (3, "2340.00")
     assert (case["data"]["amount"], case["data"]["next_recheck_due"], case["overdue"]) == ("1500.00", "2028-11-10", [])
+    assert case["data"]["household"][1]["monthly_income"] == "5220.00"
     fire(u["fed"], cid, "close_file", expect=400)
     case = fire(u["fed"], cid, "close_file", comment="家庭已脱困")
     assert (case["state"], case["closed"], case["available"]) == ("closed", True, [])
@@ -125,8 +139,9 @@ def test_whole_route_through_the_api(api, fire, founded, clock):
     trail = api.get(f"/cases/{cid}/audit", u["prep"]).get_json()["entries"]
     assert [e["trigger"] for e in trail] == [
         "create", "submit", "return_review", "submit", "approve_review", "start_posting", "object", "object",
-        "dismiss_objection", "dismiss_objection", "submit_to_federation", "determine", "recheck", "close_file"]
-    assert [e["version"] for e in trail] == list(range(1, 15))
+        "dismiss_objection", "dismiss_objection", "submit_to_federation", "determine", "recheck", "recheck",
+        "close_file"]
+    assert [e["version"] for e in trail] == list(range(1, 16))
     assert api.get("/audit/verify", u["auditor"]).get_json()["ok"] is True
 
 
@@ -220,9 +235,25 @@ def test_bad_check_character_is_refused(api, founded):
     assert api.post("/cases", founded["prep"], {"workflow": "hardship", "org": "ENT-L", "data": data}).status_code == 201
 
 
-def test_union_not_founded(api, tree):
+def test_a_worker_without_a_union_applies_through_the_nearest_community_else_town_union(api, tree, fire, clock):
+    """属地管理 (definition version 2): the community (else town) union reviews and posts in the enterprise's
+    place; the enterprise's own preparer opens the case."""
     resp = api.post("/cases", tree["prep_m"], {"workflow": "hardship", "org": "ENT-M", "data": application()})
-    assert resp.status_code == 422 and codes(resp) == ["union_not_founded"]
+    assert resp.status_code == 201
+    case = resp.get_json()
+    assert case["competent_org"] == "TOWN"  # ENT-M has no community above it
+    resp = api.post("/cases", tree["prep_s"], {"workflow": "hardship", "org": "ENT-S",
+                                                "data": application(ids=household_ids(1))})
+    small = resp.get_json()
+    assert small["competent_org"] == "COM"
+    fire(tree["prep_m"], case["id"], "submit")
+    assert fire(tree["town"], case["id"], "approve_review")["state"] == "reviewed"
+    fire(tree["town"], case["id"], "start_posting", {"posted_on": MONDAY.isoformat()})
+    clock.today = POSTING_ENDS
+    case = fire(tree["town"], case["id"], "submit_to_federation")
+    assert (case["state"], case["competent_org"]) == ("submitted", "FED")
+    fire(tree["prep_s"], small["id"], "submit")
+    assert fire(tree["com"], small["id"], "approve_review")["state"] == "reviewed"
 
 
 def test_id_numbers_masked_outside_the_enterprise(api, fire, founded, clock):
@@ -256,18 +287,18 @@ def test_every_hardship_reason_through_the_api(api, fire, founded, clock, app_co
         return resp
 
     u = founded
-    post(tree["prep_m"], "/cases", {"workflow": "hardship", "org": "ENT-M", "data": application()}, 422)
     bad = application()
     bad["applicant"]["id_number"] = bad_check(APPLICANT_ID)
     bad["household"] = [{"name": "甲", "relation": "spouse", "monthly_income": 0},
                         {"name": "乙", "relation": "spouse", "monthly_income": 0}]
     post(u["prep"], "/cases", {"workflow": "hardship", "org": "ENT-L", "data": bad}, 422)
-    assert seen == {"union_not_founded", "invalid_id_number", "household_self_required",
-                    "household_spouses_exceed_one"}
+    assert seen == {"invalid_id_number", "household_self_required", "household_spouses_exceed_one"}
 
-    case = walk(api, fire, u, clock, "draft", application(materials=[]))
+    case = walk(api, fire, u, clock, "draft", application(materials=[], ids=household_ids(1)))
     post(u["prep"], f"/cases/{case['id']}/events", {"trigger": "submit"}, 422)  # missing_materials
-    case = walk(api, fire, u, clock, "applied", single(5000))
+    post(tree["prep_m"], "/cases", {"workflow": "hardship", "org": "ENT-M",
+                                    "data": application(ids=household_ids(1))}, 422)  # household_has_file
+    case = walk(api, fire, u, clock, "applied", single(5000, n=2))
     post(u["ent_rev"], f"/cases/{case['id']}/events", {"trigger": "approve_review"}, 422)  # not_eligible
 
     case = walk(api, fire, u, clock, "reviewed")
@@ -299,7 +330,7 @@ def test_every_hardship_reason_through_the_api(api, fire, founded, clock, app_co
         profiles_dir=profiles, extra=(SAMPLE_PACKAGE,))})
     try:
         round_api = Api(other.test_client())
-        case = walk(round_api, fire_with(round_api), u, clock, "posting")
+        case = walk(round_api, fire_with(round_api), u, clock, "posting", application(ids=household_ids(3)))
         assert case["profile"] == "round" and case["data"]["submission_deadline"] == "2026-11-06"
         clock.today = POSTING_ENDS
         resp = round_api.post(f"/cases/{case['id']}/events", u["ent_rev"], {"trigger": "submit_to_federation"})
@@ -311,7 +342,8 @@ def test_every_hardship_reason_through_the_api(api, fire, founded, clock, app_co
     with HARDSHIP_REASONS.open(encoding="utf-8") as f:
         declared = set(yaml.safe_load(f))
     uploads = {c for c in declared if c.startswith(("file_", "attachment", "upload_")) or c == "material_unknown"}
-    expected = (declared - uploads) | {"union_not_founded", "posted_on_in_future", "posting_period_not_elapsed"}
+    # union_not_founded is definition version 1's (a worker without a union now applies through the community)
+    expected = (declared - uploads - {"union_not_founded"}) | {"posted_on_in_future", "posting_period_not_elapsed"}
     assert seen == expected
     # the upload reasons are produced through the API in tests/web/test_hardship_uploads.py
     assert uploads == {"file_empty", "file_too_large", "upload_too_large", "file_type_not_allowed",

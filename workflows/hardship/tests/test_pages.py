@@ -19,6 +19,7 @@ from workflows.hardship.tests.support import (  # noqa: F401  (fixtures)
     clock,
     config_for,
     founded,
+    household_ids,
     walk,
 )
 
@@ -94,12 +95,14 @@ def test_only_preparers_open_an_application(login, founded, who, status):
     assert login(who).get("/hardship/new").status_code == status
 
 
-def test_an_enterprise_without_union_is_told_so(login, founded, db):
+def test_an_enterprise_without_union_applies_through_the_town(login, founded, db, api, tree):
+    """Definition version 2 (属地管理): told who reviews, and the case goes to the town union."""
     client = login("prep_m")
-    assert "本单位尚未成立工会" in html(client.get("/hardship/new"))
+    assert "本单位尚未成立工会：申请由所在社区工会" in html(client.get("/hardship/new"))
     resp = client.post("/hardship/new", data={**form_fields(application()), "action": "submit"})
-    assert resp.status_code == 422 and "该单位尚未成立工会" in html(resp)
-    assert count_cases(db) == 0
+    assert resp.status_code == 302 and count_cases(db) == 1
+    (case,) = api.get("/cases?workflow=hardship", tree["town"]).get_json()["items"]
+    assert (case["state"], case["competent_org"]) == ("applied", "TOWN")
 
 
 def test_save_and_submit_in_one_go(login, founded, db):
@@ -311,8 +314,9 @@ def test_notice_shows_name_unit_and_category_only(login, founded, api, fire, clo
 
 def test_summary_lists_the_subtree_and_decides(login, founded, api, fire, clock, make_org, make_user, db):
     first = walk(api, fire, founded, clock, "submitted")
-    second = walk(api, fire, founded, clock, "submitted", application(income=4500, causes=["illness"]))
-    walk(api, fire, founded, clock, "posting")  # not submitted yet: not listed
+    second = walk(api, fire, founded, clock, "submitted",
+                  application(income=4500, causes=["illness"], ids=household_ids(1)))
+    walk(api, fire, founded, clock, "posting", application(ids=household_ids(2)))  # not submitted yet: not listed
     fed = login("fed")
     resp = fed.get("/hardship/summary")
     assert resp.status_code == 200

@@ -100,7 +100,12 @@ def test_definition_states_and_steps(definition):
     assert {k for k, t in by.items() if t.comment == "required"} == {
         "return_review", "reject_review", "decline", "dismiss_objection", "uphold_objection", "close_file"}
     assert by["submit_to_federation"].fix_competent == "nearest_federation"
-    assert {k for k, t in by.items() if t.competent == "case"} == {"determine", "decline", "recheck", "close_file"}
+    # definition version 2: the reviewing union (the enterprise's, else the community's or town's) is fixed on
+    # the case at creation and decides the review, the posting and the submission
+    assert {k for k, t in by.items() if t.competent == "case"} == {
+        "approve_review", "return_review", "reject_review", "start_posting", "dismiss_objection", "uphold_objection",
+        "submit_to_federation", "determine", "decline", "recheck", "close_file"}
+    assert definition.creation.fix_competent == "reviewing_union"
     assert all(by[k].reviews == ("submit",) for k in ("approve_review", "return_review", "reject_review"))
     assert by["determine"].reviews == by["decline"].reviews == ("submit_to_federation",)
     assert by["object"].roles == ("preparer", "reviewer") and by["object"].record == "none"

@@ -113,7 +113,8 @@ class Scoring(InspectionPage):
         if inspector and scored == len(items):
             vetoes = [v for v in (form.vetoes.data or []) if v in {x["id"] for x in extra["vetoes"]}]
             rate = forms.membership(members, employees, step.params)
-            applied = vetoes + ([rules.MEMBERSHIP_VETO] if rate.get("vetoed") else [])
+            applied = vetoes + rules.item_vetoes(forms.in_range(form.scores, items), extra) \
+                + ([rules.MEMBERSHIP_VETO] if rate.get("vetoed") else [])
             estimate = forms.preview(extra, step.params, step.engine.catalog.reasons,
                                      {**data, "scores": form.scores, "vetoes_applied": applied})
         return {

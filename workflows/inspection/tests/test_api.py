@@ -35,7 +35,7 @@ def big(tree, make_org, make_user, found):
 @pytest.fixture
 def walk(api, make_case, fire, tree):
     """An inspection walked up to `decide`: returns the decided case (or the failed response)."""
-    def do(prep, year=2026, respondents=10, satisfied=9, scores=None, vetoes=(), expect=200):
+    def do(prep, year=2026, respondents=190, satisfied=171, scores=None, vetoes=(), expect=200):
         case = make_case(prep, "inspection", data={"year": year})
         fire(prep, case["id"], "self_assess", {"scores": FULL})
         fire(prep, case["id"], "record_evaluation", {"respondents": respondents, "satisfied": satisfied})
@@ -224,7 +224,7 @@ def test_the_whole_cycle_fail_rectify_reinspect_pass_revoke(api, tree, make_case
 @pytest.mark.parametrize("total, result", [(90, "model"), (89, "advanced"), (80, "advanced"), (79, "qualified"),
                                            (60, "qualified"), (59, "failed")])
 def test_score_thresholds(walk, big, total, result):
-    case = walk(big, scores=scores_totalling(ITEMS, total), respondents=10, satisfied=9)  # 90 %
+    case = walk(big, scores=scores_totalling(ITEMS, total), respondents=190, satisfied=171)  # 90 %
     data = case["data"]
     assert (data["total_score"], data["result"]) == (total, result)
     assert case["state"] == ("failed" if result == "failed" else "passed")
@@ -233,9 +233,9 @@ def test_score_thresholds(walk, big, total, result):
 
 
 @pytest.mark.parametrize("total, respondents, satisfied, result", [
-    (100, 20, 18, "model"), (100, 1000, 900, "model"), (100, 1000, 899, "advanced"),          # 90 %
-    (85, 20, 17, "advanced"), (85, 1000, 850, "advanced"), (85, 1000, 849, "qualified"),      # 85 %
-    (100, 1000, 849, "qualified"), (60, 1000, 0, "qualified"),
+    (100, 200, 180, "model"), (100, 1000, 900, "model"), (100, 1000, 899, "advanced"),        # 90 %
+    (85, 200, 170, "advanced"), (85, 1000, 850, "advanced"), (85, 1000, 849, "qualified"),    # 85 %
+    (100, 1000, 849, "qualified"), (60, 1000, 600, "qualified"),                             # 60 % (version 2)
 ])
 def test_satisfaction_thresholds(walk, big, total, respondents, satisfied, result):
     case = walk(big, scores=scores_totalling(ITEMS, total), respondents=respondents, satisfied=satisfied)
@@ -244,9 +244,52 @@ def test_satisfaction_thresholds(walk, big, total, respondents, satisfied, resul
     assert case["data"]["result_rule"]["code"] == f"result_{result}"
 
 
+@pytest.mark.parametrize("satisfied, result", [(600, "qualified"), (599, "failed")])
+def test_every_title_needs_sixty_percent_satisfaction(walk, big, satisfied, result):
+    """Satisfaction is a main standard: below 60 % even a full score gets no title (parameter)."""
+    case = walk(big, scores=FULL, respondents=1000, satisfied=satisfied)
+    assert case["data"]["result"] == result
+    if result == "failed":
+        assert [g["code"] for g in case["data"]["result_grounds"]] == ["satisfaction_below_qualified"]
+
+
+@pytest.mark.parametrize("respondents, status", [(190, 200), (189, 422)])
+def test_the_evaluation_needs_ten_percent_of_the_members(api, make_case, fire, big, respondents, status):
+    case = make_case(big, "inspection", data={"year": 2026})
+    fire(big, case["id"], "self_assess", {"scores": FULL})
+    body = fire(big, case["id"], "record_evaluation", {"respondents": respondents, "satisfied": respondents},
+                expect=status)
+    if status == 422:
+        (reason,) = body["error"]["reasons"]
+        assert reason["code"] == "too_few_respondents" and "至少190人" in reason["message"]
+        assert api.get(f"/cases/{case['id']}", big).get_json()["state"] == "self_assessed"
+
+
+@pytest.mark.parametrize("points, vetoed", [("max", False), ("max-1", True), (1, True)])
+def test_an_organisation_item_below_its_maximum_is_the_first_veto(walk, big, points, vetoed):
+    top = FULL["org_structure"]
+    score = {"max": top, "max-1": top - 1}.get(points, points)
+    data = walk(big, scores=FULL | {"org_structure": score})["data"]
+    assert ("organisation_incomplete" in data["vetoes_applied"]) is vetoed
+    assert data["result"] == ("failed" if vetoed else "model")
+
+
+def test_the_membership_veto_reads_the_members_on_the_day_of_the_inspection(api, make_case, fire, tree, big, db):
+    from services.accounts import find_org
+
+    case = make_case(big, "inspection", data={"year": 2026})
+    fire(big, case["id"], "self_assess", {"scores": FULL})
+    fire(big, case["id"], "record_evaluation", {"respondents": 190, "satisfied": 190})
+    with db.write() as session:  # members left after the founding: 1,899 of 2,000 on the day
+        find_org(session, "ENT-BIG").member_count = 1899
+    data = fire(tree["fed"], case["id"], "inspect", {"scores": FULL, "vetoes": []})["data"]
+    assert data["membership_rate"] == {"numerator": 1899, "denominator": 2000}
+    assert "membership_below_95" in data["vetoes_applied"]
+
+
 @pytest.mark.parametrize("veto", SELECTABLE_VETOES)
 def test_each_veto_alone_fails_a_perfect_inspection(walk, big, veto):
-    case = walk(big, scores=FULL, respondents=10, satisfied=10, vetoes=[veto])
+    case = walk(big, scores=FULL, respondents=190, satisfied=190, vetoes=[veto])
     data = case["data"]
     assert (case["state"], data["result"], data["total_score"]) == ("failed", "failed", 100)
     assert data["vetoes_applied"] == [veto]
@@ -259,7 +302,7 @@ def test_membership_rate_at_95_percent(walk, tree, make_org, make_user, found, e
     make_org("ENT-R", "enterprise", "FED", employees=employees, female_employees=10)
     found("ENT-R", members)
     prep = make_user("prep_r", "preparer", "ENT-R")
-    case = walk(prep, scores=FULL, respondents=10, satisfied=10)
+    case = walk(prep, scores=FULL, respondents=members, satisfied=members)
     data = case["data"]
     assert data["membership_rate"] == {"numerator": members, "denominator": employees}
     assert ("membership_below_95" in data["vetoes_applied"]) is vetoed
@@ -271,16 +314,19 @@ def test_membership_rate_at_95_percent(walk, tree, make_org, make_user, found, e
 
 @pytest.mark.parametrize("item_id", sorted(MANDATORY))
 def test_a_mandatory_item_scored_zero_fails(walk, big, item_id):
-    case = walk(big, scores=FULL | {item_id: 0}, respondents=10, satisfied=10)
+    case = walk(big, scores=FULL | {item_id: 0}, respondents=190, satisfied=190)
     data = case["data"]
     assert (case["state"], data["result"], data["total_score"]) == ("failed", "failed", 100 - FULL[item_id])
     assert data["missing_mandatory_items"] == [item_id]
+    if item_id == "org_structure":  # below its maximum: also the first veto (组织机构不健全, version 2)
+        assert [g["code"] for g in data["result_grounds"]] == ["veto_applied", "mandatory_item_missing"]
+        return
     assert data["result_rule"]["code"] == "mandatory_item_missing"
     assert data["result_rule"]["params"] == {"items": [item_id]}
 
 
 def test_the_same_item_at_one_point_and_an_optional_item_at_zero_pass(walk, big):
-    case = walk(big, scores=FULL | {"org_seal": 1, "rights_letters": 0}, respondents=10, satisfied=10)
+    case = walk(big, scores=FULL | {"org_seal": 1, "rights_letters": 0}, respondents=190, satisfied=190)
     assert (case["state"], case["data"]["result"], case["data"]["total_score"]) == ("passed", "model", 97)
 
 
@@ -314,8 +360,9 @@ def test_every_inspection_reason_code_comes_through_the_api(api, tree, make_case
     assert got == ["unknown_item", "unknown_item", "score_out_of_range", "score_out_of_range"]
     seen.update(got)
     fire(tree["prep"], cid, "self_assess", {"scores": FULL})
-    for data, want in (({"respondents": 0, "satisfied": 0}, ["respondents_invalid"]),
+    for data, want in (({"respondents": 0, "satisfied": 0}, ["respondents_invalid", "too_few_respondents"]),
                        ({"respondents": 59, "satisfied": 1}, ["respondents_invalid"]),       # 58 members
+                       ({"respondents": 5, "satisfied": 1}, ["too_few_respondents"]),        # 6 needed
                        ({"respondents": 58, "satisfied": -1}, ["satisfied_invalid"]),
                        ({"respondents": 10, "satisfied": 11}, ["satisfied_exceeds_respondents"])):
         assert refused(tree["prep"], cid, "record_evaluation", data) == want
@@ -344,9 +391,13 @@ def test_every_inspection_reason_code_comes_through_the_api(api, tree, make_case
     grounds = [g["code"] for g in case["data"]["result_grounds"]]
     assert grounds == ["veto_applied", "mandatory_item_missing", "score_below_qualified"]
     seen.update(grounds)
-    for year, total, satisfied in ((2021, 95, 10), (2022, 85, 9), (2023, 65, 5)):
-        rule = walk(big, year=year, scores=scores_totalling(ITEMS, total), respondents=10,
-                    satisfied=satisfied)["data"]["result_rule"]
+    case = walk(big, year=2019, scores=FULL, respondents=190, satisfied=113)  # 59.5 %
+    grounds = [g["code"] for g in case["data"]["result_grounds"]]
+    assert grounds == ["satisfaction_below_qualified"]
+    seen.update(grounds)
+    for year, total, satisfied in ((2021, 95, 10), (2022, 85, 9), (2023, 65, 6)):
+        rule = walk(big, year=year, scores=scores_totalling(ITEMS, total), respondents=190,
+                    satisfied=satisfied * 19)["data"]["result_rule"]
         seen.add(rule["code"])
         assert rule["zh"] and rule["en"] and "{" not in rule["zh"] + rule["en"]
     assert seen == expected
@@ -356,14 +407,14 @@ def test_every_inspection_reason_code_comes_through_the_api(api, tree, make_case
 
 @pytest.fixture
 def catalog_v2(tmp_path):
-    """Version 2 of the inspection is current (the seal item renamed); version 1 is archived."""
+    """A version 3 of the inspection is current (the seal item renamed); version 2 is archived beside 1."""
     package = tmp_path / "inspection"
     shutil.copytree(PACKAGES_DIR / "inspection", package, ignore=shutil.ignore_patterns("*.py", "__pycache__", "tests", "pages", "templates"))
-    (package / "archive").mkdir()
+    (package / "archive").mkdir(exist_ok=True)
     source = (package / "definition.yaml").read_text(encoding="utf-8")
-    (package / "archive" / "inspection-1.yaml").write_text(source, encoding="utf-8")
-    changed = source.replace("\nversion: 1\n", "\nversion: 2\n").replace("- id: org_seal", "- id: org_stamp")
-    assert changed.count("org_stamp") == 1 and "version: 2" in changed
+    (package / "archive" / "inspection-2.yaml").write_text(source, encoding="utf-8")
+    changed = source.replace("\nversion: 2\n", "\nversion: 3\n").replace("- id: org_seal", "- id: org_stamp")
+    assert changed.count("org_stamp") == 1 and "version: 3" in changed
     (package / "definition.yaml").write_text(changed, encoding="utf-8")
     return checked_catalog(packages=(), folders=[package], profiles_dir=PROFILES_DIR, reasons_dir=REASONS_DIR)
 
@@ -374,7 +425,7 @@ def test_a_case_keeps_the_checklist_it_started_under(app_config, api, tree, make
     found("ENT-L", 60)
     old = make_case(tree["prep"], "inspection", data={"year": 2026})
     fire(tree["prep"], old["id"], "self_assess", {"scores": FULL})
-    fire(tree["prep"], old["id"], "record_evaluation", {"respondents": 10, "satisfied": 10})
+    fire(tree["prep"], old["id"], "record_evaluation", {"respondents": 10, "satisfied": 10})  # 60 members: 6 needed
 
     newer = create_app({**app_config, "UNIONFLOW_CATALOG": catalog_v2})  # the same database, a newer definition
     try:
@@ -383,24 +434,39 @@ def test_a_case_keeps_the_checklist_it_started_under(app_config, api, tree, make
         def post(path, who, body):
             return client.post("/api/v1" + path, json=body, headers=who.headers)
 
-        assert client.get("/api/v1/workflows/inspection", headers=tree["prep"].headers).get_json()["version"] == "2"
-        v2 = dict(FULL)
-        v2["org_stamp"] = v2.pop("org_seal")
-        # the old case still takes version 1's items, and refuses version 2's
-        resp = post(f"/cases/{old['id']}/events", tree["fed"], {"trigger": "inspect", "data": {"scores": v2}})
+        assert client.get("/api/v1/workflows/inspection", headers=tree["prep"].headers).get_json()["version"] == "3"
+        v3 = dict(FULL)
+        v3["org_stamp"] = v3.pop("org_seal")
+        # the old case still takes version 2's items, and refuses version 3's
+        resp = post(f"/cases/{old['id']}/events", tree["fed"], {"trigger": "inspect", "data": {"scores": v3}})
         assert resp.status_code == 422 and codes(resp) == ["unknown_item", "scores_incomplete"]
         resp = post(f"/cases/{old['id']}/events", tree["fed"], {"trigger": "inspect", "data": {"scores": FULL | {
             "org_seal": 0}}})
-        assert resp.status_code == 200 and resp.get_json()["definition_version"] == "1"
+        assert resp.status_code == 200 and resp.get_json()["definition_version"] == "2"
         resp = post(f"/cases/{old['id']}/events", tree["fed_b"], {"trigger": "decide", "data": {}})
         assert resp.get_json()["data"]["result_rule"]["params"] == {"items": ["org_seal"]}
-        # a case opened now runs under version 2
+        # a case opened now runs under version 3
         resp = post("/cases", tree["prep"], {"workflow": "inspection", "org": "ENT-L", "data": {"year": 2027}})
         new_id = resp.get_json()["id"]
-        assert resp.get_json()["definition_version"] == "2"
+        assert resp.get_json()["definition_version"] == "3"
         resp = post(f"/cases/{new_id}/events", tree["prep"], {"trigger": "self_assess", "data": {"scores": FULL}})
         assert resp.status_code == 422 and codes(resp) == ["unknown_item"]
-        resp = post(f"/cases/{new_id}/events", tree["prep"], {"trigger": "self_assess", "data": {"scores": v2}})
+        resp = post(f"/cases/{new_id}/events", tree["prep"], {"trigger": "self_assess", "data": {"scores": v3}})
         assert resp.status_code == 200
     finally:
         newer.extensions["unionflow.db"].dispose()
+
+
+def test_a_case_opened_under_version_1_keeps_its_evaluation_rule(api, db, make_case, fire, big):
+    from sqlalchemy import update
+
+    from workflow import Case
+
+    case = make_case(big, "inspection", data={"year": 2026})
+    with db.write() as session:
+        session.execute(update(Case).where(Case.id == case["id"]).values(definition_version="1"))
+    fire(big, case["id"], "self_assess", {"scores": FULL})
+    assert fire(big, case["id"], "record_evaluation", {"respondents": 10, "satisfied": 10})["state"] == "evaluated"
+    fresh = make_case(big, "inspection", data={"year": 2027})
+    fire(big, fresh["id"], "self_assess", {"scores": FULL})
+    fire(big, fresh["id"], "record_evaluation", {"respondents": 10, "satisfied": 10}, expect=422)

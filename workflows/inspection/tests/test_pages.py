@@ -171,7 +171,14 @@ def test_the_evaluation_form_computes_the_rate(browse, api, tree, case_in):
     assert "18 / 20 = 90.0%" in page and "达到模范职工之家满意率要求（不低于90%）" in page
     page = html_of(prep.post(f"/inspection/cases/{cid}/evaluation", data=data | {"satisfied": "16",
                                                                             "action": "recalculate"}))
-    assert "16 / 20 = 80.0%" in page and "低于先进职工之家满意率要求" in page
+    assert "16 / 20 = 80.0%" in page and "达到合格职工之家满意率要求（不低于60%），低于先进职工之家满意率要求" in page
+    page = html_of(prep.post(f"/inspection/cases/{cid}/evaluation", data=data | {"satisfied": "11",
+                                                                            "action": "recalculate"}))
+    assert "11 / 20 = 55.0%" in page and "低于任何称号所需的满意率，不能评为合格" in page
+    # 29 members: at least 3 respondents (10 %, rounded up), 2 are too few
+    resp = prep.post(f"/inspection/cases/{cid}/evaluation", data=data | {"respondents": "2", "satisfied": "2",
+                                                                          "action": "submit"})
+    assert resp.status_code == 422 and "即至少3人" in html_of(resp)
     assert case_json(api, tree["prep_m"], cid)["version"] == 2
     # more respondents than members: the engine's reason, on the page
     resp = prep.post(f"/inspection/cases/{cid}/evaluation", data=data | {"respondents": "30", "action": "submit"})

@@ -167,7 +167,7 @@ def test_selectable_vetoes_match_the_event_data_and_exclude_the_computed_one(def
     vetoes_field = next(f for f in inspect.data if f.name == "vetoes")
     assert list(vetoes_field.items.values) == listed
     assert rules.MEMBERSHIP_VETO not in listed
-    assert [v["id"] for v in definition.extra["computed_vetoes"]] == [rules.MEMBERSHIP_VETO]
+    assert [v["id"] for v in definition.extra["computed_vetoes"]] == [rules.MEMBERSHIP_VETO, "organisation_incomplete"]
 
 
 def test_every_result_has_a_title_but_failed(definition):
@@ -316,8 +316,9 @@ def test_scoring_replaces_the_last_one_and_clears_the_result(params, items):
     (80, 10, 9, "advanced"), (79, 10, 9, "qualified"),         # advanced score 80 / 79
     (85, 20, 17, "advanced"), (85, 100, 85, "advanced"),       # satisfaction exactly 85 %
     (85, 200, 169, "qualified"), (85, 100, 84, "qualified"),   # just below 85 %
-    (60, 10, 0, "qualified"), (59, 10, 10, "failed"),          # qualified score 60 / 59
-    (100, 10, 0, "qualified"), (8, 10, 10, "failed"),
+    (60, 10, 6, "qualified"), (59, 10, 10, "failed"),          # qualified score 60 / 59
+    (100, 10, 6, "qualified"), (100, 1000, 600, "qualified"),  # every title needs 60 % satisfaction
+    (8, 10, 10, "failed"),
 ])
 def test_result_thresholds_on_both_sides(params, items, total, respondents, satisfied, result):
     facts, passes = decided(params, scores_totalling(items, total), respondents, satisfied)
@@ -325,6 +326,27 @@ def test_result_thresholds_on_both_sides(params, items, total, respondents, sati
     assert passes is (result != "failed")
     assert facts["result_rule"]["code"] == ("score_below_qualified" if result == "failed" else f"result_{result}")
     assert facts["result_rule"]["params"]["score"] == total
+
+
+@pytest.mark.parametrize("total, respondents, satisfied, grounds", [
+    (100, 10, 5, ["satisfaction_below_qualified"]), (100, 1000, 599, ["satisfaction_below_qualified"]),
+    (59, 10, 5, ["score_below_qualified", "satisfaction_below_qualified"]),
+])
+def test_below_sixty_percent_satisfaction_no_title(params, items, total, respondents, satisfied, grounds):
+    facts, passes = decided(params, scores_totalling(items, total), respondents, satisfied)
+    assert (facts["result"], passes) == ("failed", False)
+    assert [g["code"] for g in facts["result_grounds"]] == grounds
+
+
+@pytest.mark.parametrize("respondents, members, ok", [(50, 500, True), (49, 500, False), (1, 10, True),
+                                                      (1, 11, False), (2, 11, True), (1, 1, True)])
+def test_respondents_at_least_ten_percent_rounded_up(params, respondents, members, ok):
+    ctx = make_ctx(params, trigger="record_evaluation", data={"respondents": respondents, "satisfied": 0},
+                   organisation=org(members, 1000))
+    reasons = list(rules.enough_respondents(ctx))
+    assert (not reasons) is ok
+    if reasons:
+        assert reasons[0].params["required"] == -(-members // 10)
 
 
 def test_a_model_result_is_explained_and_confers_the_title(params, items):

@@ -37,7 +37,8 @@ def year_2026(tree, make_org, make_case, fire, found, clock):
     def walk(prep, year, scores, vetoes=()):
         cid = make_case(prep, "inspection", data={"year": year})["id"]
         fire(prep, cid, "self_assess", {"scores": FULL})
-        fire(prep, cid, "record_evaluation", {"respondents": 5, "satisfied": 5})
+        fire(prep, cid, "record_evaluation", {"respondents": 5, "satisfied": 5} if prep is not tree["prep"]
+             else {"respondents": 6, "satisfied": 6})  # at least 10 % of the members: 56 need 6
         fire(fed, cid, "inspect", {"scores": scores, "vetoes": list(vetoes)})
         fire(fed_b, cid, "decide")
         return cid
