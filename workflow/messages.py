@@ -19,6 +19,7 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     "bad_key": ("键名无效", "is not a valid key"),
     "unknown_field": ("未知字段", "is not a known field"),
     "malformed_json": ("不是有效的 JSON", "is not valid JSON"),
+    "too_deep": ("嵌套层数不能超过{max}层", "must not nest deeper than {max} levels"),
     "unknown_workflow": ("没有这个流程", "is not a known workflow"),
     "unknown_role": ("没有这个角色", "is not a known role"),
     "unknown_org": ("没有这个组织", "is not a known organisation"),
