@@ -25,6 +25,7 @@ def from_env(instance_path: str) -> dict[str, Any]:
         "UPLOAD_MAX_BYTES": int(os.environ.get("UNIONFLOW_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "UNIONFLOW_HTTPS": os.environ.get("UNIONFLOW_HTTPS", "0") == "1",
         "SESSION_COOKIE_SECURE": os.environ.get("UNIONFLOW_HTTPS", "0") == "1",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
