@@ -31,8 +31,9 @@ from workflow import (
     is_valid_credit_code,
 )
 
+from .passwords import MAX_PASSWORD, MIN_PASSWORD, mixes_scripts, password_problem
+
 _hasher = PasswordHasher()
-MIN_PASSWORD = 10
 TOKEN_PREFIX = "uf_"
 
 
@@ -187,10 +188,13 @@ def create_user(
         errors["username"] = FieldError("required")
     elif len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
         errors["username"] = FieldError("not_string")
+    elif mixes_scripts(username):
+        errors["username"] = FieldError("mixed_scripts")
     elif find_user(session, username):
         errors["username"] = FieldError("taken")
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        errors["password"] = FieldError("weak_password")
+    problem = password_problem(password, username)
+    if problem:
+        errors["password"] = FieldError(problem, min=MIN_PASSWORD, max=MAX_PASSWORD)
     if role not in ROLES:
         errors["role"] = FieldError("not_in_choices", choices=", ".join(ROLES))
     org_obj = None
@@ -380,8 +384,9 @@ def set_user_active(session: Session, user: User, active: bool, *, actor: str = 
 def reset_password(session: Session, user: User, password: str, *, actor: str = "system",
                    actor_role: str = "admin") -> None:
     """Set a new password chosen by an administrator; it ends the user's sessions and lifts a lockout."""
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise InvalidInput(fields={"password": FieldError("weak_password")})
+    problem = password_problem(password, user.username)
+    if problem:
+        raise InvalidInput(fields={"password": FieldError(problem, min=MIN_PASSWORD, max=MAX_PASSWORD)})
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     user.failed_logins, user.locked_until = 0, None

@@ -25,6 +25,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from services.accounts import MIN_PASSWORD, check_password, find_user, hash_password, needs_rehash
+from services.passwords import MAX_PASSWORD, password_problem
 from storage import utcnow
 from workflow import Actor, User
 
@@ -211,6 +212,14 @@ def password() -> Any:
                 return render_template("auth/password.html", form=form), 400
             if form.new.data == form.current.data:
                 form.new.errors = [_("新密码不能与当前密码相同")]
+                return render_template("auth/password.html", form=form), 400
+            problem = password_problem(form.new.data, user.username)
+            if problem:
+                from workflow import field_message
+
+                from .i18n import lang
+
+                form.new.errors = [field_message(problem, {"min": MIN_PASSWORD, "max": MAX_PASSWORD}, lang())]
                 return render_template("auth/password.html", form=form), 400
             user.password_hash = hash_password(form.new.data)
             user.password_changed_at = utcnow()

@@ -25,7 +25,11 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     "unknown_org": ("没有这个组织", "is not a known organisation"),
     "taken": ("已被使用", "is already taken"),
     "invalid_credit_code": ("统一社会信用代码校验位错误", "is not a valid unified social credit code"),
-    "weak_password": ("密码至少10个字符", "must be at least 10 characters"),
+    "weak_password": ("密码至少{min}个字符", "must be at least {min} characters"),
+    "common_password": ("这是常见密码，很容易被猜中，请换一个", "is a common password, easily guessed; choose another"),
+    "password_has_username": ("密码不能包含用户名", "must not contain the username"),
+    "mixed_scripts": ("用户名不能混用不同文字的字母（如拉丁字母和西里尔字母）",
+                      "must not mix letters of different scripts (such as Latin and Cyrillic)"),
     "bad_characters": ("含有不能保存的字符（如控制字符）", "contains characters that cannot be stored"),
     "bad_code": ("只能包含字母、数字、“-”、“_”和“.”", "may contain only letters, digits, '-', '_' and '.'"),
 }

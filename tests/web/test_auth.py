@@ -187,8 +187,8 @@ def test_changing_the_password_ends_the_other_sessions(app, tree):
     assert wrong.status_code == 400 and "当前密码不正确" in text_of(wrong)
     same = here.post("/password", data={"current": PASSWORD, "new": PASSWORD, "confirm": PASSWORD})
     assert same.status_code == 400 and "不能与当前密码相同" in text_of(same)
-    short = here.post("/password", data={"current": PASSWORD, "new": "short-9ch", "confirm": "short-9ch"})
-    assert short.status_code == 400 and "至少10个字符" in text_of(short)
+    short = here.post("/password", data={"current": PASSWORD, "new": "short-11chr", "confirm": "short-11chr"})
+    assert short.status_code == 400 and "至少12个字符" in text_of(short)
     done = here.post("/password", data={"current": PASSWORD, "new": "another-horse-2", "confirm": "another-horse-2"})
     assert done.status_code == 302
     assert here.get("/").status_code == 200
