@@ -7,6 +7,7 @@ from sqlalchemy import create_engine, pool
 import audit.models  # noqa: F401  (registers the trail's tables)
 import workflow.models  # noqa: F401  (registers the domain tables)
 import services.attachments  # noqa: F401
+import services.login_throttle  # noqa: F401  (failed logins)
 from storage import Base
 from storage import normalise_url
 

@@ -31,15 +31,20 @@ from workflow import (
     is_valid_credit_code,
 )
 
+from .login_throttle import account_key, forget
+from .passwords import MAX_PASSWORD, MIN_PASSWORD, mixes_scripts, password_problem
+
 _hasher = PasswordHasher()
-MIN_PASSWORD = 10
 TOKEN_PREFIX = "uf_"
+
+
+_dummy_hash: str | None = None
 
 
 def set_password_hasher(hasher: PasswordHasher) -> None:
     """Tests use argon2's cheapest parameters; production keeps the library's defaults."""
-    global _hasher
-    _hasher = hasher
+    global _hasher, _dummy_hash
+    _hasher, _dummy_hash = hasher, None
 
 
 def hash_password(password: str) -> str:
@@ -51,6 +56,25 @@ def check_password(user: User, password: str) -> bool:
         return _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def verify_login(user: User | None, password: str) -> bool:
+    """Whether `user` may sign in with `password`, doing the same work whether or not there is such a user.
+
+    For a missing or disabled account the password is verified against a hash of
+    a random secret made with the same parameters, so the answer takes as long
+    as for a real one and cannot tell which usernames exist.
+    """
+    global _dummy_hash
+    if user is None:
+        if _dummy_hash is None:
+            _dummy_hash = _hasher.hash(secrets.token_urlsafe(24))
+        try:
+            _hasher.verify(_dummy_hash, password)
+        except (VerificationError, InvalidHashError):
+            pass
+        return False
+    return check_password(user, password) and user.active
 
 
 def needs_rehash(user: User) -> bool:
@@ -187,10 +211,13 @@ def create_user(
         errors["username"] = FieldError("required")
     elif len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
         errors["username"] = FieldError("not_string")
+    elif mixes_scripts(username):
+        errors["username"] = FieldError("mixed_scripts")
     elif find_user(session, username):
         errors["username"] = FieldError("taken")
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        errors["password"] = FieldError("weak_password")
+    problem = password_problem(password, username)
+    if problem:
+        errors["password"] = FieldError(problem, min=MIN_PASSWORD, max=MAX_PASSWORD)
     if role not in ROLES:
         errors["role"] = FieldError("not_in_choices", choices=", ".join(ROLES))
     org_obj = None
@@ -370,6 +397,7 @@ def set_user_active(session: Session, user: User, active: bool, *, actor: str = 
     user.active = active
     if active:
         user.failed_logins, user.locked_until = 0, None
+        forget(session, account_key(user.username))
     session.flush()
     audit.append(
         session, actor=actor, role=actor_role, subject_type="user", subject_id=user.username,
@@ -380,11 +408,13 @@ def set_user_active(session: Session, user: User, active: bool, *, actor: str = 
 def reset_password(session: Session, user: User, password: str, *, actor: str = "system",
                    actor_role: str = "admin") -> None:
     """Set a new password chosen by an administrator; it ends the user's sessions and lifts a lockout."""
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise InvalidInput(fields={"password": FieldError("weak_password")})
+    problem = password_problem(password, user.username)
+    if problem:
+        raise InvalidInput(fields={"password": FieldError(problem, min=MIN_PASSWORD, max=MAX_PASSWORD)})
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     user.failed_logins, user.locked_until = 0, None
+    forget(session, account_key(user.username))
     session.flush()
     audit.append(
         session, actor=actor, role=actor_role, subject_type="user", subject_id=user.username,

@@ -17,6 +17,17 @@ from typing import Any, Iterable, Iterator
 
 MAX_ROWS = 50_000
 HEADER_SEARCH_ROWS = 10
+# rows as numbered in the sheet (blank ones too: a sheet can name row 1,000,000 in a few bytes)
+MAX_SHEET_ROWS = 2 * MAX_ROWS
+MAX_COLUMNS = 64  # the template has 8; a row is never read wider than this
+
+# An .xlsx file is a zip archive: what its directory declares is checked before anything is unpacked.
+# Python's zipfile never unpacks a member beyond its declared size (a lie fails the CRC check).
+MAX_PARTS = 200                       # Excel writes about a dozen
+MAX_PART_BYTES = 32 * 1024 * 1024     # 50,000 rows of the template unpack to about 15 MB
+MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+MAX_RATIO = 100                       # Excel's sheets compress 5 to 20 times
+RATIO_FROM_BYTES = 1024 * 1024        # small parts (styles, empty sheets) may compress better
 
 # field → accepted header texts (compared after normalising: NFKC, no spaces or asterisks, lower case)
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -96,6 +107,8 @@ def _table(lines: Iterator[tuple[int, Any]], kind: str) -> Table:
         raise RegisterFileError("missing_columns", columns="、".join(LABELS[f] for f in missing))
     table = Table(cols, header_row=header_row, kind=kind)
     for number, cells in lines:
+        if number > MAX_SHEET_ROWS:
+            raise RegisterFileError("too_many_rows", max=MAX_ROWS)
         values = {f: (cells[i] if i < len(cells) else None) for f, i in cols.items()}
         if all(_blank(v) for v in values.values()):
             continue
@@ -138,9 +151,30 @@ def _csv_lines(content: bytes) -> Iterator[tuple[int, list[str]]]:
         raise RegisterFileError("file_unreadable") from None
 
 
+def check_archive(content: bytes) -> None:
+    """Refuse a zip whose declared contents would unpack too large (a "zip bomb"), before opening it."""
+    import zipfile
+
+    try:
+        members = zipfile.ZipFile(io.BytesIO(content)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise RegisterFileError("file_unreadable") from None
+    if len(members) > MAX_PARTS:
+        raise RegisterFileError("too_many_parts", max=MAX_PARTS)
+    mb = MAX_UNPACKED_BYTES // (1024 * 1024)
+    total = 0
+    for member in members:
+        total += member.file_size
+        if member.file_size > MAX_PART_BYTES or total > MAX_UNPACKED_BYTES:
+            raise RegisterFileError("file_too_large_unpacked", mb=mb)
+        if member.file_size > RATIO_FROM_BYTES and member.file_size > MAX_RATIO * max(member.compress_size, 1):
+            raise RegisterFileError("file_too_compressed")
+
+
 def _xlsx_lines(content: bytes) -> Iterator[tuple[int, tuple[Any, ...]]]:
     import openpyxl
 
+    check_archive(content)
     with warnings.catch_warnings():
         # files from other programs may lack styles openpyxl expects; their data is still good
         warnings.simplefilter("ignore")
@@ -150,8 +184,12 @@ def _xlsx_lines(content: bytes) -> Iterator[tuple[int, tuple[Any, ...]]]:
             raise RegisterFileError("file_unreadable") from exc
         try:
             sheet = book.worksheets[0]
-            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            sheet.reset_dimensions()  # the dimension a file states may be wrong: every row is read, up to the limit
+            # streamed (read_only), never wider than MAX_COLUMNS whatever the sheet's dimension claims
+            for number, row in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1):
                 yield number, row
+        except RegisterFileError:
+            raise
         except Exception as exc:  # noqa: BLE001 - a corrupt part of a zip shows up only while reading
             raise RegisterFileError("file_unreadable") from exc
         finally:

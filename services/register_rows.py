@@ -28,6 +28,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "file_empty": ("文件中没有数据行", "The file has no data rows"),
     "missing_columns": ("缺少必需的列：{columns}", "Required columns are missing: {columns}"),
     "too_many_rows": ("一次最多导入 {max} 行，请拆分文件", "At most {max} rows per file; split the file"),
+    "file_too_large_unpacked": ("文件解压后超过 {mb} MB，请拆分后分批导入",
+                                "The workbook unpacks to more than {mb} MB; split the file"),
+    "file_too_compressed": ("文件的压缩比异常（可能是恶意构造的文件），请在 Excel 或 WPS 中重新保存后再上传",
+                            "The workbook is compressed implausibly well; save it again from Excel or WPS"),
+    "too_many_parts": ("文件包含的部件过多（超过 {max} 个），请在 Excel 或 WPS 中重新保存后再上传",
+                       "The workbook has more than {max} parts; save it again from Excel or WPS"),
     # a row
     "required": ("不能为空", "is required"),
     "too_long": ("不能超过 {max} 个字符", "must be at most {max} characters"),

@@ -27,6 +27,7 @@ SECURITY_HEADERS = (
     ("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                                 "frame-ancestors 'none'; form-action 'self'; base-uri 'self'"),
 )
+HSTS = "max-age=31536000; includeSubDomains"  # sent when the deployment says it is served over HTTPS only
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -115,10 +116,26 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         for name, value in SECURITY_HEADERS:
             if name.lower() not in present:
                 response.headers.add(name, value)
+        if app.config.get("UNIONFLOW_HTTPS") and "strict-transport-security" not in present:
+            response.headers["Strict-Transport-Security"] = HSTS
+        if _authenticated() and "no-store" not in (response.headers.get("Cache-Control") or ""):
+            # what a signed-in user was shown stays out of every cache (browser history, shared proxies)
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     app.teardown_appcontext(lambda exc: g.pop("actor", None))
     return app
+
+
+def _authenticated() -> bool:
+    """Whether the request came with credentials: a bearer token (API) or a signed-in session (pages)."""
+    if request.endpoint == "static":
+        return False
+    if "Authorization" in request.headers or g.get("actor") is not None:
+        return True
+    from flask_login import current_user
+
+    return bool(current_user and current_user.is_authenticated)
 
 
 def settle_worker() -> None:

@@ -30,6 +30,7 @@ from workflow import (
 
 from .extensions import csrf, get_db, get_engine
 from .i18n import error_payload, lang
+from .json_depth import MAX_DEPTH, too_deep
 from .present import case_json, definition_json, entry_json, org_json, sees_personal_data
 from .statuses import status_of
 
@@ -79,6 +80,8 @@ def read_json() -> dict[str, Any]:
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}
+    if too_deep(raw):  # before json.loads, which recurses and would fail with RecursionError
+        raise InvalidInput(fields={"body": FieldError("too_deep", max=MAX_DEPTH)})
     try:
         body = json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError):

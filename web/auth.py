@@ -3,15 +3,16 @@
 * The session cookie is HttpOnly and SameSite=Lax; it is Secure when the
   deployment says so (UNIONFLOW_HTTPS=1) or the request itself came over
   HTTPS (directly, or through a trusted proxy's X-Forwarded-Proto).
-* A user is locked out for LOGIN_LOCK_MINUTES after LOGIN_MAX_FAILURES wrong
-  passwords in a row; every address may post the form 20 times a minute.
+* Wrong passwords are throttled by username and by address with a delay that
+  doubles (services.login_throttle), the same for accounts that do not exist;
+  an unknown or disabled account costs the same password hash as a real one.
+  Every address may also post the form 20 times a minute.
 * After login the user goes back where they were going, but only to a path on
   this site: never another host, scheme, or anything a browser would read so.
 * A password change (or reset) ends the user's other sessions.
 """
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,7 +25,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from services.accounts import MIN_PASSWORD, check_password, find_user, hash_password, needs_rehash
+from services.accounts import MIN_PASSWORD, check_password, find_user, hash_password, needs_rehash, verify_login
+from services.login_throttle import Policy, account_key, address_key, forget, record_failure, wait_seconds
+from services.passwords import MAX_PASSWORD, password_problem
 from storage import utcnow
 from workflow import Actor, User
 
@@ -153,38 +156,39 @@ def login() -> Any:
     if current_user.is_authenticated:
         return redirect(target or url_for("pages.home"))
     form = LoginForm()
-    error = None
     if form.validate_on_submit():
-        error = _attempt_login(form.username.data.strip(), form.password.data)
-        if error is None:
+        refusal = _attempt_login(form.username.data.strip(), form.password.data)
+        if refusal is None:
             return redirect(target or url_for("pages.home"))
-    status = 401 if error else (400 if request.method == "POST" else 200)
-    return render_template("auth/login.html", form=form, error=error), status
+        error, status, headers = refusal
+        return render_template("auth/login.html", form=form, error=error), status, headers
+    return render_template("auth/login.html", form=form, error=None), (400 if request.method == "POST" else 200)
 
 
-def _locked_message(minutes: int) -> str:
-    return _("登录失败次数过多，账号已锁定，请%(minutes)s分钟后再试。", minutes=minutes)
+def _policy() -> Policy:
+    config = current_app.config
+    return Policy(free=config["LOGIN_FREE_FAILURES"], free_per_address=config["LOGIN_FREE_FAILURES_PER_ADDRESS"],
+                  max_delay=config["LOGIN_MAX_DELAY_SECONDS"])
 
 
-def _attempt_login(username: str, password: str) -> str | None:
-    max_failures = current_app.config["LOGIN_MAX_FAILURES"]
-    lock_minutes = current_app.config["LOGIN_LOCK_MINUTES"]
+def _throttled(seconds: int) -> tuple[str, int, dict[str, str]]:
+    return _("尝试次数过多，请%(seconds)s秒后再试。", seconds=seconds), 429, {"Retry-After": str(seconds)}
+
+
+def _attempt_login(username: str, password: str) -> tuple[str, int, dict[str, str]] | None:
+    """None once signed in, else (message, status, headers): alike for existing and unknown accounts."""
+    policy = _policy()
+    keys = {account_key(username): policy.free, address_key(request.remote_addr): policy.free_per_address}
     with get_db().write() as session:
+        wait = wait_seconds(session, list(keys))
+        if wait:
+            return _throttled(wait)  # before any hash: the same refusal whoever the account is
         user = find_user(session, username)
-        now = utcnow()
-        if user is not None and user.locked_until and user.locked_until > now:
-            left = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-            return _locked_message(min(left, lock_minutes))
-        if user is None or not user.active or not check_password(user, password):
-            if user is not None:
-                user.failed_logins = (user.failed_logins or 0) + 1
-                if user.failed_logins >= max_failures:
-                    user.locked_until = now + timedelta(minutes=lock_minutes)
-                    user.failed_logins = 0
-                    return _locked_message(lock_minutes)
-            return _("用户名或密码错误。")
-        user.failed_logins = 0
-        user.locked_until = None
+        if not verify_login(user, password):
+            record_failure(session, keys, policy)
+            return _("用户名或密码错误。"), 401, {}
+        assert user is not None
+        forget(session, account_key(username))
         if needs_rehash(user):
             user.password_hash = hash_password(password)
         loaded = LoginUser(user)
@@ -211,6 +215,14 @@ def password() -> Any:
                 return render_template("auth/password.html", form=form), 400
             if form.new.data == form.current.data:
                 form.new.errors = [_("新密码不能与当前密码相同")]
+                return render_template("auth/password.html", form=form), 400
+            problem = password_problem(form.new.data, user.username)
+            if problem:
+                from workflow import field_message
+
+                from .i18n import lang
+
+                form.new.errors = [field_message(problem, {"min": MIN_PASSWORD, "max": MAX_PASSWORD}, lang())]
                 return render_template("auth/password.html", form=form), 400
             user.password_hash = hash_password(form.new.data)
             user.password_changed_at = utcnow()

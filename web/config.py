@@ -26,6 +26,7 @@ def from_env(instance_path: str) -> dict[str, Any]:
         "UPLOAD_MAX_BYTES": int(os.environ.get("UNIONFLOW_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "UNIONFLOW_HTTPS": os.environ.get("UNIONFLOW_HTTPS", "0") == "1",
         "SESSION_COOKIE_SECURE": os.environ.get("UNIONFLOW_HTTPS", "0") == "1",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
@@ -33,7 +34,9 @@ def from_env(instance_path: str) -> dict[str, Any]:
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
-        "LOGIN_MAX_FAILURES": 5,
-        "LOGIN_LOCK_MINUTES": 15,
+        # failed logins: free ones per username and per address, then a delay doubling up to the maximum
+        "LOGIN_FREE_FAILURES": int(os.environ.get("UNIONFLOW_LOGIN_FREE_FAILURES", 5)),
+        "LOGIN_FREE_FAILURES_PER_ADDRESS": int(os.environ.get("UNIONFLOW_LOGIN_FREE_FAILURES_PER_ADDRESS", 20)),
+        "LOGIN_MAX_DELAY_SECONDS": int(os.environ.get("UNIONFLOW_LOGIN_MAX_DELAY", 15 * 60)),
         "TRUSTED_PROXIES": int(os.environ.get("UNIONFLOW_TRUSTED_PROXIES", "0")),
     }

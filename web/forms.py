@@ -30,6 +30,7 @@ from wtforms.validators import Optional
 from definitions import FieldSpec
 
 from .i18n import text
+from .json_depth import too_deep
 
 try:  # WTForms 3.3 takes choices as SelectChoice; older versions as (value, label) pairs
     from wtforms.fields.choices import SelectChoice
@@ -124,6 +125,8 @@ def form_data(form: FlaskForm, specs: tuple[FieldSpec, ...]) -> tuple[dict[str, 
         else:
             if value and value.strip():
                 try:
+                    if too_deep(value):  # json.loads recurses: a deep enough text is a RecursionError
+                        raise ValueError("nested too deeply")
                     data[spec.name] = json.loads(value, parse_float=Decimal)
                 except ValueError:
                     problems[spec.name] = "JSON"

@@ -101,7 +101,7 @@ def schemas(catalog: Catalog) -> dict[str, Any]:
             "type": "object", "required": ["username", "password", "role"], "additionalProperties": False,
             "properties": {
                 "username": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9._-]+$"},
-                "password": {"type": "string", "minLength": 10, "writeOnly": True},
+                "password": {"type": "string", "minLength": 12, "maxLength": 200, "writeOnly": True},
                 "role": {"type": "string", "enum": ["preparer", "reviewer", "auditor", "admin"]},
                 "org": {**STRING, "description": "organisation code; not needed for admin"},
                 "display_name": STRING,

@@ -199,12 +199,16 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
+        # what the exception says beside its body (a 405's Allow, a 429's Retry-After) stays on the answer
+        kept = [(k, v) for k, v in exc.get_headers() if k.lower() in ("allow", "retry-after")]
         if request.path.startswith("/api/"):
             from .api import error
 
             code = {413: "payload_too_large", 405: "method_not_allowed", 404: "not_found",
                     429: "rate_limited"}.get(exc.code or 500, "invalid_input")
-            return error(code, exc.code or 400)
+            answer = error(code, exc.code or 400)
+            answer.headers.extend(kept)
+            return answer
         titles = {
             400: _("请求有误"),
             403: _("无权访问"),
@@ -224,4 +228,4 @@ def init_app(app: Flask) -> None:
         }
         status = exc.code or 500
         return render_template("errors/error.html", status=status, title=titles.get(status, str(status)),
-                               message=messages.get(status, exc.description)), status
+                               message=messages.get(status, exc.description)), status, kept

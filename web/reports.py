@@ -181,10 +181,17 @@ def import_page() -> Any:
                 dry_run = request.form.get("action") != "import"
                 result, problem = _run_import(actor, content, filename, dry_run)
             status = 400 if problem or (result is not None and result.errors) else 200
+            if result is not None and result.errors and result.errors[0].row is None:
+                status = FILE_REFUSALS.get(result.errors[0].code, status)
     home = actor.org_code or None
     labels = LABELS_EN if lang() == "en" else LABELS
     return render_template("reports/import.html", form=form, result=result, problem=problem, ui_lang=lang(),
                            home=home, field_label=lambda k: labels.get(k, k)), status
+
+
+# a file refused as a whole for its size says so in the status: too large unpacked 413, too many rows 422
+FILE_REFUSALS = {"file_too_large_unpacked": 413, "file_too_compressed": 413, "too_many_parts": 413,
+                 "too_many_rows": 422}
 
 
 def _run_import(actor: Actor, content: bytes, filename: str, dry_run: bool) -> tuple[ImportResult | None, str | None]:

@@ -115,3 +115,12 @@ def test_messages_follow_accept_language(api, tree, make_case):
     assert zh["error"]["message"] != en["error"]["message"]
     assert any("\u4e00" <= ch <= "\u9fff" for ch in zh["error"]["message"])
     assert en["error"]["message"].isascii()
+
+
+def test_a_405_names_the_methods_allowed(api, client, tree):
+    resp = api._call("DELETE", "/cases", tree["prep"])
+    assert resp.status_code == 405 and set(resp.headers["Allow"].split(", ")) >= {"GET", "POST"}
+    resp = api._call("PUT", "/me", tree["prep"])
+    assert resp.status_code == 405 and "GET" in resp.headers["Allow"] and "PUT" not in resp.headers["Allow"]
+    page = client.delete("/login")
+    assert page.status_code == 405 and "POST" in page.headers["Allow"] and "不支持" in page.get_data(as_text=True)

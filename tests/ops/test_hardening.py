@@ -209,3 +209,31 @@ def test_a_disabled_users_tokens_stop_working(api, db, tree):
     with db.write() as session:
         set_user_active(session, find_user(session, "prep"), True, actor="admin")
     assert api.get("/me", tree["prep"]).status_code == 200
+
+
+def test_every_authenticated_answer_is_no_store(app, client, tree):
+    api = app.test_client()
+    anonymous = client.get("/login")
+    assert "no-store" not in anonymous.headers.get("Cache-Control", "")
+    assert client.post("/login", data={"username": "prep", "password": PASSWORD}).status_code == 302
+    for path in ("/", "/no-such-page", "/password"):
+        resp = client.get(path)
+        assert resp.headers.get("Cache-Control") == "no-store", path
+    for path in ("/api/v1/me", "/api/v1/cases", "/api/v1/cases/999"):
+        resp = api.get(path, headers=tree["prep"].headers)
+        assert "no-store" in resp.headers.get("Cache-Control", ""), path
+    stylesheet = client.get("/static/style.css")
+    assert "no-store" not in stylesheet.headers.get("Cache-Control", "")
+    stylesheet.close()
+
+
+def test_hsts_only_when_the_deployment_is_https(app_config, tree):
+    from web import create_app
+
+    plain = create_app(app_config)
+    assert "Strict-Transport-Security" not in plain.test_client().get("/login").headers
+    secure = create_app({**app_config, "UNIONFLOW_HTTPS": True})
+    for resp in (secure.test_client().get("/login"), secure.test_client().get("/api/v1/me")):
+        assert resp.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    for made in (plain, secure):
+        made.extensions["unionflow.db"].dispose()

@@ -167,7 +167,7 @@ def test_the_admin_creates_a_user_who_then_logs_in(admin, app, db):
 def test_a_user_needs_a_long_password_and_an_organisation(admin):
     resp = admin.post("/admin/users", data={"f_username": "weak", "f_role": "preparer", "f_password": "short"})
     assert resp.status_code == 400
-    assert "密码至少10个字符" in text_of(resp) and "必填项" in text_of(resp)
+    assert "密码至少12个字符" in text_of(resp) and "必填项" in text_of(resp)
 
 
 def test_change_a_users_role_and_organisation(admin, db, app):

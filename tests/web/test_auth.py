@@ -1,4 +1,5 @@
-"""Signing in and out: relative redirects only, the lockout at its exact boundary, the rate limit,
+"""Signing in and out: relative redirects only, the delay after failed logins (by account and by address, alike
+for unknown accounts), the rate limit,
 CSRF (refused and expired forms), cookie flags, and a password change ending other sessions."""
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select, update
 
+from services.login_throttle import LoginThrottle
 from storage import utcnow
 from web.auth import safe_next
 from workflow import User
@@ -55,27 +57,53 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(client, tree):
     assert "用户名或密码错误" in text_of(wrong) and "用户名或密码错误" in text_of(unknown)
 
 
-def test_four_failures_do_not_lock_the_account(client, tree, app):
-    assert app.config["LOGIN_MAX_FAILURES"] == 5
+def _unblock(db) -> None:
+    """As if the delay in force had run out."""
+    with db.write() as session:
+        session.execute(update(LoginThrottle).values(blocked_until=utcnow() - timedelta(seconds=1)))
+
+
+def test_four_failures_cost_no_delay(client, tree, app):
+    assert app.config["LOGIN_FREE_FAILURES"] == 5
     for _ in range(4):
         assert login(client, "prep", "wrong-password").status_code == 401
     assert login(client, "prep").status_code == 302
 
 
-def test_the_fifth_failure_locks_the_account_even_against_the_right_password(client, tree, db):
+@pytest.mark.parametrize("username", ["prep", "nobody"])
+def test_the_fifth_failure_starts_a_delay_that_doubles_alike_for_unknown_accounts(client, tree, db, username):
     for _ in range(4):
-        assert "已锁定" not in text_of(login(client, "prep", "wrong-password"))
-    fifth = login(client, "prep", "wrong-password")
-    assert fifth.status_code == 401 and "已锁定" in text_of(fifth)
-    right = login(client, "prep")
-    assert right.status_code == 401 and "已锁定" in text_of(right)
-    with db.read() as session:
-        user = session.scalars(select(User).where(User.username == "prep")).one()
-        assert user.locked_until is not None and user.locked_until > utcnow() + timedelta(minutes=14)
-    # once the lock has run out, the right password works again
-    with db.write() as session:
-        session.execute(update(User).where(User.username == "prep").values(locked_until=utcnow() - timedelta(seconds=1)))
-    assert login(client, "prep").status_code == 302
+        assert login(client, username, "wrong-password").status_code == 401
+    fifth = login(client, username, "wrong-password")
+    assert fifth.status_code == 401 and "用户名或密码错误" in text_of(fifth)
+    refused = login(client, username, PASSWORD)  # even the right password waits its turn
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
+    assert "尝试次数过多，请1秒后再试" in text_of(refused) and "账号已锁定" not in text_of(refused)
+    for seconds in (2, 4, 8):
+        _unblock(db)
+        assert login(client, username, "wrong-password").status_code == 401
+        assert int(login(client, username, PASSWORD).headers["Retry-After"]) == seconds
+    _unblock(db)
+    if username == "prep":
+        assert login(client, "prep").status_code == 302
+
+
+def test_the_delay_stops_at_its_maximum(client, tree, db, app):
+    for _ in range(30):
+        _unblock(db)
+        login(client, "nobody", "wrong-password")
+    assert int(login(client, "nobody").headers["Retry-After"]) == app.config["LOGIN_MAX_DELAY_SECONDS"] == 900
+
+
+def test_an_address_is_throttled_across_usernames(client, tree, db):
+    for i in range(20):
+        assert login(client, f"nobody{i}", "wrong-password").status_code == 401
+    resp = login(client, "prep")  # a further account from the same address waits too
+    assert resp.status_code == 429 and resp.headers["Retry-After"] == "1"
+    other = client.application.test_client()
+    resp = other.post("/login", data={"username": "prep", "password": PASSWORD},
+                      environ_base={"REMOTE_ADDR": "127.0.0.2"})
+    assert resp.status_code == 302
 
 
 def test_a_success_resets_the_failure_count(client, tree):
@@ -86,6 +114,30 @@ def test_a_success_resets_the_failure_count(client, tree):
     for _ in range(4):
         assert login(client, "prep", "wrong-password").status_code == 401
     assert login(client, "prep").status_code == 302
+
+
+def test_an_unknown_user_costs_the_same_password_hash(client, tree, monkeypatch):
+    import services.accounts as accounts
+
+    verified = []
+
+    class Counting:
+        def __init__(self, real):
+            self.real = real
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+        def verify(self, hashed, password):
+            verified.append(hashed)
+            return self.real.verify(hashed, password)
+
+    monkeypatch.setattr(accounts, "_hasher", Counting(accounts._hasher))
+    for username in ("prep", "nobody"):
+        assert login(client, username, "wrong-password").status_code == 401
+    assert len(verified) == 2 and verified[0] != verified[1]
+    with_prefix = {"$".join(h.split("$")[:4]) for h in verified}  # the same algorithm and cost parameters
+    assert len(with_prefix) == 1
 
 
 def test_a_disabled_user_cannot_log_in_and_is_logged_out(client, tree, db):
@@ -150,8 +202,8 @@ def test_an_expired_form_says_so_and_offers_to_reopen_the_page(strict_app, tree)
 def test_the_login_form_takes_twenty_posts_a_minute_from_one_address(strict_app, tree):
     client = strict_app.test_client()
     token = _csrf(client)
-    for _ in range(20):
-        resp = client.post("/login", data={"username": "nobody", "password": "x", "csrf_token": token})
+    for i in range(20):
+        resp = client.post("/login", data={"username": f"nobody{i}", "password": "x", "csrf_token": token})
         assert resp.status_code == 401
     resp = client.post("/login", data={"username": "nobody", "password": "x", "csrf_token": token})
     assert resp.status_code == 429
@@ -187,8 +239,8 @@ def test_changing_the_password_ends_the_other_sessions(app, tree):
     assert wrong.status_code == 400 and "当前密码不正确" in text_of(wrong)
     same = here.post("/password", data={"current": PASSWORD, "new": PASSWORD, "confirm": PASSWORD})
     assert same.status_code == 400 and "不能与当前密码相同" in text_of(same)
-    short = here.post("/password", data={"current": PASSWORD, "new": "short-9ch", "confirm": "short-9ch"})
-    assert short.status_code == 400 and "至少10个字符" in text_of(short)
+    short = here.post("/password", data={"current": PASSWORD, "new": "short-11chr", "confirm": "short-11chr"})
+    assert short.status_code == 400 and "至少12个字符" in text_of(short)
     done = here.post("/password", data={"current": PASSWORD, "new": "another-horse-2", "confirm": "another-horse-2"})
     assert done.status_code == 302
     assert here.get("/").status_code == 200
