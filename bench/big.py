@@ -200,7 +200,7 @@ def proof_times(app: Any, samples: int) -> dict[str, float]:
 
     with app.app_context():
         with get_db(app).write() as session:
-            user = create_user(session, username="bench-proofs", password="bench-proofs-password", role="admin")
+            user = create_user(session, username="bench-proofs", password="ledger-oak-7315-quiet", role="admin")
             token = issue_token(session, user)
         with get_db(app).read() as session:
             size = tree.tree_head(session).size

@@ -39,8 +39,8 @@ def _setup(url: str) -> tuple[Any, Any, int, Any, Any]:
     with db.write() as s:
         create_org(s, code="BF", name="bench federation", kind="federation")
         create_org(s, code="BE", name="bench enterprise", kind="enterprise", parent="BF", employees=100)
-        prep = Actor.of(create_user(s, username="bp", password="bench-password", role="preparer", org="BE"))
-        rev = Actor.of(create_user(s, username="br", password="bench-password", role="reviewer", org="BF"))
+        prep = Actor.of(create_user(s, username="bp", password="ledger-oak-7315-quiet", role="preparer", org="BE"))
+        rev = Actor.of(create_user(s, username="br", password="ledger-oak-7315-quiet", role="reviewer", org="BF"))
     with db.write() as s:
         case_id = engine.create_case(s, "bench", "BE", prep, {}).id
     return db, engine, case_id, prep, rev

@@ -49,11 +49,11 @@ def _prepare(url: str, clients: int) -> list[dict[str, Any]]:
     out = []
     with db.write() as s:
         create_org(s, code="BF", name="bench federation", kind="federation")
-        reviewer = create_user(s, username="br", password="bench-password", role="reviewer", org="BF")
+        reviewer = create_user(s, username="br", password="ledger-oak-7315-quiet", role="reviewer", org="BF")
         review_token = issue_token(s, reviewer)
         for i in range(clients):
             create_org(s, code=f"BE{i}", name=f"bench enterprise {i}", kind="enterprise", parent="BF", employees=10)
-            prep = create_user(s, username=f"bp{i}", password="bench-password", role="preparer", org=f"BE{i}")
+            prep = create_user(s, username=f"bp{i}", password="ledger-oak-7315-quiet", role="preparer", org=f"BE{i}")
             case = engine.create_case(s, "bench", f"BE{i}", Actor.of(prep), {})
             out.append({"case": case.id, "prep": issue_token(s, prep), "review": review_token})
     db.dispose()
