@@ -24,7 +24,7 @@ from .check import check_entries
 from .merkle import append_leaf
 from .models import AuditEntry, AuditHead, AuditNode
 from .parallel import check_in_parallel
-from .tree import check_tree, decode_frontier, encode_frontier, extend
+from .tree import check_tree, decode_frontier, encode_frontier, extend, stores_row
 
 HEAD_ID = 1
 
@@ -115,12 +115,15 @@ def append(
         tree_size = _catch_up(session, tree_size, prev_seq, frontier)
     params = {**row, "tree_size": tree_size, "frontier": frontier_text}
     if tree_size == prev_seq:
-        params["node_idx"] = prev_seq
-        params["nodes"] = b"".join(append_leaf(frontier, prev_seq, bytes.fromhex(row["hash"])))
+        completed = append_leaf(frontier, prev_seq, bytes.fromhex(row["hash"]))
         params["tree_size"], params["frontier"] = prev_seq + 1, encode_frontier(frontier)
-        if dbapi_connection(session)[1].name == "postgresql":
+        if not stores_row(prev_seq):  # fifteen appends in sixteen: the tile is not complete yet
+            _INSERT_ENTRY.execute(session, row)
+        elif dbapi_connection(session)[1].name == "postgresql":
+            params["node_idx"], params["nodes"] = prev_seq, b"".join(completed)
             _INSERT_ENTRY_AND_NODES.execute(session, params)
         else:
+            params["node_idx"], params["nodes"] = prev_seq, b"".join(completed)
             _INSERT_ENTRY.execute(session, row)
             _INSERT_NODES.execute(session, params)
     else:  # the tree is ahead of the trail (entries were removed): left as it is, for verify to report

@@ -4,6 +4,13 @@
 there is no moment when an entry is in the trail but not in the tree); the
 head row carries the tree's size and frontier, so an append reads nothing
 more. Everything here reads in the caller's session and never commits.
+
+The tree is stored in tiles of 2^TILE leaves: only the append that completes
+a perfect subtree of level TILE or more (every sixteenth entry) writes a row,
+holding every subtree that append completes. A node below that level is
+hashed from at most sixteen entries' hashes when a proof needs it, so a proof
+still reads O(log n) rows plus at most two tiles of entry hashes, and fifteen
+appends in sixteen write no tree row at all.
 """
 from __future__ import annotations
 
@@ -24,6 +31,8 @@ from .merkle import (
     append_leaf,
     consistency_ranges,
     inclusion_ranges,
+    leaf_hash,
+    node_hash,
     perfect_parts,
     range_hash,
     root_of_frontier,
@@ -31,6 +40,13 @@ from .merkle import (
 from .models import AuditEntry, AuditHead, AuditNode
 
 CHUNK = 20000
+TILE = 4  # subtrees below this level are not stored but hashed from the entries when needed
+_TILE_MASK = (1 << TILE) - 1
+
+
+def stores_row(index: int) -> bool:
+    """Whether the append of leaf `index` writes a tree row: it completes a perfect subtree of level TILE."""
+    return (index + 1) & _TILE_MASK == 0
 
 
 def encode_frontier(frontier: Iterable[bytes]) -> str:
@@ -66,18 +82,40 @@ def tree_head(session: Session) -> TreeHead:
 
 
 class _Nodes:
-    """The stored perfect subtrees that some ranges need, read in one query."""
+    """The perfect subtrees that some ranges need: stored ones read in one query, those below TILE
+    hashed from the entries' hashes (read in one query too)."""
 
     def __init__(self, session: Session, ranges: Iterable[tuple[int, int]]):
         parts = {p for start, end in ranges for p in perfect_parts(start, end)}
-        rows = sorted({row_of(level, index) for level, index in parts})
+        rows = sorted({row_of(level, index) for level, index in parts if level >= TILE})
         self.blobs: dict[int, bytes] = {}
         for i in range(0, len(rows), 500):
             for idx, blob in session.execute(select(AuditNode.idx, AuditNode.nodes)
                                              .where(AuditNode.idx.in_(rows[i:i + 500]))):
                 self.blobs[int(idx)] = bytes(blob)
+        seqs = sorted({leaf + 1 for level, index in parts if level < TILE
+                       for leaf in range(index << level, (index + 1) << level)})
+        self.leaves: dict[int, bytes] = {}
+        for i in range(0, len(seqs), 500):
+            for seq, digest in session.execute(select(AuditEntry.seq, AuditEntry.hash)
+                                               .where(AuditEntry.seq.in_(seqs[i:i + 500]))):
+                self.leaves[int(seq) - 1] = leaf_hash(bytes.fromhex(digest))
+
+    def _below_tile(self, level: int, index: int) -> bytes:
+        start = index << level
+        layer = []
+        for leaf in range(start, start + (1 << level)):
+            node = self.leaves.get(leaf)
+            if node is None:
+                raise ProofError(f"the trail lacks entry {leaf + 1}")
+            layer.append(node)
+        while len(layer) > 1:
+            layer = [node_hash(layer[i], layer[i + 1]) for i in range(0, len(layer), 2)]
+        return layer[0]
 
     def __call__(self, level: int, index: int) -> bytes:
+        if level < TILE:
+            return self._below_tile(level, index)
         row = row_of(level, index)
         blob = self.blobs.get(row)
         node = None if blob is None else blob[level * HASH_SIZE:(level + 1) * HASH_SIZE]
@@ -147,10 +185,12 @@ def consistency_proof(session: Session, old: int, new: int | None = None) -> Con
 
 def extend(frontier: list[bytes], size: int, hashes: Iterable[str]) -> list[tuple[int, bytes]]:
     """Append entries' hashes (hex) to the tree of `size` leaves whose frontier is `frontier` (in place);
-    the rows to store."""
+    the rows to store (those of the appends that complete a tile)."""
     rows = []
     for i, digest in enumerate(hashes, start=size):
-        rows.append((i, b"".join(append_leaf(frontier, i, bytes.fromhex(digest)))))
+        completed = append_leaf(frontier, i, bytes.fromhex(digest))
+        if stores_row(i):
+            rows.append((i, b"".join(completed)))
     return rows
 
 
@@ -161,6 +201,7 @@ _NODE_ROWS = Prepared(select(AuditNode.idx, AuditNode.nodes).order_by(AuditNode.
 def check_tree(session: Session, chunk: int = CHUNK) -> dict[str, Any] | None:
     """Recompute the tree from the entries and compare every stored node and the head's frontier;
     the first difference as {"seq", "problem"}, or None when the stored tree is the entries' tree.
+    Every tile's row must be there; rows of other entries (a tree stored before tiles) are compared too.
 
     Both tables are read in order side by side as the driver returns them, and the hashing is written out
     here rather than through `append_leaf`: a million entries are checked in a few seconds.
@@ -171,6 +212,7 @@ def check_tree(session: Session, chunk: int = CHUNK) -> dict[str, Any] | None:
     pop, push = frontier.pop, frontier.append
     sha, fromhex, join = hashlib.sha256, bytes.fromhex, b"".join
     nodes = _NODE_ROWS.stream(session, chunk)
+    pending = next(nodes, None)
     size = 0
     for seq, digest in _ENTRY_HASHES.stream(session, chunk):
         if seq != size + 1:  # the chain check names gaps; the tree cannot be compared past one
@@ -183,15 +225,16 @@ def check_tree(session: Session, chunk: int = CHUNK) -> dict[str, Any] | None:
             parts.append(node)
             walk >>= 1
         push(node)
-        found = next(nodes, None)
-        if found is None or found[0] != size:
+        if pending is not None and pending[0] == size:
+            if pending[1] != (computed := join(parts)) and bytes(pending[1]) != computed:
+                return {"seq": seq, "problem": f"the Merkle tree node stored for entry {seq} does not match "
+                                               "the entries: the tree was altered"}
+            pending = next(nodes, None)
+        elif not (size + 1) & _TILE_MASK:
             return {"seq": seq, "problem": f"the Merkle tree lacks entry {seq}: the tree stops at "
                                            f"{min(size, stored_size)} leaves"}
-        if found[1] != (computed := join(parts)) and bytes(found[1]) != computed:
-            return {"seq": seq, "problem": f"the Merkle tree node stored for entry {seq} does not match "
-                                           "the entries: the tree was altered"}
         size += 1
-    extra = next(nodes, None)
+    extra = pending
     if extra is not None:
         return {"seq": int(extra[0]) + 1, "problem": f"the Merkle tree holds a node for entry {int(extra[0]) + 1} "
                                                      f"but the trail has {size} entries (entries removed)"}

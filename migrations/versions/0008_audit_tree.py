@@ -49,9 +49,10 @@ def _backfill(conn: sa.Connection) -> None:
             break
         if hashes[0][0] != size + 1 or hashes[-1][0] != size + len(hashes):
             break  # a gap in the trail: `flask audit verify` names it; the tree covers what precedes it
-        rows = extend(frontier, size, [h for _, h in hashes])
-        conn.execute(sa.insert(tree), [{"idx": i, "nodes": blob} for i, blob in rows])
-        size += len(rows)
+        rows = extend(frontier, size, [h for _, h in hashes])  # a row for every tile completed
+        if rows:
+            conn.execute(sa.insert(tree), [{"idx": i, "nodes": blob} for i, blob in rows])
+        size += len(hashes)
     conn.execute(sa.text("UPDATE audit_head SET tree_size = :size, frontier = :frontier WHERE id = 1"),
                  {"size": size, "frontier": encode_frontier(frontier)})
 

@@ -121,9 +121,9 @@ def test_a_changed_stored_node_or_entry_is_named_by_verify(app, db, tree):
     _append(db, 10)
     runner = app.test_cli_runner()
     assert runner.invoke(args=["audit", "verify", "--quiet"]).exit_code == 0
-    _raw(db, "UPDATE audit_tree SET nodes = :n WHERE idx = 11", params={"n": b"\x00" * 32})
+    _raw(db, "UPDATE audit_tree SET nodes = :n WHERE idx = 15", params={"n": b"\x00" * 32})
     bad = runner.invoke(args=["audit", "verify", "--quiet"])
-    assert bad.exit_code == 1 and "entry 12" in bad.output and "Merkle tree node" in bad.output
+    assert bad.exit_code == 1 and "entry 16" in bad.output and "Merkle tree node" in bad.output
     # and the database refuses to change the tree at all behind the engine
     from sqlalchemy.exc import DBAPIError
 
@@ -134,9 +134,47 @@ def test_a_changed_stored_node_or_entry_is_named_by_verify(app, db, tree):
 
 
 def test_a_missing_tree_row_is_named(app, db, tree):
-    _raw(db, "DELETE FROM audit_tree WHERE idx = 19")
+    _append(db, 20)
+    _raw(db, "DELETE FROM audit_tree WHERE idx = 31")
     bad = app.test_cli_runner().invoke(args=["audit", "verify", "--quiet"])
-    assert bad.exit_code == 1 and "lacks entry 20" in bad.output
+    assert bad.exit_code == 1 and "lacks entry 32" in bad.output
+
+
+def _tree_rows(db) -> dict[int, bytes]:
+    with db.read() as session:
+        return {int(i): bytes(b) for i, b in session.execute(text("SELECT idx, nodes FROM audit_tree"))}
+
+
+def test_only_every_sixteenth_entry_writes_a_tree_row(db, api, tree):
+    _append(db, 45)
+    n = len(_leaves(db))
+    assert sorted(_tree_rows(db)) == [i for i in range(n) if (i + 1) % 16 == 0]
+    assert merkle_tree.stores_row(15) and not merkle_tree.stores_row(14) and not merkle_tree.stores_row(16)
+
+
+def test_a_tree_stored_before_tiles_still_proves_and_is_checked(app, db, api, tree):
+    """Trails whose tree kept a row for every entry: those rows are compared too, and proofs still verify."""
+    from audit.merkle import append_leaf
+
+    _append(db, 20)
+    leaves = _leaves(db)
+    frontier: list[bytes] = []
+    rows = {i: b"".join(append_leaf(frontier, i, leaf)) for i, leaf in enumerate(leaves)}
+    stored = _tree_rows(db)
+    assert all(rows[i] == blob for i, blob in stored.items())
+    legacy = [i for i in rows if i not in stored]
+    _raw(db, *["INSERT INTO audit_tree (idx, nodes) VALUES (:i%d, :b%d)" % (i, i) for i in legacy],
+         params={**{f"i{i}": i for i in legacy}, **{f"b{i}": rows[i] for i in legacy}})
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["audit", "verify", "--quiet"]).exit_code == 0
+    size = len(leaves)
+    for seq in (1, 7, 16, 17, size):
+        body = api.get(f"/audit/entries/{seq}/proof", tree["admin"]).get_json()
+        assert rfc_verify_inclusion(seq - 1, size, leaves[seq - 1], [bytes.fromhex(p) for p in body["path"]],
+                                    mth(leaves))
+    _raw(db, "UPDATE audit_tree SET nodes = :n WHERE idx = 4", params={"n": b"\x01" * 32})
+    bad = runner.invoke(args=["audit", "verify", "--quiet"])
+    assert bad.exit_code == 1 and "entry 5" in bad.output and "Merkle tree node" in bad.output
 
 
 @pytest.fixture

@@ -106,8 +106,9 @@ def _append_raw(url: str, actor: str) -> None:
         if "audit_tree" in inspect(conn).get_table_names():  # from revision 0008: the entry's Merkle tree row
             size, frontier = conn.execute(text("SELECT tree_size, frontier FROM audit_head WHERE id = 1")).one()
             nodes = decode_frontier(frontier)
-            [(idx, blob)] = extend(nodes, size, [row["hash"]])
-            conn.execute(text("INSERT INTO audit_tree (idx, nodes) VALUES (:idx, :nodes)"), {"idx": idx, "nodes": blob})
+            for idx, blob in extend(nodes, size, [row["hash"]]):  # a row for every sixteenth entry
+                conn.execute(text("INSERT INTO audit_tree (idx, nodes) VALUES (:idx, :nodes)"),
+                             {"idx": idx, "nodes": blob})
             conn.execute(text("UPDATE audit_head SET tree_size = :size, frontier = :frontier WHERE id = 1"),
                          {"size": size + 1, "frontier": encode_frontier(nodes)})
     engine.dispose()
