@@ -47,8 +47,9 @@ def _setup(url: str) -> tuple[Any, Any, int, Any, Any]:
 
 
 @contextmanager
-def _database(url: str | None) -> Iterator[str]:
-    """A fresh SQLite file, or a fresh schema of the given PostgreSQL database, dropped afterwards."""
+def _database(url: str | None, tag: str = "") -> Iterator[str]:
+    """A fresh SQLite file, or a fresh schema of the given PostgreSQL database, dropped afterwards
+    (`tag` tells apart the schemas one process uses at once)."""
     if url is None:
         with tempfile.TemporaryDirectory() as tmp:
             yield f"sqlite:///{tmp}/bench.db"
@@ -57,7 +58,7 @@ def _database(url: str | None) -> Iterator[str]:
 
     from storage import normalise_url
 
-    schema = f"uf_bench_{os.getpid()}"
+    schema = f"uf_bench_{os.getpid()}{tag}"
     admin = create_engine(normalise_url(url))
     with admin.begin() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
@@ -89,6 +90,34 @@ def engine_steps_per_s(steps: int, url: str | None = None, tree: bool = True) ->
         elapsed = time.perf_counter() - start
         db.dispose()
     return (steps // 2 * 2) / elapsed
+
+
+def tree_pair_steps_per_s(steps: int, url: str | None = None, block: int = 50) -> tuple[float, float]:
+    """The engine's steps/s with and without the Merkle tree, measured interleaved: blocks of `block` steps
+    alternate between two databases, one keeping its tree and one not (each block's order alternating too),
+    so that whatever else the machine is doing falls on both alike."""
+    from sqlalchemy import text
+
+    with _database(url, "t") as with_tree, _database(url, "n") as without_tree:
+        pair = [_setup(with_tree), _setup(without_tree)]
+        with pair[1][0].write() as s:  # a tree size the trail never reaches: appends leave the tree alone
+            s.execute(text("UPDATE audit_head SET tree_size = -1 WHERE id = 1"))
+        elapsed, done = [0.0, 0.0], 0
+        rounds = max(1, steps // block)
+        for r in range(rounds):
+            for k in ((0, 1) if r % 2 == 0 else (1, 0)):
+                db, engine, case_id, prep, rev = pair[k]
+                start = time.perf_counter()
+                for i in range(block // 2):
+                    with db.write() as s:
+                        engine.fire(s, case_id, "hold", prep, {"amount": i % 500})
+                    with db.write() as s:
+                        engine.fire(s, case_id, "release", rev)
+                elapsed[k] += time.perf_counter() - start
+            done += block // 2 * 2
+        for db, *_rest in pair:
+            db.dispose()
+    return done / elapsed[0], done / elapsed[1]
 
 
 _ENTRY = ("seq", "at", "actor", "role", "subject_type", "subject_id", "trigger", "from_state", "to_state",
