@@ -12,7 +12,9 @@ machine. The measures:
    with each worker's peak memory;
 3. `flask audit verify` on a large trail (a million entries; fewer with --quick);
 4. the case page, the review queue and the case list on that installation;
-5. with --postgres, the engine path and its raw baseline on PostgreSQL.
+5. with --postgres, the engine path and its raw baseline on PostgreSQL, and at city scale
+   (`bench/pg_scale.py`): the engine in 1, 2 and 4 processes against raw psycopg doing the same
+   statements and a minimal step, the database's own commit rate, and HTTP on two granian servers.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import big, engine_path, http_path
+from . import big, engine_path, http_path, pg_scale
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,6 +131,8 @@ def main() -> None:
             "pg_engine_vs_raw": _median([e / r for e, r in zip(pg["engine"], pg["raw"])]),
             "pg_tree_steps_ratio": _median([t / n for t, n in pg["tree_pair"]]),
         })
+        result.update(pg_scale.run(args.postgres, runs=1 if args.quick else 3, seconds=3 if args.quick else 5,
+                                   http_seconds=5 if args.quick else 10))
     result["seconds"] = round(time.perf_counter() - started, 1)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
@@ -166,6 +170,15 @@ ROWS = [
     ("PostgreSQL: engine with / without the tree", "pg_tree_steps_ratio", "{:.3f}"),
     ("PostgreSQL: raw psycopg (steps/s)", "pg_raw_steps_per_s", "{:,.0f}"),
     ("PostgreSQL: engine / raw", "pg_engine_vs_raw", "{:.3f}"),
+    ("PostgreSQL: engine, 1 / 2 / 4 processes (steps/s)", "pg_engine_1p_steps_per_s", "{:,.0f}"),
+    ("  2 processes", "pg_engine_2p_steps_per_s", "{:,.0f}"),
+    ("  4 processes", "pg_engine_4p_steps_per_s", "{:,.0f}"),
+    ("PostgreSQL: raw, same statements, 4 processes", "pg_raw_same_4p_steps_per_s", "{:,.0f}"),
+    ("PostgreSQL: raw minimal step, 4 processes", "pg_raw_minimal_4p_steps_per_s", "{:,.0f}"),
+    ("PostgreSQL: engine / raw minimal, 4 processes", "pg_engine_4p_vs_raw_minimal_4p", "{:.3f}"),
+    ("PostgreSQL: commits/s, 4 processes", "pg_commits_4p_per_s", "{:,.0f}"),
+    ("PostgreSQL: HTTP, 2 servers, 32 clients (steps/s)", "pg_http_2servers_steps_per_s", "{:,.0f}"),
+    ("PostgreSQL: HTTP, 2 servers, p99 (ms)", "pg_http_2servers_p99_ms", "{:.1f}"),
 ]
 
 
