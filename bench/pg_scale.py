@@ -29,7 +29,8 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import http_path
 from .engine_path import _database, bench_catalog
@@ -231,7 +232,7 @@ def http_two_servers(url: str, seconds: float = 10.0, clients: int = 32, workers
                                     start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                    for port in ports]
         try:
-            for port, server in zip(ports, servers):
+            for port, server in zip(ports, servers, strict=True):
                 http_path._wait_for(port, server)
             latencies: list[float] = []
             errors: list[int] = []
@@ -273,10 +274,10 @@ def run(url: str, runs: int = 3, seconds: float = 5.0, http_seconds: float = 10.
         out[f"{key}_steps_per_s" if not key.startswith("pg_commits") else f"{key}_per_s"] = \
             round(statistics.median(values), 1)
         out[f"{key}_runs"] = [round(v, 1) for v in values]
-    ratios = [e / r for e, r in zip(measured["engine_4p"], measured["raw_minimal_4p"])]
+    ratios = [e / r for e, r in zip(measured["engine_4p"], measured["raw_minimal_4p"], strict=True)]
     out["pg_engine_4p_vs_raw_minimal_4p"] = round(statistics.median(ratios), 3)
     out["pg_engine_4p_vs_raw_same_4p"] = round(statistics.median(
-        [e / r for e, r in zip(measured["engine_4p"], measured["raw_same_4p"])]), 3)
+        [e / r for e, r in zip(measured["engine_4p"], measured["raw_same_4p"], strict=True)]), 3)
     out["pg_http_2servers_steps_per_s"] = round(statistics.median(r["steps_per_s"] for r in http_runs), 1)
     out["pg_http_2servers_p50_ms"] = round(statistics.median(r["p50_ms"] for r in http_runs), 2)
     out["pg_http_2servers_p99_ms"] = round(statistics.median(r["p99_ms"] for r in http_runs), 2)
