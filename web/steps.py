@@ -47,6 +47,18 @@ class Step:
     params: Mapping[str, Any]
     engine: Engine
     gathered: dict[str, Any] = field(default_factory=dict)  # what the page read beside the case (StepPage.gather)
+    # for a step whose destination is computed (the conditions choose it): where it leads now, and the facts
+    computed: tuple[str, dict[str, Any]] | None = None
+
+    @property
+    def dest(self) -> str:
+        """The state the step leads to: the computed one where the conditions choose it."""
+        return self.computed[0] if self.computed else self.transition.dest
+
+    @property
+    def confirm(self) -> bool:
+        """Irreversible steps, and those whose outcome is computed, are confirmed before they are fired."""
+        return bool(self.transition.confirm or self.computed)
 
     @property
     def trigger(self) -> str:
@@ -177,13 +189,15 @@ def load_step(case_id: int, trigger: str, workflow: str | None = None, page: Ste
         t = find_transition(definition, case.state, trigger)
         availability = step_availability(session, engine, case, actor, t)
         step = Step(actor, case, definition, t, availability, case_data(actor, case), engine.params_of(case), engine)
+        if availability is not None and availability.allowed:
+            step.computed = engine.computed_destination(session, case, trigger, actor)
         step.gathered = (page or pages_of(case.workflow, trigger)).gather(session, step)
         return step
 
 
 def fire_step(step: Step, page: StepPage, event: Mapping[str, Any], comment: str, version_raw: str | None) -> Any:
     """Confirm, fire in one unit of work, and redirect to the case; or the refusal as an Outcome."""
-    if step.transition.confirm and request.form.get("confirm") != "yes":
+    if step.confirm and request.form.get("confirm") != "yes":
         return Outcome([_(CONFIRM_FIRST)])
     version = int(version_raw) if (version_raw or "").isdigit() else None
     try:

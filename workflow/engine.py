@@ -636,6 +636,20 @@ class Engine:
             out.append(Availability(t.trigger, dest, not reasons, tuple(reasons), t))
         return out
 
+    def computed_destination(self, session: Session, case: Case, trigger: str, actor: Actor,
+                             today: date | None = None) -> tuple[str, dict[str, Any]] | None:
+        """For a step that takes no data and whose conditions choose its destination (inspection's 评定):
+        where it would lead now and the facts its effects would record, computed as `fire` computes them
+        but written nowhere; None for any other step, or where the trigger does not leave the case's state."""
+        definition = self.definition_of(case)
+        machine = machine_for(definition)
+        candidates = machine.transitions_for(trigger, case.state)
+        if len(candidates) < 2 or any(t.data for t in candidates):
+            return None
+        ctx = self._context(case, trigger, {}, actor, today or self.today(case.profile), case.org, session=session)
+        effects, ctx = self._run_effects(definition, candidates[0].effects, ctx)
+        return machine.choose(candidates, ctx, CONDITIONS).dest, dict(effects.facts)
+
     def overdue(self, case: Case, today: date | None = None) -> list[str]:
         """The deadline facts that have passed while the case stands in their states."""
         today = today or self.today(case.profile)

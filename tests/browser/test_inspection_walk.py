@@ -92,6 +92,12 @@ def test_fail_rectify_reinspect_pass(new_page, founded, shot, clock):
     fed_b = new_page()
     login(fed_b, "fed_b")
     open_step(fed_b, case_url, "评定")
+    # the form shows the computed result and its ground, not the definition's first destination
+    computed = fed_b.inner_text(".computed-result")
+    assert "不合格" in computed and "一票否决：未建立平等协商集体合同制度" in computed
+    assert "→ 未通过验收" in fed_b.inner_text("main")
+    shot(fed_b, "4-decision-form")
+    fed_b.check("input[name=confirm]")
     fed_b.click("button:has-text('确认办理')")
     fed_b.wait_for_selector("text=已办理：评定")
     assert "一票否决：未建立平等协商集体合同制度" in fed_b.content()
@@ -119,6 +125,8 @@ def test_fail_rectify_reinspect_pass(new_page, founded, shot, clock):
 
     # 评定 by the first reviewer (not the re-inspector): passed, model title
     open_step(fed, case_url, "评定")
+    assert "模范" in fed.inner_text(".computed-result")
+    fed.check("input[name=confirm]")
     fed.click("button:has-text('确认办理')")
     fed.wait_for_selector("text=已办理：评定")
     content = fed.content()

@@ -167,10 +167,31 @@ class Evaluation(InspectionPage):
         return {**super().context(step, form), "rate": form.rate, "members": step.gathered["members"]}
 
 
+class Decide(StepPage):
+    """评定: the result the system computes from the scores, the evaluation and the vetoes, with its grounds,
+    shown before the reviewer confirms (the result is never typed in)."""
+
+    template = "inspection/decide.html"
+
+    def context(self, step: Step, form: Any) -> dict[str, Any]:
+        if step.computed is None:
+            return {}
+        facts = step.computed[1]
+        extra = step.definition.extra
+        return {
+            "result_label": forms.result_label(extra, facts.get("result")),
+            "passed": facts.get("result") not in (None, rules.FAILED),
+            "title": text(facts["title"]) if facts.get("title") else None,
+            "rule": text(facts["result_rule"]) if facts.get("result_rule") else None,
+            "grounds": [text(g) for g in facts.get("result_grounds") or []],
+            "total": step.case.facts.get("total_score") if step.case.facts else None,
+        }
+
+
 SCORING = Scoring()
 STEPS: dict[str, StepPage] = {"self_assess": SCORING, "inspect": SCORING, "reinspect": SCORING,
-                              "record_evaluation": Evaluation()}
-ADDRESSES = {trigger: f"inspection.{trigger}" for trigger in STEPS}
+                              "record_evaluation": Evaluation(), "decide": Decide()}
+ADDRESSES = {trigger: f"inspection.{trigger}" for trigger in STEPS if trigger != "decide"}
 for _trigger, _rule in (("self_assess", "self-assess"), ("inspect", "inspect"), ("reinspect", "reinspect"),
                         ("record_evaluation", "evaluation")):
     bp.add_url_rule(f"/cases/<int:case_id>/{_rule}", endpoint=_trigger, methods=["GET", "POST"],

@@ -330,3 +330,42 @@ def test_the_panel_in_english(browse, tree, case_in):
     page = html_of(browse(tree["fed"]).get(f"/cases/{cid}?lang=en"))
     assert "No equal-consultation and collective-contract system" in page
     assert "Sound organisation" in page
+
+
+# -- 评定: the computed result before the confirmation -------------------------------------------------
+
+def test_the_decision_page_shows_the_computed_failure_and_asks_for_confirmation(browse, api, tree, case_in):
+    cid = case_in("inspected")
+    fed_b = browse(tree["fed_b"])
+    page = html_of(fed_b.get(f"/cases/{cid}/steps/decide"))
+    # the destination shown is the computed one, not the definition's first
+    assert '当前状态：<span class="state">已检查打分</span> → <span class="state">未通过验收</span>' in page
+    assert "验收通过" not in page
+    assert "系统计算的评定结果" in page and "<strong>不合格</strong>" in page
+    assert "未建立平等协商集体合同制度" in page                      # the ground: the veto applied
+    assert 'name="confirm"' in page
+    version = case_json(api, tree["fed"], cid)["version"]
+    refused = fed_b.post(f"/cases/{cid}/steps/decide", data={"version": str(version)})
+    assert refused.status_code == 400 and "请勾选确认" in html_of(refused)
+    assert case_json(api, tree["fed"], cid)["state"] == "inspected"
+    done = fed_b.post(f"/cases/{cid}/steps/decide", data={"version": str(version), "confirm": "yes"})
+    assert done.status_code == 302
+    assert case_json(api, tree["fed"], cid)["state"] == "failed"
+
+
+def test_the_decision_page_shows_a_computed_pass(browse, api, tree, case_in, fire):
+    cid = case_in("evaluated")
+    fire(tree["fed"], cid, "inspect", {"scores": FULL, "vetoes": []})
+    page = html_of(browse(tree["fed_b"]).get(f"/cases/{cid}/steps/decide"))
+    assert '→ <span class="state">验收通过</span>' in page
+    assert "<strong>模范</strong>" in page and "（模范职工之家）" in page
+    assert "评为模范职工之家" in page
+    # who may not decide sees no computed result (the inspector: four eyes)
+    page = html_of(browse(tree["fed"]).get(f"/cases/{cid}/steps/decide"))
+    assert "系统计算的评定结果" not in page
+
+
+def test_the_decision_page_in_english(browse, tree, case_in):
+    cid = case_in("inspected")
+    page = html_of(browse(tree["fed_b"]).get(f"/cases/{cid}/steps/decide?lang=en"))
+    assert "Result computed by the system" in page
