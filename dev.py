@@ -38,8 +38,8 @@ def install(extra: str | None) -> None:
         print(f"creating a virtual environment in {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     target = f".[{extra}]" if extra else "."
-    sh(BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade", "pip")
-    sh(BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", target)
+    sh(BIN / "python", "-m", "pip", "install", "--quiet", "--quiet", "--disable-pip-version-check", "--upgrade", "pip")
+    sh(BIN / "python", "-m", "pip", "install", "--quiet", "--quiet", "--disable-pip-version-check", "-e", target)
 
 
 def ensure_browser() -> None:

@@ -6,6 +6,7 @@ import json
 import os
 import sqlite3
 import sys
+import unicodedata
 from pathlib import Path
 
 import click
@@ -165,15 +166,32 @@ def demo_run(host: str, port: int) -> None:
         app.config["SECRET_KEY"] = secrets.token_hex(32)
         app.config.pop("SECRET_KEY_MISSING")
     click.echo("")
-    click.echo(f"UnionFlow 工会工作流 running at http://{host}:{port}/")
-    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
-    for username, role, org, what in DEMO_USERS:
-        click.echo(f"  {username:<14} {role:<9} {org:<10} {what}")
-    click.echo("  prep_d1 … prep_d5 preparer  the district's five large enterprises founding their unions")
+    click.echo(f"UnionFlow 工会工作流已启动：http://{host}:{port}/  (running at http://{host}:{port}/)")
+    click.echo(f"演示账号，密码均为 {DEMO_PASSWORD}（demo logins, password for all: {DEMO_PASSWORD}）：")
+    for line in login_table(DEMO_USERS):
+        click.echo(line)
     click.echo("")
     from werkzeug.serving import run_simple
 
     run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+def login_table(users: list[tuple[str, str, str, str]]) -> list[str]:
+    """The demo's logins as `flask demo run` prints them: a row per user, in Chinese, aligned."""
+    from .i18n import ROLE_LABELS
+
+    def row(username: str, role: str, org: str, what: str) -> str:
+        return "  " + "".join(_pad(v, w) for v, w in ((username, 18), (role, 12), (org, 10))) + what
+
+    return [row("用户名", "角色", "单位", "说明"),
+            *(row(username, ROLE_LABELS[role][0], org, what) for username, role, org, what in users),
+            row("prep_d1 … prep_d5", ROLE_LABELS["preparer"][0], "", "区内五家大型企业的建会筹备组")]
+
+
+def _pad(value: str, width: int) -> str:
+    """`value` padded to `width` terminal columns, counting a CJK character as two."""
+    shown = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in value)
+    return value + " " * max(1, width - shown)
 
 
 def verify_workers() -> int:

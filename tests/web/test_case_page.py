@@ -98,3 +98,17 @@ def test_a_step_posted_by_someone_it_is_refused_to_is_403_before_its_form_is_rea
     assert resp.status_code == 403 and "您的角色（经办人）不能执行此操作" in text_of(resp)
     with db.read() as session:
         assert (session.get(Case, case["id"]).state, session.get(Case, case["id"]).version) == ("submitted", 2)
+
+
+def test_the_side_panels_technical_details_are_behind_a_toggle_and_in_words(client, tree, make_case, fire):
+    case_id = _walked(make_case, fire, tree)
+    login(client, "prep")
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    side = page[page.index('<aside class="case-side">'):]
+    details = re.search(r'<details class="more-details">\s*<summary>详情</summary>(.*?)</details>', side, re.S)
+    assert details, side[:800]
+    assert "案件版本</dt><dd>3</dd>" in details.group(1)
+    assert "第1版" in details.group(1) and "规则配置：default" in details.group(1)
+    assert "sample v1" not in page                    # no raw key of the definition
+    before = side[:side.index('<details class="more-details">')]
+    assert "版本" not in before
