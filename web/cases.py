@@ -155,6 +155,7 @@ def new(workflow: str) -> Any:
         ).all()
         org_choices = [(o.code, o.name) for o in orgs]
     errors: list[str] = []
+    existing: list[int] = []  # the open case a refused creation would duplicate
     status = 200
     if request.method == "POST" and form.validate_on_submit():
         data, problems = form_data(form, definition.creation.data)
@@ -172,9 +173,10 @@ def new(workflow: str) -> Any:
             except WorkflowError as err:
                 outcome = explain(err)
                 errors, status = [*outcome.messages, *attach_errors(form, outcome.fields)], outcome.status
+                existing = [r.params["case"] for r in outcome.reasons if isinstance(r.params.get("case"), int)]
     elif request.method == "POST":
         status = 400
-    return render_template("cases/new.html", definition=definition, form=form, errors=errors,
+    return render_template("cases/new.html", definition=definition, form=form, errors=errors, existing=existing,
                            org_choices=org_choices, org_selected=request.form.get("org", actor.org_code)), status
 
 

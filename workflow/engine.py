@@ -569,8 +569,9 @@ class Engine:
                             parties={p.name: _org_facts(o) for p, o in parties}, session=session)
         reasons = self._run_guards(creation.guards, ctx)
         unique_key = self._unique_key(definition, org, clean)
-        if unique_key is not None and session.scalar(select(Case.id).where(Case.unique_key == unique_key)):
-            reasons.append(Reason(cast(Mapping[str, Any], creation.unique)["reason"]))  # a key needs `unique`
+        existing = session.scalar(select(Case.id).where(Case.unique_key == unique_key)) if unique_key else None
+        if existing is not None:  # named, so that the page can lead to it
+            reasons.append(Reason(cast(Mapping[str, Any], creation.unique)["reason"], {"case": existing}))
         if reasons:
             raise GuardFailed(reasons)
         effects, _ = self._run_effects(definition, creation.effects, ctx)

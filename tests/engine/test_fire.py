@@ -198,6 +198,7 @@ def test_one_open_case_then_a_new_one_after_it_closes(api, tree, make_case, fire
     resp = api.post("/cases", tree["prep"], {"workflow": "sample", "org": "ENT-L", "data": {}})
     assert resp.status_code == 422
     assert [r["code"] for r in resp.get_json()["error"]["reasons"]] == ["case_exists"]
+    assert resp.get_json()["error"]["reasons"][0]["params"] == {"case": case["id"]}  # which one, to go to it
     fire(tree["prep"], case["id"], "withdraw", comment="重新申请")
     assert api.post("/cases", tree["prep"], {"workflow": "sample", "org": "ENT-L"}).status_code == 201
 

@@ -112,3 +112,13 @@ def test_the_side_panels_technical_details_are_behind_a_toggle_and_in_words(clie
     assert "sample v1" not in page                    # no raw key of the definition
     before = side[:side.index('<details class="more-details">')]
     assert "版本" not in before
+
+
+def test_a_refused_duplicate_leads_to_the_open_case(client, tree, make_case):
+    case = make_case(tree["prep"], "sample")
+    login(client, "prep")
+    resp = client.post("/cases/new/sample", data={"org": "ENT-L"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "该单位已有一件未办结的同类案件" in page
+    assert f'href="/cases/{case["id"]}"' in page and f"查看未办结的案件 #{case['id']}" in page
