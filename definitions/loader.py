@@ -19,6 +19,7 @@ from .model import (
     FIELD_TYPES,
     ORG_KINDS,
     ROLES,
+    SUGGESTIONS,
     Creation,
     Definition,
     FieldSpec,
@@ -159,7 +160,7 @@ class _Checker:
         spec = self.mapping(spec, what)
         self.unknown_keys(
             spec,
-            {"type", "required", "label", "values", "items", "fields", "min", "max", "max_length"},
+            {"type", "required", "label", "values", "items", "fields", "min", "max", "max_length", "suggest"},
             what,
         )
         ftype = spec.get("type")
@@ -177,6 +178,10 @@ class _Checker:
         for key in ("min", "max", "max_length"):
             if key in spec and not isinstance(spec[key], int):
                 raise self.fail(spec, f"{what}: {key!r} must be an integer")
+        if "suggest" in spec and (spec["suggest"] not in SUGGESTIONS
+                                  or (spec["suggest"] == "this_year") != (ftype == "integer")
+                                  or (spec["suggest"] == "today") != (ftype == "date")):
+            raise self.fail(spec, f"{what}: 'suggest' must be this_year (an integer) or today (a date)")
         return FieldSpec(
             name=name,
             type=ftype,
@@ -188,6 +193,7 @@ class _Checker:
             min=spec.get("min"),
             max=spec.get("max"),
             max_length=spec.get("max_length"),
+            suggest=spec.get("suggest"),
         )
 
 

@@ -61,6 +61,10 @@ class FieldSpec:
     min: int | None = None
     max: int | None = None
     max_length: int | None = None
+    suggest: str | None = None  # what a form proposes before anything is typed: one of SUGGESTIONS
+
+
+SUGGESTIONS = frozenset({"this_year", "today"})
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ validates the result, and its field errors are shown on the inputs.
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +30,7 @@ from wtforms.validators import Optional
 
 from definitions import FieldSpec
 
+from .extensions import get_engine
 from .i18n import text
 from .json_depth import too_deep
 
@@ -55,16 +57,25 @@ def _choice_labels(spec: FieldSpec, titles: dict[str, Any]) -> list[Any]:
     return [choice(v, text(titles.get(v), v) if titles.get(v) else v) for v in spec.values]
 
 
+def _today() -> date:
+    """Today in the rule profile's zone (Beijing time by default), as the engine counts days."""
+    return get_engine().today()
+
+
+def _this_year() -> int:
+    return _today().year
+
+
 def _field_for(spec: FieldSpec, titles: dict[str, Any]) -> Any:
     label = _label(spec)
     if spec.type == "string":
         return StringField(label, validators=[Optional()])
     if spec.type == "integer":
-        return IntegerField(label, validators=[Optional()])
+        return IntegerField(label, validators=[Optional()], default=_this_year if spec.suggest == "this_year" else None)
     if spec.type == "money":
         return DecimalField(label, places=2, validators=[Optional()])
     if spec.type == "date":
-        return DateField(label, validators=[Optional()])
+        return DateField(label, validators=[Optional()], default=_today if spec.suggest == "today" else None)
     if spec.type == "boolean":
         return BooleanField(label)
     if spec.type == "enum":

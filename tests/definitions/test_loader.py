@@ -58,6 +58,9 @@ def test_a_good_definition_is_frozen_with_version_and_fingerprint(tmp_path):
     (lambda s: s.replace("version: 3\n", "version: 3\nversion: 4\n"), 3, "duplicate key 'version'"),
     (lambda s: s.replace("title: {zh: 小流程, en: Tiny}", "title: [unclosed"), 4, ""),
     (lambda s: s + "colour: red\n", 1, "unknown key 'colour'"),
+    (lambda s: s.replace("{type: integer, required: true}", "{type: integer, suggest: today}"), 17,
+     "'suggest' must be this_year (an integer) or today (a date)"),
+    (lambda s: s.replace("{type: integer, required: true}", "{type: integer, suggest: tomorrow}"), 17, "'suggest'"),
 ])
 def test_a_broken_definition_names_file_line_and_problem(tmp_path, edit, line, problem):
     path = write(tmp_path, edit(GOOD))
@@ -115,3 +118,10 @@ def test_a_superseded_version_stays_loadable(tmp_path):
     c = Catalog([package], profiles_dir=profiles, reasons_dir=reasons)
     assert c.definition("tiny").version == "4"
     assert c.definition_version("tiny", "3").version == "3"
+
+
+def test_a_field_may_suggest_the_current_year(tmp_path):
+    d = load_definition(write(tmp_path, GOOD.replace("{type: integer, required: true}",
+                                                     "{type: integer, required: true, suggest: this_year}")))
+    [go] = d.transitions_from("a")
+    assert go.data[0].suggest == "this_year"

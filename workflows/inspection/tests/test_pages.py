@@ -369,3 +369,11 @@ def test_the_decision_page_in_english(browse, tree, case_in):
     cid = case_in("inspected")
     page = html_of(browse(tree["fed_b"]).get(f"/cases/{cid}/steps/decide?lang=en"))
     assert "Result computed by the system" in page
+
+
+def test_the_new_inspection_form_proposes_the_current_year(browse, tree, clock):
+    page = html_of(browse(tree["prep_m"]).get("/cases/new/inspection"))
+    assert re.search(r'<input[^>]*name="f_year"[^>]*value="2026"', page), page[page.find("f_year") - 200:][:400]
+    clock.today = date(2027, 1, 1)
+    page = html_of(browse(tree["prep_m"]).get("/cases/new/inspection"))
+    assert re.search(r'<input[^>]*name="f_year"[^>]*value="2027"', page)
