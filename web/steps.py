@@ -20,12 +20,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
+import audit
 from definitions import Definition, Transition
+from services.accounts import find_user
 from workflow import Actor, Availability, Case, Engine, Reason, WorkflowError, can_view
 
 from .extensions import get_db, get_engine
 from .forms import attach_errors, form_data, step_form
-from .i18n import error_payload, field_errors, reason_message, text
+from .i18n import error_payload, field_errors, local_time, reason_message, text
 from .present import case_data
 from .statuses import status_of
 
@@ -204,10 +206,30 @@ def fire_step(step: Step, page: StepPage, event: Mapping[str, Any], comment: str
         with get_db().write() as session:
             step.engine.fire(session, step.case.id, step.trigger, step.actor, dict(event), comment, version)
     except WorkflowError as err:
+        if err.code == "stale_version" and version is not None:
+            return overtaken(step, version) or explain(err)
         return explain(err)
     message, address = page.done(step)
     flash(message, "success")
     return redirect(address)
+
+
+def overtaken(step: Step, version: int) -> Outcome | None:
+    """A stale form: who did what to the case, and when, since the form was opened (the newest such step)."""
+    with get_db().read() as session:
+        later = [e for e in audit.entries_for(session, "case", str(step.case.id))
+                 if e.version is not None and e.version > version]
+        if not later:
+            return None
+        last = later[-1]
+        user = find_user(session, last.actor)
+        who = (user.display_name or user.username) if user is not None else last.actor
+    definition = step.definition
+    label = next((text(t.label, t.trigger) for t in definition.transitions if t.trigger == last.trigger),
+                 _("转办审批") if last.trigger == "reassign" else last.trigger)
+    message = _("此案件已由%(who)s于%(when)s办理“%(step)s”，您打开的表单已过期，本次未作任何更改。请查看案件的最新情况后再办理。",
+                who=who, when=local_time(last.at), step=label)
+    return Outcome([message], status=409)
 
 
 def serve(case_id: int, trigger: str, page: StepPage | None = None, workflow: str | None = None) -> Any:

@@ -332,7 +332,9 @@ def test_a_stale_form_and_a_missing_confirmation_are_refused(api, browse, tree, 
     resp = client.post(step_path(case_id, "sanction"), data=form)
     assert resp.status_code == 400 and "此操作不可撤销，请勾选确认后再提交" in resp.get_data(as_text=True)
     resp = client.post(step_path(case_id, "sanction"), data={**form, "confirm": "yes", "version": "9"})
-    assert resp.status_code == 409 and "案件已被他人更新，请刷新后重试" in resp.get_data(as_text=True)
+    stale = resp.get_data(as_text=True)
+    assert resp.status_code == 409 and "您打开的表单已过期，本次未作任何更改" in stale
+    assert re.search(r"此案件已由\S+于\d{4}-\d\d-\d\d \d\d:\d\d办理“选举结果报批”", stale), stale
     resp = client.post(step_path(case_id, "sanction"), data={**form, "confirm": "yes"})
     assert resp.status_code == 302 and state_of(api, tree, case_id) == "founded"
 

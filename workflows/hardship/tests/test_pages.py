@@ -166,7 +166,7 @@ def test_edit_and_resubmit_after_a_return(login, founded, api, fire, clock, db):
     data["household"][1]["monthly_income"] = 1200
     fields = {**form_fields(data), "version": version, "action": "submit"}
     stale = client.post(f"/hardship/{case['id']}/application", data={**fields, "version": "1"})
-    assert stale.status_code == 409 and "案件已被他人更新" in html(stale)
+    assert stale.status_code == 409 and "您打开的表单已过期，本次未作任何更改" in html(stale)
     resp = client.post(f"/hardship/{case['id']}/application", data=fields)
     assert resp.status_code == 302
     with db.read() as session:
