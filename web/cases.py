@@ -20,7 +20,7 @@ from workflow import Actor, Case, Organisation, WorkflowError, can_view, list_ca
 from .diagram import workflow_svg
 from .extensions import get_db, get_engine
 from .forms import attach_errors, form_data, step_form
-from .i18n import reason_message
+from .i18n import reason_message, text
 from .listing import COUNT_LIMIT
 from .listing import page_number as _page
 from .present import case_data, entry_json, sees_personal_data
@@ -205,13 +205,26 @@ def show(case_id: int, reassign_errors: list[str] | None = None, status: int = 2
         panel = workflow_pages(current_app).panel(case.workflow)
         shown = panel.build(CaseView(session, engine, actor, case, definition, data, entries, available, overdue)) \
             if panel else None
+        following = next_in_queue(session, actor, case) if not any(a.allowed for a in available) else None
         return render_template(
             "cases/show.html", case=case, definition=definition, data=data, entries=entries,
             available=available, reason_message=reason_message, svg=svg, overdue=overdue,
             waiting_for=waiting, waiting_note=waiting_note(engine, case, waiting), json=json,
             panel_template=panel.template if panel else None, panel=shown,
-            reassign_form=reassign_form, reassign_errors=reassign_errors or [],
+            reassign_form=reassign_form, reassign_errors=reassign_errors or [], next_case=following,
         ), status
+
+
+def next_in_queue(session: Session, actor: Actor, case: Case) -> dict[str, Any] | None:
+    """For a reviewer with nothing (more) to do on this case: the oldest other case waiting for them."""
+    if actor.role != "reviewer":
+        return None
+    queue = review_queue(session, actor, review_states(), page=1, per_page=2, count_limit=2)
+    found = next((c for c in queue.items if c.id != case.id), None)
+    if found is None:
+        return None
+    title = get_engine().catalog.definitions[found.workflow].title
+    return {"id": found.id, "org": found.org.name, "title": text(title, found.workflow)}
 
 
 @bp.route("/cases/<int:case_id>/steps/<trigger>", methods=["GET", "POST"])

@@ -122,3 +122,19 @@ def test_a_refused_duplicate_leads_to_the_open_case(client, tree, make_case):
     assert resp.status_code == 422
     assert "该单位已有一件未办结的同类案件" in page
     assert f'href="/cases/{case["id"]}"' in page and f"查看未办结的案件 #{case['id']}" in page
+
+
+def test_after_a_decision_the_reviewer_is_led_to_the_next_case(app, client, tree, make_case, fire):
+    first = _walked(make_case, fire, tree)                       # approved: nothing left for the reviewer
+    second = make_case(tree["prep_s"], "sample")["id"]
+    fire(tree["prep_s"], second, "submit", {"amount": 20})
+    login(client, "fed")
+    page = client.get(f"/cases/{first}").get_data(as_text=True)
+    assert f'<a class="button primary" href="/cases/{second}">办理下一件：小店 · ' in page
+    # on the next case itself there is a decision to take: no link onward to itself
+    page = client.get(f"/cases/{second}").get_data(as_text=True)
+    assert "办理下一件" not in page
+    # a preparer is never offered the queue
+    preparer = app.test_client()
+    login(preparer, "prep")
+    assert "办理下一件" not in preparer.get(f"/cases/{first}").get_data(as_text=True)
