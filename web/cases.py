@@ -9,19 +9,18 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, TextAreaField
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from wtforms import HiddenField, SelectField, TextAreaField
 
 import audit
-from services.accounts import find_org
 from workflow import Actor, Case, Organisation, WorkflowError, can_view, list_cases, review_queue, visible_orgs
 
 from .diagram import workflow_svg
 from .extensions import get_db, get_engine
 from .forms import attach_errors, form_data, step_form
 from .i18n import reason_message, text
-from .listing import COUNT_LIMIT
+from .listing import COUNT_LIMIT, filter_org
 from .listing import page_number as _page
 from .present import case_data, entry_json, sees_personal_data
 from .steps import explain, serve
@@ -50,11 +49,7 @@ def index() -> Any:
     workflow = request.args.get("workflow") or None
     state = request.args.get("state") or None
     with get_db().read() as session:
-        org = None
-        if request.args.get("org"):
-            org = find_org(session, request.args["org"])
-            if org is None or not can_view(actor, org):
-                abort(404)
+        org = filter_org(session, actor)
         page = list_cases(session, actor, workflow=workflow, state=state, org=org, page=_page(), per_page=20,
                           count_limit=COUNT_LIMIT)
         return render_template("cases/index.html", page=page, workflow=workflow, state=state, org=org)
@@ -69,11 +64,7 @@ def queue(scope: str = "mine") -> Any:
         abort(403)
     workflow = request.args.get("workflow") or None
     with get_db().read() as session:
-        org = None
-        if request.args.get("org"):
-            org = find_org(session, request.args["org"])
-            if org is None or not can_view(actor, org):
-                abort(404)
+        org = filter_org(session, actor)
         page = review_queue(session, actor, review_states(), workflow=workflow, org=org, page=_page(), per_page=20,
                             count_limit=COUNT_LIMIT, scope=scope)
         engine = get_engine()

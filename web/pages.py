@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Flask, abort, render_template, request
+from flask import Blueprint, Flask, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
@@ -19,15 +19,14 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from audit import AuditEntry
-from services.accounts import find_org
 from storage import utcnow
-from workflow import Actor, ApiToken, Case, Engine, Organisation, User, can_view, list_cases, review_queue, visible_orgs
+from workflow import Actor, ApiToken, Case, Engine, Organisation, User, list_cases, review_queue, visible_orgs
 
 from . import templating
 from .diagram import escape_states
 from .extensions import get_db, get_engine
 from .i18n import remember_choice
-from .listing import page_number
+from .listing import filter_org, page_number
 from .templating import review_states
 from .waiting import waiting_for, waiting_note
 
@@ -37,17 +36,6 @@ PER_PAGE = 20
 COUNT_LIMIT = 500
 # a tile counts up to this many and then shows "2000+"
 TILE_LIMIT = 2000
-
-
-def filter_org(session: Session, actor: Actor) -> Organisation | None:
-    """The ?org= filter: an organisation code within the actor's subtree (404 otherwise)."""
-    code = (request.args.get("org") or "").strip()
-    if not code:
-        return None
-    org = find_org(session, code)
-    if org is None or not can_view(actor, org):
-        abort(404)
-    return org
 
 
 def org_options(session: Session, actor: Actor, limit: int = 300) -> list[tuple[str, str]]:

@@ -78,6 +78,16 @@ def test_the_queue_filters_by_workflow_and_organisation(client, tree, make_case,
     assert f'href="/cases/{in_town}"' not in founding_only and "没有等待您审核的案件" in founding_only
     assert client.get("/?org=FED2").status_code == 404  # another federation's subtree
     assert client.get("/?org=NOPE").status_code == 404
+    # by name, whole or in part, as a clerk types it
+    for typed in ("城关镇工会", "城关"):
+        page = client.get(f"/?org={typed}").get_data(as_text=True)
+        assert f'href="/cases/{in_town}"' in page and f'href="/cases/{at_fed}"' not in page, typed
+    missing = client.get("/?org=外区企业")                      # a name outside the subtree is not found either
+    assert missing.status_code == 404
+    assert "在您的辖区内没有找到名称或代码为“外区企业”的单位" in missing.get_data(as_text=True)
+    several = client.get("/?org=企业")                           # 中型企业, 大型企业
+    assert several.status_code == 400
+    assert "有多个单位的名称包含“企业”" in several.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("cases, pages", [(2, 1), (3, 2)])
