@@ -66,7 +66,8 @@ def test_the_same_objection_twice_is_recorded_once(api, founded, posting, db):
 ])
 def test_a_different_request_is_a_new_objection(api, founded, posting, db, second):
     cid = posting["id"]
-    assert post(api, founded["prep2"], cid, {"trigger": "object", "data": {"text": "申请人配偶有经营收入"}}).status_code == 200
+    first = {"trigger": "object", "data": {"text": "申请人配偶有经营收入"}}
+    assert post(api, founded["prep2"], cid, first).status_code == 200
     body = {"trigger": "object", "data": {"text": second.get("text", "申请人配偶有经营收入")}}
     if "comment" in second:
         body["comment"] = second["comment"]
