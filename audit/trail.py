@@ -158,6 +158,16 @@ def entries_for(session: Session, subject_type: str, subject_id: str) -> list[Au
     )
 
 
+def last_entry_for(session: Session, subject_type: str, subject_id: str) -> AuditEntry | None:
+    """The subject's newest entry, or None (one row through the subject index)."""
+    return session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.subject_type == subject_type, AuditEntry.subject_id == str(subject_id))
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+    ).first()
+
+
 def _head(session: Session) -> tuple[int, str]:
     head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID)).one_or_none()
     return head if head is not None else (0, GENESIS)

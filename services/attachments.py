@@ -13,6 +13,11 @@ the record of its steps).
 
 The checklist of the definition stays the rule for submitting (the preparer
 ticks the materials handed in); uploads are shown beside it.
+
+A material kind marked `personal` (身份证复印件: scans of ID cards show the
+numbers in full) is served only to those who see ID numbers unmasked (the
+engine's `can_see_personal_data`); everyone else who may see the case gets
+403 and the pages show the file's name without a link.
 """
 from __future__ import annotations
 
@@ -28,7 +33,19 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 import audit
 from storage import Base, utcnow
 from storage.files import FileStore, sha256_of
-from workflow import Actor, Case, Engine, Forbidden, InvalidState, NotFound, Reason, User, WorkflowError, can_view
+from workflow import (
+    Actor,
+    Case,
+    Engine,
+    Forbidden,
+    InvalidState,
+    NotFound,
+    Reason,
+    User,
+    WorkflowError,
+    can_see_personal_data,
+    can_view,
+)
 
 SUBJECT = "attachment"
 TRIGGER = "attach"
@@ -147,6 +164,16 @@ def material_kinds(extra: Any) -> list[str]:
     return [m["id"] for m in (extra or {}).get("materials", ())]
 
 
+def personal_kinds(extra: Any) -> frozenset[str]:
+    """The material kinds that carry ID numbers in full (`personal: true` in the definition)."""
+    return frozenset(m["id"] for m in (extra or {}).get("materials", ()) if m.get("personal"))
+
+
+def may_download(actor: Actor, case: Case, material: str, personal: frozenset[str]) -> bool:
+    """Anyone who sees the case gets its files, except a personal kind outside those who see ID numbers."""
+    return material not in personal or can_see_personal_data(actor, case)
+
+
 def may_attach(actor: Actor, case: Case) -> bool:
     """The case's own enterprise (preparer or union reviewer) adds materials while the case is open."""
     return actor.role in UPLOAD_ROLES and actor.org_id is not None and actor.org_id == case.org.id and not case.closed
@@ -212,12 +239,15 @@ def attachments_for(session: Session, case_id: int) -> list[Attachment]:
     return attachments_of(session, [case_id])
 
 
-def get_attachment(session: Session, attachment_id: int, actor: Actor) -> tuple[Attachment, Case]:
-    """The attachment and its case, for someone who may see the case; NotFound otherwise."""
+def get_attachment(session: Session, engine: Engine, attachment_id: int, actor: Actor) -> tuple[Attachment, Case]:
+    """The attachment and its case, for someone who may see the case (NotFound otherwise) and, for a
+    personal kind (an ID-card scan), sees ID numbers in full (Forbidden otherwise)."""
     row = session.get(Attachment, attachment_id) if 0 < attachment_id <= MAX_ID else None
     if row is None:
         raise NotFound()
     case = session.get(Case, row.case_id)
     if case is None or not can_view(actor, case.org):
         raise NotFound()
+    if not may_download(actor, case, row.material, personal_kinds(engine.definition_of(case).extra)):
+        raise Forbidden([Reason("id_scan_forbidden")])
     return row, case

@@ -109,6 +109,10 @@ def _table(lines: Iterator[tuple[int, Any]], kind: str) -> Table:
     for number, cells in lines:
         if number > MAX_SHEET_ROWS:
             raise RegisterFileError("too_many_rows", max=MAX_ROWS)
+        if cells.count(None) == len(cells):
+            # the rows a sheet skips come as rows of None (read-only openpyxl fills the gaps): passed over
+            # in C, so that a row numbered far down is refused without the rows between costing seconds
+            continue
         values = {f: (cells[i] if i < len(cells) else None) for f, i in cols.items()}
         if all(_blank(v) for v in values.values()):
             continue

@@ -162,12 +162,14 @@ def paths(catalog: Catalog) -> dict[str, Any]:
         "/attachments/{attachment_id}": {"get": {
             "operationId": "get_attachment", "tags": ["materials"],
             "summary": "Download an attached file",
+            "description": "An ID-card scan (a material marked personal) only for those who see ID numbers in "
+                           "full, the case's own enterprise: 403 `forbidden` (`id_scan_forbidden`) for others.",
             "parameters": [_path("attachment_id", ID, "the attachment's id")],
             "responses": {
                 "200": {"description": "the file, as a download",
                         "content": {t: {"schema": {"type": "string", "contentMediaType": t}}
                                     for t in ("application/pdf", "image/png", "image/jpeg")}},
-                **_errors(401, 404),
+                **_errors(401, 403, 404),
             },
         }},
         "/audit/verify": {"get": {

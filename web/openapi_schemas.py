@@ -269,12 +269,14 @@ def schemas(catalog: Catalog) -> dict[str, Any]:
         "Attachment": {
             "type": "object",
             "required": ["id", "case_id", "material", "filename", "size", "content_type", "sha256", "uploaded_by",
-                         "uploaded_at", "url"],
+                         "uploaded_at", "url", "downloadable"],
             "properties": {
                 "id": INT, "case_id": INT, "material": STRING, "filename": STRING, "size": INT,
                 "content_type": {"type": "string", "enum": ["application/pdf", "image/png", "image/jpeg"]},
                 "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "uploaded_by": nullable(STRING),
                 "uploaded_at": TIME, "url": STRING,
+                "downloadable": {"type": "boolean", "description": "false for an ID-card scan when the caller sees "
+                                 "ID numbers masked: its url answers 403"},
             },
         },
         "AttachmentList": {

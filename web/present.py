@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from audit import AuditEntry
 from audit.chain import format_at
 from definitions import thaw
-from workflow import Actor, Case, Engine, Organisation, mask
+from workflow import Actor, Case, Engine, Organisation, can_see_personal_data, mask
 
 from .i18n import reason_message, text
 
@@ -20,8 +20,8 @@ def iso(value: datetime | None) -> str | None:
 
 
 def sees_personal_data(actor: Actor, case: Case) -> bool:
-    """Only the case's own enterprise sees ID numbers unmasked."""
-    return actor.org_id is not None and actor.org_id == case.org_id
+    """Only the case's own enterprise sees ID numbers unmasked (the engine's rule)."""
+    return can_see_personal_data(actor, case)
 
 
 def case_data(actor: Actor, case: Case) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from .idnumber import check_character as id_number_check_character
 from .idnumber import id_number_problem, is_valid_id_number, mask_id_number
 from .messages import error_message, field_message
 from .models import ORG_KINDS, ROLES, UNION_STATUSES, ApiToken, Case, CaseParty, Organisation, User
-from .privacy import mask
+from .privacy import can_see_personal_data, mask
 from .queries import MAX_PAGE, MAX_PER_PAGE, Page, list_cases, paginate, review_queue, visible_cases, visible_orgs
 from .rules import Context, OrgFacts, Outcome, Reason, condition, effect, guard
 from .workdays import Calendar, as_date
@@ -41,7 +41,8 @@ __all__ = [
     "EntityType", "FieldError", "Forbidden", "FourEyes", "GuardFailed", "InvalidInput", "InvalidState",
     "NotCompetent", "NotFound", "OrgFacts", "Organisation", "Outcome", "Page", "Reason", "StaleVersion",
     "UnknownTrigger", "User", "WorkflowError",
-    "ancestors_of", "as_date", "can_view", "can_view_case", "checked_catalog", "condition", "create_entity",
+    "ancestors_of", "as_date", "can_see_personal_data", "can_view", "can_view_case", "checked_catalog", "condition",
+    "create_entity",
     "credit_code_check_character", "default_catalog", "effect", "error_message", "field_message", "guard",
     "id_number_check_character", "id_number_problem", "is_valid_credit_code", "is_valid_id_number", "list_cases",
     "mask", "mask_id_number", "paginate", "register_entity", "review_queue", "update_entity", "visible_cases",

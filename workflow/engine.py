@@ -10,6 +10,14 @@ entities' changes), the audit entries, written straight to the database. It
 never commits: the caller's unit of work does, so the state change and its
 entries land together or not at all.
 
+A self-loop step sent without a version (an objection during the posting) is
+idempotent for a short while: when the case's last entry is the same actor's
+same step with the same comment and data, less than the profile's
+`repeat_window_seconds` ago, `fire` answers with the case as it stands and
+records nothing. The last entry is read under the case's lock, so the check
+holds across processes and of two identical concurrent requests exactly one
+is recorded.
+
 A case may concern a second organisation, a party (a transfer's receiving
 union): users of a party's subtree see the case when its side sees it
 (`can_view_case`), and a party's steps are decided by reviewers of the
@@ -17,9 +25,10 @@ party's organisation.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeAlias, cast
 from zoneinfo import ZoneInfo
@@ -59,6 +68,8 @@ from .rules import CONDITIONS, EFFECTS, GUARDS, ORG_FIELDS, WITHOUT_DATA, ActorF
 from .validation import validate
 
 CASE = "case"
+# what `_entry_data` adds to a step's recorded data in its entry
+_ENGINE_KEYS = frozenset({"computed", "org", "entities", "competent_org"})
 # the engine reads models and the hot path's records alike (the same attribute names)
 _AnyCase: TypeAlias = "Case | CaseRecord"
 _AnyOrg: TypeAlias = "Organisation | OrgRecord"
@@ -375,6 +386,24 @@ class Engine:
             raise InvalidInput(fields=errors)
         return clean, recorded
 
+    def _repeated(self, session: Session, case: CaseRecord, candidates: tuple[Transition, ...], actor: Actor,
+                  trigger: str, comment: str, recorded: Mapping[str, Any], expected_version: int | None) -> bool:
+        """Whether this self-loop step without a version repeats the case's last entry within the window."""
+        if expected_version is not None or any(c.dest != case.state for c in candidates):
+            return False
+        window = self.catalog.profile(case.profile).for_workflow("common").get("repeat_window_seconds") or 0
+        if window <= 0:
+            return False
+        last = audit.last_entry_for(session, CASE, str(case.id))
+        if last is None or (last.trigger, last.actor, last.role, last.comment, last.to_state, last.version) != (
+                trigger, actor.username, actor.role, comment, case.state, case.version):
+            return False
+        if not timedelta(0) <= utcnow() - last.at < timedelta(seconds=window):
+            return False
+        stored = json.loads(last.data)
+        sent = json.loads(audit.canonical_json(dict(recorded)))
+        return set(stored) - set(sent) <= _ENGINE_KEYS and all(stored.get(k) == v for k, v in sent.items())
+
     def _check_guards(self, names: Iterable[str], ctx: Context) -> None:
         reasons = self._run_guards(names, ctx)
         if reasons:
@@ -455,6 +484,8 @@ class Engine:
         self._check_four_eyes(record, t, actor)
         comment = self._check_comment(t, comment)
         clean, recorded = self._check_data(t.data, data)
+        if self._repeated(session, record, candidates, actor, trigger, comment, recorded, expected_version):
+            return record  # the same request again: the same answer, nothing new recorded
         ctx = self._context(record, trigger, clean, actor, today or self.today(record.profile), record.org,
                             session=session)
         self._check_guards(t.guards, ctx)

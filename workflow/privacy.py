@@ -1,9 +1,22 @@
-"""Masking of personal data for viewers outside the case's own enterprise."""
+"""Masking of personal data for viewers outside the case's own enterprise.
+
+`can_see_personal_data` is the one rule: the pages and the API mask ID numbers for everyone else, and the
+materials that carry them in full (身份证复印件, ID-card scans) are served to nobody else.
+"""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .engine import Actor
+    from .models import Case
 
 SENSITIVE_KEYS = frozenset({"id_number"})
+
+
+def can_see_personal_data(actor: Actor, case: Case) -> bool:
+    """Only the case's own enterprise sees ID numbers unmasked (and the scans of ID cards)."""
+    return actor.org_id is not None and actor.org_id == case.org_id
 
 
 def mask_id_number(value: str) -> str:

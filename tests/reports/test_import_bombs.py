@@ -91,7 +91,7 @@ def test_a_row_numbered_beyond_the_limit_is_refused_without_reading_the_rows_bet
     content = extra_rows(b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>x</t></is></c></row>' % (far, far))
     assert len(content) < 20_000
     code, seconds, peak = refused_fast(content)
-    assert code == "too_many_rows" and seconds < 3 and peak < 20 * MB
+    assert code == "too_many_rows" and seconds < 1 and peak < 20 * MB
 
 
 def test_a_compression_ratio_no_spreadsheet_program_makes_is_refused():

@@ -5,7 +5,8 @@ the upload limit (UPLOAD_MAX_BYTES, 10 MiB by default) before the request
 body is read. That is why the page view is exempt from the blanket CSRF hook
 (which would read the body under the small limit first): its form checks the
 CSRF token itself. Files are served only to users who can see the case, as
-downloads (Content-Disposition: attachment) that the browser may not sniff.
+downloads (Content-Disposition: attachment) that the browser may not sniff;
+scans of ID cards only to those who see ID numbers in full (403 otherwise).
 """
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ from services.attachments import (
     attachments_for,
     get_attachment,
     may_attach,
+    may_download,
+    personal_kinds,
     size_text,
 )
 from storage.files import FileStore
@@ -80,15 +83,16 @@ def _read_upload(field_name: str = "file") -> tuple[str, bytes]:
     return upload.filename, content
 
 
-def attachment_json(a: Attachment) -> dict[str, Any]:
+def attachment_json(a: Attachment, downloadable: bool = True) -> dict[str, Any]:
     return {"id": a.id, "case_id": a.case_id, "material": a.material, "filename": a.filename, "size": a.size,
             "content_type": a.content_type, "sha256": a.sha256,
             "uploaded_by": a.uploaded_by.username if a.uploaded_by else None,
-            "uploaded_at": format_at(a.uploaded_at), "url": url_for("hardship_files.download", attachment_id=a.id)}
+            "uploaded_at": format_at(a.uploaded_at), "url": url_for("hardship_files.download", attachment_id=a.id),
+            "downloadable": downloadable}
 
 
 def _download(session: Session, actor: Actor, attachment_id: int) -> Response:
-    row, _case = get_attachment(session, attachment_id, actor)
+    row, _case = get_attachment(session, get_engine(), attachment_id, actor)
     path = store().path_of(row.sha256)
     if not path.is_file():
         raise NotFound()
@@ -161,6 +165,9 @@ def download(attachment_id: int) -> Any:
             return _download(session, current_user.actor(), attachment_id)
     except NotFound:
         abort(404)
+    except WorkflowError as err:
+        return render_template("errors/error.html", status=status_of(err), title=_("无权访问"),
+                               message="；".join(reason_message(r) for r in err.reasons)), status_of(err)
 
 
 # ---------------------------------------------------------------- the JSON API
@@ -192,7 +199,9 @@ def api_list(session: Session, actor: Actor, case_id: int) -> Response:
     case = session.get(Case, case_id) if 0 < case_id <= MAX_ID else None
     if case is None or not can_view(actor, case.org):
         raise NotFound()
-    items = [attachment_json(a) for a in attachments_for(session, case.id)]
+    personal = personal_kinds(get_engine().definition_of(case).extra)
+    items = [attachment_json(a, may_download(actor, case, a.material, personal))
+             for a in attachments_for(session, case.id)]
     return respond({"items": items, "may_upload": may_attach(actor, case)})
 
 

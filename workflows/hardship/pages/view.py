@@ -14,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.attachments import Attachment, attachments_for, may_attach, size_text
+from services.attachments import Attachment, attachments_for, may_attach, personal_kinds, size_text
 from web.extensions import get_engine
 from web.i18n import lang, text
 from web.present import case_data, sees_personal_data
@@ -60,8 +60,10 @@ def household_rows(data: Mapping[str, Any], extra: Mapping[str, Any]) -> list[di
 
 
 def checklist(data: Mapping[str, Any], extra: Mapping[str, Any], files: list[Attachment],
-              names: Mapping[str, str]) -> list[dict[str, Any]]:
-    """The materials: required or not, ticked on the form or not, and the files uploaded for each."""
+              names: Mapping[str, str], own: bool = True) -> list[dict[str, Any]]:
+    """The materials: required or not, ticked on the form or not, and the files uploaded for each (without
+    a link to a personal kind, an ID-card scan, for a viewer who sees ID numbers masked: `own` false)."""
+    personal = personal_kinds(extra)
     required = set(rules.required_materials(data.get("causes") or ()))
     ticked = set(data.get("materials") or ())
     out = []
@@ -71,7 +73,7 @@ def checklist(data: Mapping[str, Any], extra: Mapping[str, Any], files: list[Att
                  "sha256": f.sha256, "by": names.get(f.uploaded_by.username, f.uploaded_by.username),
                  "at": f.uploaded_at} for f in files if f.material == kind]
         out.append({"id": kind, "title": text(m["title"], kind), "required": kind in required,
-                    "ticked": kind in ticked, "files": mine,
+                    "ticked": kind in ticked, "files": mine, "restricted": kind in personal and not own,
                     "missing": kind in required and kind not in ticked})
     return out
 
@@ -143,7 +145,7 @@ def case_view(session: Session, case: Case, actor: Actor, entries: Iterable[Mapp
         "category_title": categories.get(data.get("category")) if data.get("category") else "",
         "category_reason": reason.get(lang(), reason.get("zh", "")),
         "causes": [titles(extra, "causes").get(c, c) for c in data.get("causes") or ()],
-        "checklist": checklist(data, extra, files, names),
+        "checklist": checklist(data, extra, files, names, sees_personal_data(actor, case)),
         "files": files,
         "can_upload": may_attach(actor, case),
         "upload_limit": size_text(int(current_app.config["UPLOAD_MAX_BYTES"])),

@@ -14,7 +14,9 @@ from sqlalchemy import func, select
 import audit
 from audit import AuditEntry
 from services.attachments import Attachment, clean_filename, size_text, sniff
+from workflow import mask_id_number
 from workflows.hardship.tests.support import (  # noqa: F401  (fixtures)
+    APPLICANT_ID,
     clock,
     config_for,
     founded,
@@ -216,6 +218,47 @@ def test_downloads_only_for_those_who_see_the_case(login, case, app):
     assert login("prep").get(f"/hardship/attachments/{row_id + 1}").status_code == 404
     anonymous = app.test_client().get(f"/hardship/attachments/{row_id}")
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+
+
+def test_id_card_scans_only_for_those_who_see_id_numbers_in_full(login, case, app, api, founded):
+    """身份证复印件 show ID numbers in full: served to the enterprise itself, 403 to everyone who sees them masked."""
+    scan, form = png_bytes(), pdf_bytes("archive form")
+    upload(login("prep"), case["id"], "id_copies", scan, "身份证.png")
+    upload(login("prep"), case["id"], "archive_form", form, "档案表.pdf")
+    with app.extensions["unionflow.db"].read() as session:
+        ids = dict(session.execute(select(Attachment.material, Attachment.id)).all())
+    for who in ("prep", "prep2", "ent_rev"):  # the case's own enterprise sees the full numbers
+        client = login(who)
+        assert APPLICANT_ID in text(client.get(f"/cases/{case['id']}"))
+        resp = client.get(f"/hardship/attachments/{ids['id_copies']}")
+        assert resp.status_code == 200 and resp.data == scan, who
+        assert api.get(f"/attachments/{ids['id_copies']}", founded[who]).status_code == 200, who
+    for who in ("fed", "fed_b", "auditor"):  # they see the case, with ID numbers masked
+        client = login(who)
+        page = client.get(f"/cases/{case['id']}")
+        assert page.status_code == 200 and APPLICANT_ID not in text(page) \
+            and mask_id_number(APPLICANT_ID) in text(page)
+        html = page.get_data(as_text=True)
+        assert f"/hardship/attachments/{ids['id_copies']}" not in html, who  # the scan: its name, no link
+        assert "身份证.png" in html and "载有完整身份证号码，仅本单位可以查看" in html
+        assert f"/hardship/attachments/{ids['archive_form']}" in html
+        refused = client.get(f"/hardship/attachments/{ids['id_copies']}")
+        assert refused.status_code == 403 and scan not in refused.data, who
+        assert "身份证复印件载有完整的身份证号码，只有本单位的经办人和工会审核人可以查看" in text(refused)
+        assert client.get(f"/hardship/attachments/{ids['archive_form']}").data == form  # other materials still
+        got = api.get(f"/attachments/{ids['id_copies']}", founded[who])
+        assert got.status_code == 403, who
+        error = got.get_json()["error"]
+        assert error["code"] == "forbidden" and [r["code"] for r in error["reasons"]] == ["id_scan_forbidden"]
+        assert error["reasons"][0]["message"].startswith("身份证复印件载有完整的身份证号码")
+        listing = api.get(f"/cases/{case['id']}/attachments", founded[who]).get_json()["items"]
+        assert {i["material"]: i["downloadable"] for i in listing} == {"id_copies": False, "archive_form": True}
+    own = api.get(f"/cases/{case['id']}/attachments", founded["ent_rev"]).get_json()["items"]
+    assert all(i["downloadable"] for i in own)
+    assert "/hardship/attachments/" + str(ids["id_copies"]) in login("ent_rev").get(
+        f"/cases/{case['id']}").get_data(as_text=True)
+    for who in ("prep_x", "fed2"):  # outside the subtree the scan stays unknown
+        assert login(who).get(f"/hardship/attachments/{ids['id_copies']}").status_code == 404, who
 
 
 # ---------------------------------------------------------------- the same through the API
