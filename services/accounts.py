@@ -446,7 +446,8 @@ def reset_password(session: Session, user: User, password: str, *, actor: str = 
 
 
 def _raise_generation(user: User) -> None:
-    user.session_generation = (user.session_generation or 0) + 1
+    # in SQL, so that two at once both count; read back (expired) after the flush
+    user.session_generation = User.session_generation + 1  # type: ignore[assignment]
 
 
 def end_sessions(session: Session, user: User, *, actor: str | None = None, actor_role: str = "admin") -> int:
