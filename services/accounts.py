@@ -475,7 +475,8 @@ def change_password(session: Session, user: User, password: str) -> None:
     session.flush()
 
 
-def _token_digest(secret: str) -> str:
+def token_digest(secret: str) -> str:
+    """What is stored of a token: the SHA-256 of its secret."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
@@ -512,7 +513,7 @@ def issue_token(session: Session, user: User, name: str = "", days: int | None =
     if parent is not None and parent.expires_at is not None:
         expires = min(expires or parent.expires_at, parent.expires_at)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, token_hash=_token_digest(secret), name=name, created_at=now,
+    token = ApiToken(user_id=user.id, token_hash=token_digest(secret), name=name, created_at=now,
                      expires_at=expires, parent_id=parent.id if parent is not None else None)
     session.add(token)
     session.flush()
@@ -530,7 +531,7 @@ def issue_token(session: Session, user: User, name: str = "", days: int | None =
 def user_for_token(session: Session, secret: str, now: datetime | None = None) -> User | None:
     if not secret or len(secret) > 200:
         return None
-    token = session.scalars(select(ApiToken).where(ApiToken.token_hash == _token_digest(secret))).one_or_none()
+    token = session.scalars(select(ApiToken).where(ApiToken.token_hash == token_digest(secret))).one_or_none()
     now = now or utcnow()
     if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
         return None
@@ -562,7 +563,7 @@ def actor_for_token(session: Session, secret: str, now: datetime | None = None) 
 
     if not secret or len(secret) > 200:
         return None
-    row = _TOKEN_HOLDER.one_or_none(session, {"digest": _token_digest(secret)})
+    row = _TOKEN_HOLDER.one_or_none(session, {"digest": token_digest(secret)})
     if row is None:
         return None
     user_id, username, role, org_id, path, code, language, active, token_id, revoked_at, expires_at = row

@@ -20,10 +20,10 @@ def _bearer(secret: str) -> dict[str, str]:
 
 
 def _token_row(db, secret: str) -> ApiToken:
-    from services.accounts import _token_digest
+    from services.accounts import token_digest
 
     with db.read() as session:
-        return session.scalars(select(ApiToken).where(ApiToken.token_hash == _token_digest(secret))).one()
+        return session.scalars(select(ApiToken).where(ApiToken.token_hash == token_digest(secret))).one()
 
 
 def _entries(db, username: str, trigger: str | None = None) -> list[AuditEntry]:
