@@ -3,17 +3,24 @@
 Every change an administrator makes here appends an audit entry (subject
 "org" or "user") in the caller's unit of work, so the trail shows who moved an
 enterprise (企业) under another union, changed a role, or revoked a token.
+
+A user's signed-in sessions (web/auth.py) carry the user's session
+generation; raising it (`end_sessions`) ends all of them on every server. A
+password change or reset, a change of role or organisation and disabling
+raise it too. Every token issued or revoked is an entry; a user holds at
+most `MAX_LIVE_TOKENS` live tokens, and a token minted with a token expires
+no later than it and is revoked with it.
 """
 from __future__ import annotations
 
 import hashlib
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, func, literal, select, update
+from sqlalchemy import bindparam, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 import audit
@@ -24,10 +31,12 @@ from workflow import (
     ROLES,
     ApiToken,
     FieldError,
+    Forbidden,
     InvalidInput,
     NotFound,
     Organisation,
     User,
+    WorkflowError,
     is_valid_credit_code,
 )
 
@@ -36,6 +45,13 @@ from .passwords import MAX_PASSWORD, MIN_PASSWORD, mixes_scripts, password_probl
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "uf_"
+MAX_LIVE_TOKENS = 10  # unrevoked and unexpired tokens a user may hold
+
+
+class TooManyTokens(WorkflowError):
+    """The user already holds MAX_LIVE_TOKENS live tokens (409)."""
+
+    code = "too_many_tokens"
 
 
 _dummy_hash: str | None = None
@@ -381,10 +397,14 @@ def update_user(session: Session, user: User, *, role: Any, org: Any = None, dis
     user.role = role
     user.org = org_obj
     user.display_name = wanted["display_name"]
+    data: dict[str, Any] = {"changes": changes}
+    if "role" in changes or "org" in changes:  # what the user may see and do has changed: sign in again
+        _raise_generation(user)
+        data["sessions_ended"] = True
     session.flush()
     audit.append(
         session, actor=actor, role=actor_role, subject_type="user", subject_id=user.username, trigger="update_user",
-        from_state=None, to_state=None, version=None, data={"changes": changes},
+        from_state=None, to_state=None, version=None, data=data,
     )
     return changes
 
@@ -395,6 +415,8 @@ def set_user_active(session: Session, user: User, active: bool, *, actor: str = 
     if user.active == active:
         return
     user.active = active
+    if not active:
+        _raise_generation(user)
     if active:
         user.failed_logins, user.locked_until = 0, None
         forget(session, account_key(user.username))
@@ -413,6 +435,7 @@ def reset_password(session: Session, user: User, password: str, *, actor: str = 
         raise InvalidInput(fields={"password": FieldError(problem, min=MIN_PASSWORD, max=MAX_PASSWORD)})
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
+    _raise_generation(user)
     user.failed_logins, user.locked_until = 0, None
     forget(session, account_key(user.username))
     session.flush()
@@ -422,34 +445,93 @@ def reset_password(session: Session, user: User, password: str, *, actor: str = 
     )
 
 
-def _token_digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+def _raise_generation(user: User) -> None:
+    # in SQL, so that two at once both count; read back (expired) after the flush
+    user.session_generation = User.session_generation + 1  # type: ignore[assignment]
 
 
-def issue_token(session: Session, user: User, name: str = "", days: int | None = 365, *,
-                actor: str | None = None, actor_role: str = "admin") -> str:
-    """A new token for `user`; only its hash is stored, the secret is returned once.
+def end_sessions(session: Session, user: User, *, actor: str | None = None, actor_role: str = "admin") -> int:
+    """End every signed-in session of `user` on every server; returns the new session generation.
 
-    With `actor` the issue is recorded in the audit trail (never the secret).
+    Each session remembers the generation it was opened under and is refused
+    once the user's has moved on. With `actor` (an administrator's "sign out
+    everywhere") the revocation is an audit entry; a user's own logout is not.
     """
-    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    expires = utcnow() + timedelta(days=days) if days else None
-    token = ApiToken(user_id=user.id, token_hash=_token_digest(secret), name=name, expires_at=expires)
-    session.add(token)
+    _raise_generation(user)
     session.flush()
     if actor is not None:
         audit.append(
             session, actor=actor, role=actor_role, subject_type="user", subject_id=user.username,
-            trigger="issue_token", from_state=None, to_state=None, version=None,
-            data={"token_id": token.id, "name": name, "expires_at": expires.date().isoformat() if expires else None},
+            trigger="end_sessions", from_state=None, to_state=None, version=None, data={},
         )
+    return user.session_generation
+
+
+def change_password(session: Session, user: User, password: str) -> None:
+    """The user's own new password (already checked by the caller); it ends their sessions everywhere."""
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    _raise_generation(user)
+    session.flush()
+
+
+def token_digest(secret: str) -> str:
+    """What is stored of a token: the SHA-256 of its secret."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def live_tokens(session: Session, user_id: int, now: datetime | None = None) -> int:
+    """How many of the user's tokens are neither revoked nor expired."""
+    now = now or utcnow()
+    return session.scalar(
+        select(func.count()).select_from(ApiToken).where(
+            ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None),
+            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now))) or 0
+
+
+def _is_live(token: ApiToken, now: datetime) -> bool:
+    return token.revoked_at is None and (token.expires_at is None or token.expires_at > now)
+
+
+def issue_token(session: Session, user: User, name: str = "", days: int | None = 365, *,
+                actor: str = "system", actor_role: str = "admin", parent: ApiToken | None = None,
+                now: datetime | None = None) -> str:
+    """A new token for `user`, recorded in the audit trail (never the secret); the secret is returned once.
+
+    At most MAX_LIVE_TOKENS live tokens a user (TooManyTokens otherwise). A
+    token minted with another (`parent`, the API caller's) expires no later
+    than it and is revoked with it.
+    """
+    now = now or utcnow()
+    # one minting at a time per user, so that two at once cannot both take the last place
+    session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    if parent is not None and not _is_live(parent, now):
+        raise Forbidden()
+    if live_tokens(session, user.id, now) >= MAX_LIVE_TOKENS:
+        raise TooManyTokens()
+    expires = now + timedelta(days=days) if days else None
+    if parent is not None and parent.expires_at is not None:
+        expires = min(expires or parent.expires_at, parent.expires_at)
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, token_hash=token_digest(secret), name=name, created_at=now,
+                     expires_at=expires, parent_id=parent.id if parent is not None else None)
+    session.add(token)
+    session.flush()
+    data: dict[str, Any] = {"token_id": token.id, "name": name,
+                            "expires_at": expires.isoformat(timespec="seconds") if expires else None}
+    if parent is not None:
+        data["minted_with"] = parent.id
+    audit.append(
+        session, actor=actor, role=actor_role, subject_type="user", subject_id=user.username,
+        trigger="issue_token", from_state=None, to_state=None, version=None, data=data,
+    )
     return secret
 
 
 def user_for_token(session: Session, secret: str, now: datetime | None = None) -> User | None:
     if not secret or len(secret) > 200:
         return None
-    token = session.scalars(select(ApiToken).where(ApiToken.token_hash == _token_digest(secret))).one_or_none()
+    token = session.scalars(select(ApiToken).where(ApiToken.token_hash == token_digest(secret))).one_or_none()
     now = now or utcnow()
     if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
         return None
@@ -460,7 +542,7 @@ def user_for_token(session: Session, secret: str, now: datetime | None = None) -
 
 _TOKEN_HOLDER = Prepared(
     select(User.id, User.username, User.role, User.org_id, Organisation.path, Organisation.code, User.language,
-           User.active, ApiToken.revoked_at, ApiToken.expires_at)
+           User.active, ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at)
     .select_from(ApiToken)
     .join(User, User.id == ApiToken.user_id)
     .outerjoin(Organisation, Organisation.id == User.org_id)
@@ -468,33 +550,57 @@ _TOKEN_HOLDER = Prepared(
 )
 
 
-def actor_for_token(session: Session, secret: str, now: datetime | None = None) -> tuple[Any, str | None] | None:
-    """`user_for_token` for every API request: the holder as an Actor, and their language; one prepared query."""
+class TokenHolder(NamedTuple):
+    actor: Any  # workflow.Actor
+    language: str | None
+    token_id: int
+    expires_at: datetime | None
+
+
+def actor_for_token(session: Session, secret: str, now: datetime | None = None) -> TokenHolder | None:
+    """`user_for_token` for every API request: the holder as an Actor, their language and the token; one query."""
     from workflow import Actor
 
     if not secret or len(secret) > 200:
         return None
-    row = _TOKEN_HOLDER.one_or_none(session, {"digest": _token_digest(secret)})
+    row = _TOKEN_HOLDER.one_or_none(session, {"digest": token_digest(secret)})
     if row is None:
         return None
-    user_id, username, role, org_id, path, code, language, active, revoked_at, expires_at = row
+    user_id, username, role, org_id, path, code, language, active, token_id, revoked_at, expires_at = row
     now = now or utcnow()
     if revoked_at is not None or (expires_at and expires_at <= now) or not active:
         return None
-    return Actor(user_id, username, role, org_id, path, code), language
+    return TokenHolder(Actor(user_id, username, role, org_id, path, code), language, token_id, expires_at)
 
 
-def revoke_token(session: Session, token_id: int, *, actor: str | None = None,
-                 actor_role: str = "admin") -> ApiToken | None:
-    """Revoke a token (once); with `actor` the revocation is recorded in the audit trail."""
+def revoke_token(session: Session, token_id: int, *, actor: str, actor_role: str = "admin",
+                 now: datetime | None = None) -> ApiToken | None:
+    """Revoke a token and every token minted with it, or with those (each once, each an audit entry).
+
+    None when there is no such token; revoking a revoked token again changes nothing.
+    """
     token = session.get(ApiToken, token_id)
-    if token is not None and token.revoked_at is None:
-        token.revoked_at = utcnow()
-        session.flush()
-        if actor is not None:
+    if token is None:
+        return None
+    now = now or utcnow()
+    pending: list[tuple[ApiToken, int | None]] = [(token, None)]
+    seen: set[int] = set()
+    while pending:
+        current, because = pending.pop(0)
+        if current.id in seen:
+            continue
+        seen.add(current.id)
+        if current.revoked_at is None:
+            current.revoked_at = now
+            session.flush()
+            data: dict[str, Any] = {"token_id": current.id, "name": current.name}
+            if because is not None:
+                data["minted_with"] = because
             audit.append(
-                session, actor=actor, role=actor_role, subject_type="user", subject_id=token.user.username,
-                trigger="revoke_token", from_state=None, to_state=None, version=None,
-                data={"token_id": token.id, "name": token.name},
+                session, actor=actor, role=actor_role, subject_type="user", subject_id=current.user.username,
+                trigger="revoke_token", from_state=None, to_state=None, version=None, data=data,
             )
+        children = session.scalars(select(ApiToken).where(ApiToken.parent_id == current.id)
+                                   .order_by(ApiToken.id)).all()
+        pending.extend((child, current.id) for child in children)
     return token

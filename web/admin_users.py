@@ -1,5 +1,5 @@
-"""Administration of accounts: users (create, change role and organisation, disable, reset the password)
-and API tokens (issue, list, revoke). A new password or token secret is shown once, in the response
+"""Administration of accounts: users (create, change role and organisation, disable, reset the password,
+sign out everywhere) and API tokens (issue, list, revoke). A new password or token secret is shown once, in the response
 to the request that made it, and never stored anywhere but as its hash.
 """
 from __future__ import annotations
@@ -14,12 +14,13 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from services.accounts import (
     MIN_PASSWORD,
     create_user,
+    end_sessions,
     find_user,
     issue_token,
     reset_password,
@@ -32,7 +33,7 @@ from workflow import ROLES, ApiToken, Organisation, User, WorkflowError, paginat
 
 from .admin_common import bp, choices, show_errors
 from .extensions import get_db
-from .i18n import ROLE_LABELS, pick
+from .i18n import ROLE_LABELS, error_payload, pick
 from .listing import page_number
 from .statuses import status_of
 
@@ -54,6 +55,10 @@ class UserForm(UserEditForm):
     f_password = PasswordField(_l("初始密码"), validators=[DataRequired(message=_l("请填写初始密码"))],
                                description=_l("至少%(n)s个字符；请当面或电话告知本人，并提醒其登录后修改。", n=MIN_PASSWORD),
                                render_kw={"autocomplete": "new-password"})
+
+
+class EndSessionsForm(FlaskForm):
+    f_confirm = BooleanField(_l("我已确认：该用户在所有设备上的登录立即失效，需重新登录。"))
 
 
 class TokenForm(FlaskForm):
@@ -150,7 +155,8 @@ def user_edit(user_id: int) -> Any:
     elif request.method == "POST":
         status = 400
     return render_template("admin/user_edit.html", user=user, form=form, errors=errors, tokens=tokens,
-                           org_codes=codes, now=utcnow(), new_password=None), status
+                           org_codes=codes, now=utcnow(), new_password=None,
+                           end_form=EndSessionsForm(formdata=None)), status
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -178,6 +184,12 @@ def reset_user_password(user_id: int) -> Any:
     with get_db().write() as session:
         user = _user(session, user_id)
         reset_password(session, user, password, actor=current_user.username)
+    return _no_store(_user_page(user_id, new_password=password))
+
+
+def _user_page(user_id: int, *, new_password: str | None = None, errors: list[str] | None = None,
+               end_form: EndSessionsForm | None = None) -> str:
+    """The user's page as it stands, after an action of its security card."""
     with get_db().read() as session:
         user = _user(session, user_id)
         form = UserEditForm(formdata=None)
@@ -185,9 +197,26 @@ def reset_user_password(user_id: int) -> Any:
         form.f_display_name.data, form.f_role.data = user.display_name, user.role
         form.f_org.data = user.org.code if user.org else ""
         tokens = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())).all()
-        body = render_template("admin/user_edit.html", user=user, form=form, errors=[], tokens=tokens,
-                               org_codes=_org_codes(session), now=utcnow(), new_password=password)
-    return _no_store(body)
+        return render_template("admin/user_edit.html", user=user, form=form, errors=errors or [], tokens=tokens,
+                               org_codes=_org_codes(session), now=utcnow(), new_password=new_password,
+                               end_form=end_form or EndSessionsForm(formdata=None))
+
+
+@bp.post("/users/<int:user_id>/sessions")
+def end_user_sessions(user_id: int) -> Any:
+    """Sign the user out everywhere, once confirmed: every session of theirs ends on every server (audited)."""
+    form = EndSessionsForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if not form.f_confirm.data:
+        form.f_confirm.errors = [_("请勾选确认后再退出该用户的全部登录。")]
+        return _user_page(user_id, end_form=form), 400
+    with get_db().write() as session:
+        user = _user(session, user_id)
+        end_sessions(session, user, actor=current_user.username)
+        name = user.username
+    flash(_("已退出 %(name)s 在所有设备上的登录。", name=name), "success")
+    return redirect(url_for("admin.user_edit", user_id=user_id))
 
 
 @bp.route("/tokens", methods=["GET", "POST"])
@@ -205,9 +234,12 @@ def tokens() -> Any:
                 status = 400
             else:
                 days = int(form.f_days.data or "0")
-                secret = issue_token(session, user, name=(form.f_name.data or "").strip(), days=days or None,
-                                     actor=current_user.username)
-                issued_to = user.username
+                try:
+                    secret = issue_token(session, user, name=(form.f_name.data or "").strip(), days=days or None,
+                                         actor=current_user.username)
+                    issued_to = user.username
+                except WorkflowError as err:
+                    errors, status = [error_payload(err)["error"]["message"]], status_of(err)
     elif request.method == "POST":
         status = 400
     with get_db().read() as session:

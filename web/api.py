@@ -12,11 +12,20 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 import audit
-from services.accounts import actor_for_token, create_org, create_user, find_org, find_user, issue_token
+from services.accounts import (
+    actor_for_token,
+    create_org,
+    create_user,
+    end_sessions,
+    find_org,
+    find_user,
+    issue_token,
+)
 from storage import json_bytes
 from workflow import (
     MAX_PAGE,
     Actor,
+    ApiToken,
     Case,
     FieldError,
     Forbidden,
@@ -168,8 +177,8 @@ def _authenticate(session: Session) -> Actor:
     found = actor_for_token(session, secret.strip())
     if found is None:
         raise _Unauthenticated()
-    actor, g.user_language = found
-    return actor
+    g.user_language, g.api_token_id = found.language, found.token_id
+    return found.actor
 
 
 def _require(actor: Actor, *roles: str) -> None:
@@ -235,15 +244,36 @@ def post_user(session: Session, actor: Actor) -> Response:
     return respond({"username": user.username, "role": user.role, "org": user.org.code if user.org else None}, 201)
 
 
-@bp.post("/users/<username>/tokens")
-@endpoint(write=True)
-def post_token(session: Session, actor: Actor, username: str) -> Response:
+def _user_for(session: Session, actor: Actor, username: str) -> Any:
+    """The user named, for an admin or the user themself; anyone else is refused alike, whether or not it exists."""
+    if actor.role != "admin" and actor.username != username:
+        raise Forbidden()
     user = find_user(session, username)
     if user is None:
         raise NotFound()
-    if actor.role != "admin" and actor.username != username:
-        raise Forbidden()
-    return respond({"token": issue_token(session, user, name="api")}, 201)
+    return user
+
+
+@bp.post("/users/<username>/tokens")
+@endpoint(write=True)
+def post_token(session: Session, actor: Actor, username: str) -> Response:
+    """A new token, minted with the caller's: it expires no later than that one and is revoked with it."""
+    user = _user_for(session, actor, username)
+    parent = session.get(ApiToken, g.api_token_id)
+    secret = issue_token(session, user, name="api", actor=actor.username, actor_role=actor.role, parent=parent)
+    return respond({"token": secret}, 201)
+
+
+@bp.post("/users/<username>/sessions/end")
+@endpoint(write=True)
+def post_end_sessions(session: Session, actor: Actor, username: str) -> Response:
+    """Sign the user out everywhere (admin): every signed-in session of theirs ends; their tokens stay."""
+    _require(actor, "admin")
+    user = find_user(session, username)
+    if user is None:
+        raise NotFound()
+    end_sessions(session, user, actor=actor.username, actor_role=actor.role)
+    return respond({"username": user.username, "sessions_ended": True})
 
 
 # -- workflows ---------------------------------------------------------------

@@ -9,14 +9,24 @@
   Every address may also post the form 20 times a minute.
 * After login the user goes back where they were going, but only to a path on
   this site: never another host, scheme, or anything a browser would read so.
-* A password change (or reset) ends the user's other sessions.
+* A session is refused on every server once the user's session generation
+  (a column of `users`, read on each request) has moved past the one it was
+  opened under: logging out, a password change or reset, a change of role
+  or organisation, disabling and an administrator's "sign out everywhere"
+  each raise it (services.accounts.end_sessions).
+* A session also ends after SESSION_IDLE_MINUTES without a request and
+  SESSION_MAX_HOURS after signing in, whatever the cookie says: the login
+  and last-seen times are in the signed session and checked here against
+  the server's clock (UNIONFLOW_NOW in tests). A remember-me cookie cannot
+  revive an ended session: a session without those times is refused.
 """
 from __future__ import annotations
 
+from datetime import UTC, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -25,7 +35,16 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from services.accounts import MIN_PASSWORD, check_password, find_user, hash_password, needs_rehash, verify_login
+from services.accounts import (
+    MIN_PASSWORD,
+    change_password,
+    check_password,
+    end_sessions,
+    find_user,
+    hash_password,
+    needs_rehash,
+    verify_login,
+)
 from services.login_throttle import Policy, account_key, address_key, forget, record_failure, wait_seconds
 from services.passwords import MAX_PASSWORD, password_problem
 from storage import utcnow
@@ -51,8 +70,8 @@ class LoginUser(UserMixin):
         self.org_kind = user.org.kind if user.org else None
         self.language = user.language
         self.active = user.active
-        stamp = user.password_changed_at.timestamp() if user.password_changed_at else 0
-        self._session_id = f"{user.id}:{int(stamp * 1_000_000)}"
+        # the session names the generation it was opened under; raising the user's ends it
+        self._session_id = f"{user.id}:{user.session_generation or 0}"
 
     def get_id(self) -> str:
         return self._session_id
@@ -65,21 +84,66 @@ class LoginUser(UserMixin):
         return Actor(self.id, self.username, self.role, self.org_id, self.org_path, self.org_code)
 
 
+LOGIN_AT, SEEN_AT = "uf_login_at", "uf_seen_at"  # seconds since the epoch, in the signed session
+
+
+def now_seconds() -> float:
+    """The server's clock (UNIONFLOW_NOW, a callable returning a UTC datetime, in tests) in epoch seconds."""
+    clock = current_app.config.get("UNIONFLOW_NOW")
+    moment = clock() if clock is not None else utcnow()
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def _timed_out(now: float) -> bool | None:
+    """True past the idle or absolute limit, None when the session has no times (not opened by this code)."""
+    login_at, seen_at = session.get(LOGIN_AT), session.get(SEEN_AT)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (login_at, seen_at)):
+        return None
+    config = current_app.config
+    idle = float(config["SESSION_IDLE_MINUTES"]) * 60
+    lifetime = float(config["SESSION_MAX_HOURS"]) * 3600
+    return now - seen_at >= idle or now - login_at >= lifetime
+
+
+def _end_here(message: str | None) -> None:
+    """Forget the sign-in of this browser (and its remember-me cookie); say why on the next page."""
+    for key in ("_user_id", "_fresh", "_id", "_remember_seconds", LOGIN_AT, SEEN_AT):
+        session.pop(key, None)
+    session["_remember"] = "clear"
+    if message:
+        flash(message, "info")
+
+
 @login_manager.user_loader
 def _load_user(session_id: str) -> LoginUser | None:
-    user_id, _sep, _stamp = session_id.partition(":")
-    if not user_id.isdigit():
+    user_id, _sep, generation = session_id.partition(":")
+    if not user_id.isdigit() or not generation.isdigit():
+        _end_here(None)
         return None
-    with get_db().read() as session:
-        user = session.get(User, int(user_id))
-        if user is None or not user.active:
-            return None
-        loaded = LoginUser(user)
-    # a password change ends every other session of that user
-    if loaded.get_id() != session_id:
+    now = now_seconds()
+    timed_out = _timed_out(now)
+    if timed_out is None:  # e.g. restored from a remember-me cookie: never a way around the limits
+        _end_here(None)
         return None
+    if timed_out:
+        _end_here(_("登录已超时，请重新登录。"))
+        return None
+    with get_db().read() as db_session:
+        user = db_session.get(User, int(user_id))
+        loaded = LoginUser(user) if user is not None and user.active else None
+    # logged out elsewhere, a new password, another role or organisation, disabled, signed out by an admin
+    if loaded is None or loaded.get_id() != session_id:
+        _end_here(_("登录已失效，请重新登录。"))
+        return None
+    session[SEEN_AT] = now
     g.user_language = loaded.language
     return loaded
+
+
+def start_session(user: LoginUser) -> None:
+    """Sign `user` in on this browser, the idle and absolute limits counting from now."""
+    login_user(user)
+    session[LOGIN_AT] = session[SEEN_AT] = now_seconds()
 
 
 @login_manager.unauthorized_handler
@@ -110,7 +174,11 @@ class _SessionInterface(SecureCookieSessionInterface):
 
 @bp.record_once
 def _install_session_interface(state: Any) -> None:
-    state.app.session_interface = _SessionInterface()
+    app = state.app
+    app.session_interface = _SessionInterface()
+    # the cookie's own signature expires with the absolute limit too (checked again above, to the second)
+    lifetime = timedelta(hours=float(app.config["SESSION_MAX_HOURS"]))
+    app.config["PERMANENT_SESSION_LIFETIME"] = app.config["REMEMBER_COOKIE_DURATION"] = lifetime
 
 
 class LoginForm(FlaskForm):
@@ -179,26 +247,34 @@ def _attempt_login(username: str, password: str) -> tuple[str, int, dict[str, st
     """None once signed in, else (message, status, headers): alike for existing and unknown accounts."""
     policy = _policy()
     keys = {account_key(username): policy.free, address_key(request.remote_addr): policy.free_per_address}
-    with get_db().write() as session:
-        wait = wait_seconds(session, list(keys))
+    with get_db().write() as db_session:
+        wait = wait_seconds(db_session, list(keys))
         if wait:
             return _throttled(wait)  # before any hash: the same refusal whoever the account is
-        user = find_user(session, username)
+        user = find_user(db_session, username)
         if not verify_login(user, password):
-            record_failure(session, keys, policy)
+            record_failure(db_session, keys, policy)
             return _("用户名或密码错误。"), 401, {}
         assert user is not None
-        forget(session, account_key(username))
+        forget(db_session, account_key(username))
         if needs_rehash(user):
             user.password_hash = hash_password(password)
         loaded = LoginUser(user)
-    login_user(loaded)
+    start_session(loaded)
     return None
 
 
 @bp.post("/logout")
 def logout() -> Any:
+    """Sign out: every session of this user ends, on this browser and every other, on every server."""
+    if current_user.is_authenticated:
+        with get_db().write() as db_session:
+            user = db_session.get(User, current_user.id)
+            if user is not None:
+                end_sessions(db_session, user)
     logout_user()
+    session.pop(LOGIN_AT, None)
+    session.pop(SEEN_AT, None)
     flash(_("您已安全退出。"), "info")
     return redirect(url_for("auth.login"))
 
@@ -208,8 +284,8 @@ def logout() -> Any:
 def password() -> Any:
     form = PasswordForm()
     if form.validate_on_submit():
-        with get_db().write() as session:
-            user = session.get(User, current_user.id)
+        with get_db().write() as db_session:
+            user = db_session.get(User, current_user.id)
             if user is None or not check_password(user, form.current.data):
                 form.current.errors = [_("当前密码不正确")]
                 return render_template("auth/password.html", form=form), 400
@@ -224,10 +300,9 @@ def password() -> Any:
 
                 form.new.errors = [field_message(problem, {"min": MIN_PASSWORD, "max": MAX_PASSWORD}, lang())]
                 return render_template("auth/password.html", form=form), 400
-            user.password_hash = hash_password(form.new.data)
-            user.password_changed_at = utcnow()
+            change_password(db_session, user, form.new.data)
             loaded = LoginUser(user)
-        login_user(loaded)
+        login_user(loaded)  # this session goes on under the new generation; its times stay
         flash(_("密码已修改。您在其他设备上的登录已失效。"), "success")
         return redirect(url_for("pages.home"))
     return render_template("auth/password.html", form=form), (400 if request.method == "POST" else 200)

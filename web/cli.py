@@ -8,6 +8,7 @@ import sqlite3
 import sys
 import unicodedata
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask import Flask, current_app
@@ -18,7 +19,7 @@ import audit
 from audit import checkpoint as checkpoints
 from audit import merkle
 from audit import tree as merkle_tree
-from services.accounts import create_user, find_user, issue_token
+from services.accounts import create_user, end_sessions, find_user, issue_token
 from storage import migrate, utcnow
 from workflow import WorkflowError
 
@@ -97,10 +98,12 @@ def db_backup(file: str) -> None:
     click.echo(f"backed up {url.database} to {file}: audit trail head {seq} {digest}")
 
 
-def _fail(err: WorkflowError) -> None:
-    from workflow import field_message
+def _fail(err: WorkflowError) -> NoReturn:
+    from workflow import error_message, field_message
 
     details = "; ".join(f"{k}: {field_message(v.code, v.params, 'en')}" for k, v in err.fields.items())
+    if not details and err.code not in ("invalid_input", "guard_failed"):
+        details = error_message(err.code, "en")
     click.echo(f"error: {err.code}" + (f" ({details})" if details else ""), err=True)
     sys.exit(2)
 
@@ -130,14 +133,33 @@ def users_create(name: str, role: str, org: str | None, display_name: str | None
 @click.argument("name")
 @click.option("--days", default=365, show_default=True, help="Days until the token expires (0: never).")
 def users_token(name: str, days: int) -> None:
-    """Print a new API token for the user on standard output, and nothing else."""
+    """Print a new API token for the user on standard output, and nothing else.
+
+    The issue is an audit entry (actor `cli`); a user holds at most 10 live tokens.
+    """
+    try:
+        with get_db().write() as session:
+            user = find_user(session, name)
+            if user is None:
+                click.echo(f"error: no user named {name}", err=True)
+                sys.exit(2)
+            token = issue_token(session, user, name="cli", days=days or None, actor="cli")
+    except WorkflowError as err:
+        _fail(err)
+    click.echo(token)
+
+
+@users_cli.command("end-sessions")
+@click.argument("name")
+def users_end_sessions(name: str) -> None:
+    """Sign the user out everywhere: every signed-in session ends at once (an audit entry); tokens stay."""
     with get_db().write() as session:
         user = find_user(session, name)
         if user is None:
             click.echo(f"error: no user named {name}", err=True)
             sys.exit(2)
-        token = issue_token(session, user, name="cli", days=days or None)
-    click.echo(token)
+        end_sessions(session, user, actor="cli")
+    click.echo(f"signed out {name} everywhere")
 
 
 @demo_cli.command("load")

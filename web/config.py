@@ -28,6 +28,9 @@ def from_env(instance_path: str) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "UNIONFLOW_HTTPS": os.environ.get("UNIONFLOW_HTTPS", "0") == "1",
         "SESSION_COOKIE_SECURE": os.environ.get("UNIONFLOW_HTTPS", "0") == "1",
+        # a signed-in session ends after this long without a request, and this long after signing in
+        "SESSION_IDLE_MINUTES": float(os.environ.get("UNIONFLOW_SESSION_IDLE_MINUTES", 30)),
+        "SESSION_MAX_HOURS": float(os.environ.get("UNIONFLOW_SESSION_MAX_HOURS", 12)),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,

@@ -29,7 +29,8 @@ ERROR_TEXT = {
     401: "No token, or one that is unknown, revoked or expired, or whose user is disabled.",
     403: "`forbidden` (role), `not_competent` (organisation) or `four_eyes`.",
     404: "No such thing, or outside the caller's subtree.",
-    409: "`invalid_state` (not possible from the current state) or `stale_version`; for uploads, the case is closed.",
+    409: ("`invalid_state` (not possible from the current state) or `stale_version`; for uploads, the case is closed; "
+          "`too_many_tokens` when the user already holds 10 live tokens."),
     413: "The request body is larger than the limit.",
     415: "An upload whose content is not a JPEG, PNG or PDF, or whose name's extension disagrees.",
     422: "`guard_failed`: a domain rule failed; `reasons` lists every failed rule.",

@@ -68,9 +68,22 @@ def paths(catalog: Catalog) -> dict[str, Any]:
         "/users/{username}/tokens": {"post": {
             "operationId": "post_token", "tags": ["organisations and users"],
             "summary": "A new API token for the user (admin, or the user themself)",
-            "description": "The request body is ignored.",
+            "description": ("The request body is ignored. A user mints only their own tokens; anyone but an admin "
+                            "asking for another user, existing or not, gets the same 403 `forbidden`, and an admin "
+                            "asking for an unknown user 404. At most 10 live (unrevoked, unexpired) tokens a user: "
+                            "the 11th is 409 `too_many_tokens`. The new token expires after a year, and no later "
+                            "than the token it was minted with; revoking that token revokes this one too. Every "
+                            "issue and revocation is an audit entry (actor: the caller; subject: the user)."),
             "parameters": [_path("username", SEGMENT, "the user's name")],
-            "responses": {"201": _json(ref("Token"), "the token, shown once"), **_errors(401, 403, 404, 413)},
+            "responses": {"201": _json(ref("Token"), "the token, shown once"), **_errors(401, 403, 404, 409, 413)},
+        }},
+        "/users/{username}/sessions/end": {"post": {
+            "operationId": "post_end_sessions", "tags": ["organisations and users"],
+            "summary": "Sign the user out everywhere (admin)",
+            "description": ("Every signed-in browser session of the user ends at once on every server (an audit "
+                            "entry `end_sessions`); their API tokens are not touched. The request body is ignored."),
+            "parameters": [_path("username", SEGMENT, "the user's name")],
+            "responses": {"200": _json(ref("SessionsEnded"), "the user signed out"), **_errors(401, 403, 404, 413)},
         }},
         "/me": {"get": {
             "operationId": "get_me", "tags": ["organisations and users"],

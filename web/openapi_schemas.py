@@ -115,6 +115,10 @@ def schemas(catalog: Catalog) -> dict[str, Any]:
             "type": "object", "required": ["token"],
             "properties": {"token": {"type": "string", "description": "shown once; only its hash is stored"}},
         },
+        "SessionsEnded": {
+            "type": "object", "required": ["username", "sessions_ended"],
+            "properties": {"username": STRING, "sessions_ended": {"type": "boolean"}},
+        },
         "Me": {
             "type": "object", "required": ["username", "role", "org"],
             "properties": {"username": STRING, "role": STRING, "org": nullable(STRING)},

@@ -16,6 +16,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "not_found": 404,
     "invalid_state": 409,
     "stale_version": 409,
+    "too_many_tokens": 409,
     "payload_too_large": 413,
     "unsupported_media_type": 415,
     "guard_failed": 422,

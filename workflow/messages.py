@@ -49,6 +49,8 @@ ERROR_MESSAGES: dict[str, tuple[str, str]] = {
     "payload_too_large": ("提交的内容超过1 MiB", "The request body exceeds 1 MiB"),
     "method_not_allowed": ("不支持此请求方法", "Method not allowed"),
     "rate_limited": ("尝试次数过多，请稍后再试", "Too many attempts; try again later"),
+    "too_many_tokens": ("该用户已有10个有效令牌，请先吊销不再使用的令牌",
+                        "The user already holds 10 live tokens; revoke one that is no longer used first"),
 }
 
 

@@ -62,6 +62,9 @@ TABLE: dict[str, Call] = {
     # a token for prep: the admin, or prep themself
     "api.post_token": Call("POST", lambda c: "/users/prep/tokens",
                            row(admin=201, prep=201, fed=403, auditor=403, prep_x=403, fed2=403, auditor2=403)),
+    # signing a user out everywhere: the admin only
+    "api.post_end_sessions": Call("POST", lambda c: "/users/town/sessions/end",
+                                  row(admin=200, prep=403, fed=403, auditor=403, prep_x=403, fed2=403, auditor2=403)),
     "api.get_me": Call("GET", lambda c: "/me", EVERYONE),
     "api.get_workflows": Call("GET", lambda c: "/workflows", EVERYONE),
     "api.get_workflow": Call("GET", lambda c: "/workflows/hardship", EVERYONE),

@@ -38,8 +38,9 @@ def test_an_app_has_its_blueprints_commands_and_extensions(app, catalog):
     assert {"pages", "auth", "cases", "audit", "admin", "api", "openapi", "reports", "reports_api"} <= set(app.blueprints)
     assert set(catalog.definitions) - {"sample"} <= set(app.blueprints)  # one blueprint per workflow with pages
     admin = sorted(r.endpoint for r in app.url_map.iter_rules() if r.endpoint.startswith("admin."))
-    assert admin == ["admin.org_edit", "admin.org_move", "admin.orgs", "admin.reset_user_password", "admin.revoke",
-                     "admin.toggle_active", "admin.tokens", "admin.user_edit", "admin.users"]
+    assert admin == ["admin.end_user_sessions", "admin.org_edit", "admin.org_move", "admin.orgs",
+                     "admin.reset_user_password", "admin.revoke", "admin.toggle_active", "admin.tokens",
+                     "admin.user_edit", "admin.users"]
     assert {"db", "users", "demo", "audit", "orgs"} <= set(app.cli.commands)
     assert app.extensions["csrf"] is csrf and app.login_manager is login_manager
     assert app.extensions["babel"].locale_selector is not None

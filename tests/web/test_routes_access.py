@@ -59,6 +59,7 @@ EXPECT: dict[str, dict[str, str]] = {
     "admin.user_edit": {"GET": "302 200 403 403 403 403 403 403", "POST": "302 400 403 403 403 403 403 403"},
     "admin.toggle_active": {"POST": "302 302 403 403 403 403 403 403"},
     "admin.reset_user_password": {"POST": "302 200 403 403 403 403 403 403"},
+    "admin.end_user_sessions": {"POST": "302 400 403 403 403 403 403 403"},  # 400: not confirmed
     "admin.tokens": {"GET": "302 200 403 403 403 403 403 403", "POST": "302 400 403 403 403 403 403 403"},
     "admin.revoke": {"POST": "302 302 403 403 403 403 403 403"},
     # the JSON API (bearer tokens)
@@ -69,6 +70,7 @@ EXPECT: dict[str, dict[str, str]] = {
     "api.post_org": {"POST": "401 400 403 403 403 403 403 403"},
     "api.post_user": {"POST": "401 400 403 403 403 403 403 403"},
     "api.post_token": {"POST": "401 201 403 403 403 403 403 403"},
+    "api.post_end_sessions": {"POST": "401 200 403 403 403 403 403 403"},
     "api.get_cases": {"GET": "401 200 200 200 200 200 200 200"},
     "api.post_case": {"POST": "401 400 400 400 400 400 400 400"},
     "api.get_case": {"GET": "401 200 200 200 200 404 404 404"},
