@@ -5,15 +5,17 @@ writers are already serialised by BEGIN IMMEDIATE), links the new entry to
 the head's hash, stores the Merkle tree nodes the entry completes and moves
 the head, all inside the caller's transaction: it never commits. `verify`
 recomputes the whole chain, compares every subject's current state and
-version with its last entry, and checks the stored tree against the entries.
+version (and the digest of its row, where its owner gives one) with its last
+entry, and checks the stored tree against the entries.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage import utcnow
@@ -45,14 +47,31 @@ _MOVE_HEAD = Prepared(update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(
     seq=bindparam("seq"), hash=bindparam("hash"), tree_size=bindparam("tree_size"), frontier=bindparam("frontier")))
 
 
+# the key of an entry's data under which its owner may record a digest of the subject's row as the entry left it
+ROW_DIGEST = "_digest"
+_ROW_PREFIX = '{"' + ROW_DIGEST + '":"'  # canonical JSON sorts keys: "_digest" comes before every lowercase key
+_HEX = frozenset("0123456789abcdef")
+ROW_BATCH = 500  # last entries whose recorded row digests are read at a time
+
+
 @dataclass(frozen=True)
 class Subject:
-    """The current state of something the trail speaks of, as its owner sees it now."""
+    """The current state of something the trail speaks of, as its owner sees it now.
+
+    `row`: a digest of the row's other content, compared with the `_digest` its last entry's data records (an
+    entry recording none, written before such digests were kept, is not compared). `digest`: the state is a
+    digest of the row's fields, and a last entry that records no state (written before such digests were kept)
+    is not compared. `problem`: something the owner found wrong with the row itself (a derived column out of
+    step), reported against its last entry.
+    """
 
     type: str
     id: str
     state: str | None
     version: int | None
+    row: str | None = None
+    digest: bool = False
+    problem: str | None = None
 
 
 @dataclass
@@ -62,6 +81,7 @@ class VerifyResult:
     first_bad: dict[str, Any] | None = None
     head: str = GENESIS
     subjects: int = 0
+    counts: dict[str, int] = field(default_factory=dict)  # subjects compared, by type
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -203,31 +223,103 @@ def verify(
         )
     expected_prev = run.last_hash
 
-    count = 0
+    counts: dict[str, int] = {}
     if subjects is not None:
-        seen_types: set[str] = set()
-        current: set[tuple[str, str]] = set()
-        for s in subjects():
-            count += 1
-            seen_types.add(s.type)
-            key = (s.type, str(s.id))
-            current.add(key)
-            entry = last.get(key)
-            if entry is None:
-                return VerifyResult(False, checked, {"seq": None, "problem": f"{s.type} {s.id} has no audit entry"})
-            seq, state, version = entry
-            if state != s.state or version != s.version:
-                return VerifyResult(
-                    False, checked,
-                    {"seq": seq, "problem": f"{s.type} {s.id} is in state {s.state!r} version {s.version} "
-                                            f"but its last entry says {state!r} version {version}"},
-                )
-        gone = [(entry[0], key) for key, entry in last.items() if key[0] in seen_types and key not in current]
-        if gone:  # the first in the trail's order
-            seq, key = min(gone, key=lambda found: found[0])
-            return VerifyResult(False, checked,
-                                {"seq": seq, "problem": f"{key[0]} {key[1]} has entries but no longer exists"})
+        bad = _compare_subjects(session, subjects(), last, counts)
+        if bad is not None:
+            return VerifyResult(False, checked, bad)
     tree_problem = check_tree(session, chunk) if tree else None
     if tree_problem is not None:
         return VerifyResult(False, checked, tree_problem)
-    return VerifyResult(True, checked, None, head=expected_prev, subjects=count)
+    return VerifyResult(True, checked, None, head=expected_prev, subjects=sum(counts.values()), counts=counts)
+
+
+def _differs(s: Subject, seq: int) -> dict[str, Any]:
+    return {"seq": seq, "problem": f"{s.type} {s.id} does not match its last entry {seq} "
+                                   "(the row was changed without an entry)"}
+
+
+def _compare_subjects(session: Session, subjects: Iterable[Subject],
+                      last: dict[tuple[str, str], tuple[int, str | None, int | None]],
+                      counts: dict[str, int]) -> dict[str, Any] | None:
+    """The first subject that differs from its last entry, or has none; then the first subject of a type
+    seen here that has entries but no row any more (in the trail's order)."""
+    current: set[tuple[str, str]] = set()
+    pending: list[tuple[int, Subject]] = []  # row digests to compare, a batch at a time
+    for s in subjects:
+        counts[s.type] = counts.get(s.type, 0) + 1
+        key = (s.type, str(s.id))
+        current.add(key)
+        entry = last.get(key)
+        problem: dict[str, Any] | None = None
+        if entry is None:
+            problem = {"seq": None, "problem": f"{s.type} {s.id} has no audit entry"}
+        else:
+            seq, state, version = entry
+            if s.problem is not None:
+                problem = {"seq": seq, "problem": f"{s.type} {s.id} {s.problem}"}
+            elif s.digest:
+                if (state is not None or version is not None) and (state != s.state or version != s.version):
+                    problem = _differs(s, seq)
+            elif state != s.state or version != s.version:
+                problem = {"seq": seq, "problem": f"{s.type} {s.id} is in state {s.state!r} version {s.version} "
+                                                  f"but its last entry says {state!r} version {version}"}
+            if problem is None and s.row is not None:
+                pending.append((seq, s))
+        if problem is not None or len(pending) >= ROW_BATCH:
+            # the rows before this subject first, so that the first subject in the owner's order is named
+            problem = _compare_rows(session, pending) or problem
+            pending.clear()
+            if problem is not None:
+                return problem
+    problem = _compare_rows(session, pending)
+    if problem is not None:
+        return problem
+    types = set(counts)
+    gone = [(entry[0], key) for key, entry in last.items() if key[0] in types and key not in current]
+    if gone:  # the first in the trail's order
+        seq, key = min(gone, key=lambda found: found[0])
+        return {"seq": seq, "problem": f"{key[0]} {key[1]} has entries but no longer exists"}
+    return None
+
+
+def _compare_rows(session: Session, pending: list[tuple[int, Subject]]) -> dict[str, Any] | None:
+    """Compare each subject's row digest with the one its last entry records, if it records one."""
+    if not pending:
+        return None
+    recorded = recorded_row_digests(session, [seq for seq, _s in pending])
+    for seq, s in pending:
+        found = recorded.get(seq)
+        if found is not None and found != s.row:
+            return _differs(s, seq)
+    return None
+
+
+def recorded_row_digests(session: Session, seqs: list[int]) -> dict[int, str | None]:
+    """The `_digest` each of these entries' data records (None: it records none).
+
+    Only the start of each entry's data is read: in the canonical text the
+    digest, when there is one, comes first unless a key sorts before it (a key
+    beginning with a capital, a digit or a mark), and when the first key sorts
+    after it there is none. Any other text is read whole and parsed.
+    """
+    out: dict[int, str | None] = {}
+    unsure: list[int] = []
+    for seq, start in session.execute(select(AuditEntry.seq, func.substr(AuditEntry.data, 1, 80))
+                                      .where(AuditEntry.seq.in_(seqs))):
+        start = start if isinstance(start, str) else ""
+        if start.startswith(_ROW_PREFIX) and start[76:77] == '"' and _HEX.issuperset(start[12:76]):
+            out[seq] = start[12:76]
+        elif start == "{}" or (start.startswith('{"') and start[2:3] > "_"):
+            out[seq] = None
+        else:
+            unsure.append(seq)
+    for seq, text in (session.execute(select(AuditEntry.seq, AuditEntry.data).where(AuditEntry.seq.in_(unsure)))
+                      if unsure else ()):
+        try:
+            value = json.loads(text)
+        except (TypeError, ValueError):
+            value = None
+        found = value.get(ROW_DIGEST) if isinstance(value, dict) else None
+        out[seq] = found if isinstance(found, str) else None
+    return out
