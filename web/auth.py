@@ -25,10 +25,17 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from services.accounts import MIN_PASSWORD, check_password, find_user, hash_password, needs_rehash, verify_login
+from services.accounts import (
+    MIN_PASSWORD,
+    change_password,
+    check_password,
+    find_user,
+    needs_rehash,
+    rehash_password,
+    verify_login,
+)
 from services.login_throttle import Policy, account_key, address_key, forget, record_failure, wait_seconds
 from services.passwords import MAX_PASSWORD, password_problem
-from storage import utcnow
 from workflow import Actor, User
 
 from .extensions import get_db, limiter, login_manager
@@ -190,7 +197,7 @@ def _attempt_login(username: str, password: str) -> tuple[str, int, dict[str, st
         assert user is not None
         forget(session, account_key(username))
         if needs_rehash(user):
-            user.password_hash = hash_password(password)
+            rehash_password(session, user, password)
         loaded = LoginUser(user)
     login_user(loaded)
     return None
@@ -224,8 +231,7 @@ def password() -> Any:
 
                 form.new.errors = [field_message(problem, {"min": MIN_PASSWORD, "max": MAX_PASSWORD}, lang())]
                 return render_template("auth/password.html", form=form), 400
-            user.password_hash = hash_password(form.new.data)
-            user.password_changed_at = utcnow()
+            change_password(session, user, form.new.data)
             loaded = LoginUser(user)
         login_user(loaded)
         flash(_("密码已修改。您在其他设备上的登录已失效。"), "success")

@@ -43,8 +43,8 @@ def mth(leaves: list[bytes]) -> bytes:
 def _append(db, n: int) -> None:
     with db.write() as session:
         for i in range(n):
-            audit.append(session, actor="admin", role="admin", subject_type="org", subject_id=f"X{i}",
-                         trigger="create_org", from_state=None, to_state=None, version=None, data={"i": i})
+            audit.append(session, actor="admin", role="admin", subject_type="note", subject_id=f"X{i}",
+                         trigger="note", from_state=None, to_state=None, version=None, data={"i": i})
 
 
 def _leaves(db) -> list[bytes]:
