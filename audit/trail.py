@@ -25,7 +25,7 @@ from .chain import GENESIS, canonical_json, format_at, link_hash
 from .check import check_entries
 from .merkle import append_leaf
 from .models import AuditEntry, AuditHead, AuditNode
-from .parallel import check_in_parallel
+from .parallel import check_in_parallel, start_tree_check, stop, tree_check_result
 from .tree import check_tree, decode_frontier, encode_frontier, extend
 
 HEAD_ID = 1
@@ -193,15 +193,29 @@ def verify(
     """Recompute every link; then check that each subject matches its last entry.
 
     `subjects` yields the current state of every subject whose type it owns
-    (the engine passes the cases); entries of other types are chained but not
-    compared. With `workers` > 1 and a trail of at least `parallel_from`
+    (the engine passes the cases, organisations, users and entity rows);
+    entries of other types are chained but not compared. With `workers` > 1 and a trail of at least `parallel_from`
     entries in a database other processes can open, consecutive ranges are
     checked in that many processes and stitched together; should anything
     be wrong, the trail is checked again in one pass, which names the first
     bad entry exactly as always. Last (unless `tree` is false, for a schema
     older than the tree), every stored node of the Merkle tree and the head's
-    frontier are recomputed from the entries.
+    frontier are recomputed from the entries: when the chain is checked in
+    several processes, in one more process of its own started first, whose
+    answer counts only once the chain and the subjects have passed.
     """
+    tree_proc = None
+    if tree and workers > 1 and _head(session)[0] >= max(parallel_from, workers):
+        tree_proc = start_tree_check(session, chunk)  # beside the chain's check: the tree's needs one core
+    try:
+        return _verify(session, subjects, progress, chunk, workers, parallel_from, tree, tree_proc)
+    finally:
+        stop(tree_proc)
+
+
+def _verify(session: Session, subjects: Callable[[], Iterable[Subject]] | None,
+            progress: Callable[[int], None] | None, chunk: int, workers: int, parallel_from: int, tree: bool,
+            tree_proc: Any) -> VerifyResult:
     run = None
     if workers > 1:
         head_seq, head_hash = _head(session)
@@ -228,7 +242,11 @@ def verify(
         bad = _compare_subjects(session, subjects(), last, counts)
         if bad is not None:
             return VerifyResult(False, checked, bad)
-    tree_problem = check_tree(session, chunk) if tree else None
+    tree_problem = None
+    if tree:
+        done, tree_problem = tree_check_result(tree_proc) if tree_proc is not None else (False, None)
+        if not done:
+            tree_problem = check_tree(session, chunk)
     if tree_problem is not None:
         return VerifyResult(False, checked, tree_problem)
     return VerifyResult(True, checked, None, head=expected_prev, subjects=sum(counts.values()), counts=counts)

@@ -139,6 +139,32 @@ def test_a_missing_tree_row_is_named(app, db, tree):
     assert bad.exit_code == 1 and "lacks entry 20" in bad.output
 
 
+@pytest.mark.parametrize("statements", [
+    [],
+    ["UPDATE audit_tree SET nodes = :n WHERE idx = 11"],
+    ["DELETE FROM audit_tree WHERE idx = 19"],
+    ["UPDATE audit_head SET frontier = ''"],
+], ids=["intact", "node changed", "row removed", "frontier changed"])
+def test_the_tree_checked_in_a_process_of_its_own_finds_what_one_pass_finds(app, db, tree, engine, statements,
+                                                                             monkeypatch):
+    """With the chain checked in several processes the tree is checked beside it, in one more: same answers."""
+    import audit.parallel
+
+    answers = []
+    result = audit.parallel.tree_check_result
+    monkeypatch.setattr(audit.trail, "tree_check_result", lambda proc: answers.append(result(proc)) or answers[-1])
+    _append(db, 10)
+    if statements:
+        _raw(db, *statements, params={"n": b"\x00" * 32})
+    out = []
+    for kwargs in ({}, {"workers": 3, "parallel_from": 1}):
+        with db.read(snapshot=True) as session:
+            out.append(audit.verify(session, lambda: engine.subjects(session), **kwargs))
+    assert out[0].as_dict() == out[1].as_dict()
+    assert out[0].ok is not statements
+    assert len(answers) == 1 and answers[0][0] is True and answers[0][1] == out[1].first_bad
+
+
 @pytest.fixture
 def signed(app, tmp_path):
     runner = app.test_cli_runner()
