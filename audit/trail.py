@@ -52,6 +52,9 @@ ROW_DIGEST = "_digest"
 _ROW_PREFIX = '{"' + ROW_DIGEST + '":"'  # canonical JSON sorts keys: "_digest" comes before every lowercase key
 _HEX = frozenset("0123456789abcdef")
 ROW_BATCH = 500  # last entries whose recorded row digests are read at a time
+_ROW_SEQS = [f"s{i}" for i in range(ROW_BATCH)]
+_ROW_STARTS = Prepared(select(AuditEntry.seq, func.substr(AuditEntry.data, 1, 80))
+                       .where(AuditEntry.seq.in_([bindparam(name) for name in _ROW_SEQS])))
 
 
 @dataclass(frozen=True)
@@ -323,8 +326,12 @@ def recorded_row_digests(session: Session, seqs: list[int]) -> dict[int, str | N
     """
     out: dict[int, str | None] = {}
     unsure: list[int] = []
-    for seq, start in session.execute(select(AuditEntry.seq, func.substr(AuditEntry.data, 1, 80))
-                                      .where(AuditEntry.seq.in_(seqs))):
+    starts: list[tuple] = []
+    for i in range(0, len(seqs), ROW_BATCH):
+        part = seqs[i:i + ROW_BATCH]
+        part += [part[-1]] * (ROW_BATCH - len(part))  # one statement of ROW_BATCH parameters, prepared once
+        starts.extend(_ROW_STARTS.rows(session, dict(zip(_ROW_SEQS, part, strict=True))))
+    for seq, start in starts:
         start = start if isinstance(start, str) else ""
         if start.startswith(_ROW_PREFIX) and start[76:77] == '"' and _HEX.issuperset(start[12:76]):
             out[seq] = start[12:76]

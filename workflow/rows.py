@@ -29,6 +29,7 @@ from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 import audit
+from storage import json_dumps
 from storage.prepared import Prepared
 
 from .entities import digest
@@ -66,11 +67,13 @@ def user_state(user: Any) -> str:
 def case_digest(workflow: str, definition_version: str, profile: str, org_id: int, competent_org_id: int | None,
                 created_by_id: int, closed: Any, data: str, facts: str, fired_by: str) -> str:
     """The `_digest` a case entry records: SHA-256 over the columns that decide who sees and decides the case
-    (canonical JSON, one line) and, a line each, the stored texts of its data, facts and fired_by (JSON
-    text holds no newline)."""
-    head = audit.canonical_json([workflow, definition_version, profile, org_id, competent_org_id, created_by_id,
-                                 bool(closed)])
-    return hashlib.sha256(f"{head}\n{data}\n{facts}\n{fired_by}".encode()).hexdigest()
+    (a JSON array, one line) and, a line each, the stored texts of its data, facts and fired_by (compact
+    JSON text holds no newline)."""
+    head = json_dumps([workflow, definition_version, profile, org_id, competent_org_id, created_by_id, bool(closed)])
+    return _sha256(f"{head}\n{data}\n{facts}\n{fired_by}".encode()).hexdigest()
+
+
+_sha256 = hashlib.sha256
 
 
 _CASE_ROWS = Prepared(select(Case.id, Case.state, Case.version, Case.workflow, Case.definition_version, Case.profile,
