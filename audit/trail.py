@@ -203,9 +203,9 @@ def verify(
     be wrong, the trail is checked again in one pass, which names the first
     bad entry exactly as always. Last (unless `tree` is false, for a schema
     older than the tree), every stored node of the Merkle tree and the head's
-    frontier are recomputed from the entries: when the chain is checked in
-    several processes, in one more process of its own started first, whose
-    answer counts only once the chain and the subjects have passed.
+    frontier are recomputed from the entries (when the chain is checked in
+    several processes, in one more process of its own started first); a
+    problem of the tree is reported before one of the subjects.
     """
     tree_proc = None
     if tree and workers > 1 and _head(session)[0] >= max(parallel_from, workers):
@@ -241,17 +241,15 @@ def _verify(session: Session, subjects: Callable[[], Iterable[Subject]] | None,
     expected_prev = run.last_hash
 
     counts: dict[str, int] = {}
-    if subjects is not None:
-        bad = _compare_subjects(session, subjects(), last, counts)
-        if bad is not None:
-            return VerifyResult(False, checked, bad)
+    bad = _compare_subjects(session, subjects(), last, counts) if subjects is not None else None
     tree_problem = None
     if tree:
         done, tree_problem = tree_check_result(tree_proc) if tree_proc is not None else (False, None)
         if not done:
             tree_problem = check_tree(session, chunk)
-    if tree_problem is not None:
-        return VerifyResult(False, checked, tree_problem)
+    # the trail's own integrity (chain, tree) before the rows it vouches for
+    if tree_problem is not None or bad is not None:
+        return VerifyResult(False, checked, tree_problem or bad)
     return VerifyResult(True, checked, None, head=expected_prev, subjects=sum(counts.values()), counts=counts)
 
 

@@ -175,7 +175,7 @@ def _append_org_entry(session: Session, org_id: int, changes: dict[str, list[Any
     values = dict(zip(ORG_ROW_FIELDS, row, strict=True))
     audit.append(session, actor=actor.username, role=actor.role, subject_type=ORG, subject_id=str(values["code"]),
                  trigger=trigger, from_state=None, to_state=org_digest(values), version=None,
-                 data={"case": case_id, "changes": changes})
+                 data={"case_id": case_id, "changes": changes})
 
 
 class Engine:

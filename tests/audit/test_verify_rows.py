@@ -240,7 +240,7 @@ def test_a_step_that_changes_the_organisation_writes_its_entry(app, api, db, tre
         last = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(2)).all()
         assert accounts.get_org(session, "ENT-L").union_status == "founding"
     assert [(e.subject_type, e.trigger) for e in reversed(last)] == [("case", "create"), ("org", "create")]
-    assert json.loads(last[0].data) == {"case": case_id, "changes": {"union_status": ["none", "founding"]}}
+    assert json.loads(last[0].data) == {"case_id": case_id, "changes": {"union_status": ["none", "founding"]}}
     with db.write() as session:
         engine.fire(session, case_id, "form_group", actor, {"group_members": ["甲", "乙", "丙"]})
         engine.fire(session, case_id, "apply", actor, {})
