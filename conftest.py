@@ -263,12 +263,10 @@ def clock() -> Clock:
 def found(db):
     """Mark an enterprise's union as founded with its member count (the founding workflow's outcome)."""
     def do(code: str, members: int | None) -> None:
-        from services.accounts import get_org
+        from tests.support import audited_org_update
 
         with db.write() as session:
-            org = get_org(session, code)
-            org.union_status = "founded"
-            org.member_count = members
+            audited_org_update(session, code, union_status="founded", member_count=members)
 
     return do
 

@@ -121,6 +121,43 @@ def check_in_parallel(session: Session, head_seq: int, head_hash: str, workers: 
     return whole
 
 
+def start_tree_check(session: Session, chunk: int) -> subprocess.Popen | None:
+    """Check the stored Merkle tree in a worker process of its own, beside the chain's check (under the
+    caller's snapshot on PostgreSQL); None when this database cannot be shared. `tree_check_result` waits
+    for its answer."""
+    url = _shared_url(session)
+    if url is None:
+        return None
+    path = _sqlite_file(session)
+    snapshot = None
+    if path is None and session.get_bind().dialect.name == "postgresql":
+        snapshot = session.execute(text("SELECT pg_export_snapshot()")).scalar_one()
+        if not _SNAPSHOT.match(snapshot):
+            return None
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen([sys.executable, "-m", WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    request = ("tree_sqlite", path, chunk) if path is not None else ("tree_url", url, snapshot, chunk)
+    assert proc.stdin is not None  # stdin=PIPE
+    proc.stdin.write(pickle.dumps(request))
+    proc.stdin.close()
+    return proc
+
+
+def tree_check_result(proc: subprocess.Popen) -> tuple[bool, dict | None]:
+    """(True, the first problem or None) from a tree check's worker; (False, None) when it failed."""
+    assert proc.stdout is not None  # stdout=PIPE
+    out = proc.stdout.read()
+    if proc.wait() != 0:
+        return False, None
+    return True, pickle.loads(out)
+
+
+def stop(proc: subprocess.Popen | None) -> None:
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
 def _check_again(session: Session, chunk: int) -> Run:
     """Something is wrong: one pass over the whole trail names the first bad entry as `verify` always does."""
     return check_entries(session, chunk, every=chunk)

@@ -5,15 +5,17 @@ writers are already serialised by BEGIN IMMEDIATE), links the new entry to
 the head's hash, stores the Merkle tree nodes the entry completes and moves
 the head, all inside the caller's transaction: it never commits. `verify`
 recomputes the whole chain, compares every subject's current state and
-version with its last entry, and checks the stored tree against the entries.
+version (and the digest of its row, where its owner gives one) with its last
+entry, and checks the stored tree against the entries.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage import utcnow
@@ -23,7 +25,7 @@ from .chain import GENESIS, canonical_json, format_at, link_hash
 from .check import check_entries
 from .merkle import append_leaf
 from .models import AuditEntry, AuditHead, AuditNode
-from .parallel import check_in_parallel
+from .parallel import check_in_parallel, start_tree_check, stop, tree_check_result
 from .tree import check_tree, decode_frontier, encode_frontier, extend, stores_row
 
 HEAD_ID = 1
@@ -45,14 +47,34 @@ _MOVE_HEAD = Prepared(update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(
     seq=bindparam("seq"), hash=bindparam("hash"), tree_size=bindparam("tree_size"), frontier=bindparam("frontier")))
 
 
+# the key of an entry's data under which its owner may record a digest of the subject's row as the entry left it
+ROW_DIGEST = "_digest"
+_ROW_PREFIX = '{"' + ROW_DIGEST + '":"'  # canonical JSON sorts keys: "_digest" comes before every lowercase key
+_HEX = frozenset("0123456789abcdef")
+ROW_BATCH = 500  # last entries whose recorded row digests are read at a time
+_ROW_SEQS = [f"s{i}" for i in range(ROW_BATCH)]
+_ROW_STARTS = Prepared(select(AuditEntry.seq, func.substr(AuditEntry.data, 1, 80))
+                       .where(AuditEntry.seq.in_([bindparam(name) for name in _ROW_SEQS])))
+
+
 @dataclass(frozen=True)
 class Subject:
-    """The current state of something the trail speaks of, as its owner sees it now."""
+    """The current state of something the trail speaks of, as its owner sees it now.
+
+    `row`: a digest of the row's other content, compared with the `_digest` its last entry's data records (an
+    entry recording none, written before such digests were kept, is not compared). `digest`: the state is a
+    digest of the row's fields, and a last entry that records no state (written before such digests were kept)
+    is not compared. `problem`: something the owner found wrong with the row itself (a derived column out of
+    step), reported against its last entry.
+    """
 
     type: str
     id: str
     state: str | None
     version: int | None
+    row: str | None = None
+    digest: bool = False
+    problem: str | None = None
 
 
 @dataclass
@@ -62,6 +84,7 @@ class VerifyResult:
     first_bad: dict[str, Any] | None = None
     head: str = GENESIS
     subjects: int = 0
+    counts: dict[str, int] = field(default_factory=dict)  # subjects compared, by type
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -186,15 +209,29 @@ def verify(
     """Recompute every link; then check that each subject matches its last entry.
 
     `subjects` yields the current state of every subject whose type it owns
-    (the engine passes the cases); entries of other types are chained but not
-    compared. With `workers` > 1 and a trail of at least `parallel_from`
+    (the engine passes the cases, organisations, users and entity rows);
+    entries of other types are chained but not compared. With `workers` > 1 and a trail of at least `parallel_from`
     entries in a database other processes can open, consecutive ranges are
     checked in that many processes and stitched together; should anything
     be wrong, the trail is checked again in one pass, which names the first
     bad entry exactly as always. Last (unless `tree` is false, for a schema
     older than the tree), every stored node of the Merkle tree and the head's
-    frontier are recomputed from the entries.
+    frontier are recomputed from the entries (when the chain is checked in
+    several processes, in one more process of its own started first); a
+    problem of the tree is reported before one of the subjects.
     """
+    tree_proc = None
+    if tree and workers > 1 and _head(session)[0] >= max(parallel_from, workers):
+        tree_proc = start_tree_check(session, chunk)  # beside the chain's check: the tree's needs one core
+    try:
+        return _verify(session, subjects, progress, chunk, workers, parallel_from, tree, tree_proc)
+    finally:
+        stop(tree_proc)
+
+
+def _verify(session: Session, subjects: Callable[[], Iterable[Subject]] | None,
+            progress: Callable[[int], None] | None, chunk: int, workers: int, parallel_from: int, tree: bool,
+            tree_proc: Any) -> VerifyResult:
     run = None
     if workers > 1:
         head_seq, head_hash = _head(session)
@@ -216,31 +253,109 @@ def verify(
         )
     expected_prev = run.last_hash
 
-    count = 0
-    if subjects is not None:
-        seen_types: set[str] = set()
-        current: set[tuple[str, str]] = set()
-        for s in subjects():
-            count += 1
-            seen_types.add(s.type)
-            key = (s.type, str(s.id))
-            current.add(key)
-            entry = last.get(key)
-            if entry is None:
-                return VerifyResult(False, checked, {"seq": None, "problem": f"{s.type} {s.id} has no audit entry"})
+    counts: dict[str, int] = {}
+    bad = _compare_subjects(session, subjects(), last, counts) if subjects is not None else None
+    tree_problem = None
+    if tree:
+        done, tree_problem = tree_check_result(tree_proc) if tree_proc is not None else (False, None)
+        if not done:
+            tree_problem = check_tree(session, chunk)
+    # the trail's own integrity (chain, tree) before the rows it vouches for
+    if tree_problem is not None or bad is not None:
+        return VerifyResult(False, checked, tree_problem or bad)
+    return VerifyResult(True, checked, None, head=expected_prev, subjects=sum(counts.values()), counts=counts)
+
+
+def _differs(s: Subject, seq: int) -> dict[str, Any]:
+    return {"seq": seq, "problem": f"{s.type} {s.id} does not match its last entry {seq} "
+                                   "(the row was changed without an entry)"}
+
+
+def _compare_subjects(session: Session, subjects: Iterable[Subject],
+                      last: dict[tuple[str, str], tuple[int, str | None, int | None]],
+                      counts: dict[str, int]) -> dict[str, Any] | None:
+    """The first subject that differs from its last entry, or has none; then the first subject of a type
+    seen here that has entries but no row any more (in the trail's order)."""
+    current: set[tuple[str, str]] = set()
+    pending: list[tuple[int, Subject]] = []  # row digests to compare, a batch at a time
+    for s in subjects:
+        counts[s.type] = counts.get(s.type, 0) + 1
+        key = (s.type, str(s.id))
+        current.add(key)
+        entry = last.get(key)
+        problem: dict[str, Any] | None = None
+        if entry is None:
+            problem = {"seq": None, "problem": f"{s.type} {s.id} has no audit entry"}
+        else:
             seq, state, version = entry
-            if state != s.state or version != s.version:
-                return VerifyResult(
-                    False, checked,
-                    {"seq": seq, "problem": f"{s.type} {s.id} is in state {s.state!r} version {s.version} "
-                                            f"but its last entry says {state!r} version {version}"},
-                )
-        gone = [(entry[0], key) for key, entry in last.items() if key[0] in seen_types and key not in current]
-        if gone:  # the first in the trail's order
-            seq, key = min(gone, key=lambda found: found[0])
-            return VerifyResult(False, checked,
-                                {"seq": seq, "problem": f"{key[0]} {key[1]} has entries but no longer exists"})
-    tree_problem = check_tree(session, chunk) if tree else None
-    if tree_problem is not None:
-        return VerifyResult(False, checked, tree_problem)
-    return VerifyResult(True, checked, None, head=expected_prev, subjects=count)
+            if s.problem is not None:
+                problem = {"seq": seq, "problem": f"{s.type} {s.id} {s.problem}"}
+            elif s.digest:
+                if (state is not None or version is not None) and (state != s.state or version != s.version):
+                    problem = _differs(s, seq)
+            elif state != s.state or version != s.version:
+                problem = {"seq": seq, "problem": f"{s.type} {s.id} is in state {s.state!r} version {s.version} "
+                                                  f"but its last entry says {state!r} version {version}"}
+            if problem is None and s.row is not None:
+                pending.append((seq, s))
+        if problem is not None or len(pending) >= ROW_BATCH:
+            # the rows before this subject first, so that the first subject in the owner's order is named
+            problem = _compare_rows(session, pending) or problem
+            pending.clear()
+            if problem is not None:
+                return problem
+    problem = _compare_rows(session, pending)
+    if problem is not None:
+        return problem
+    types = set(counts)
+    gone = [(entry[0], key) for key, entry in last.items() if key[0] in types and key not in current]
+    if gone:  # the first in the trail's order
+        seq, key = min(gone, key=lambda found: found[0])
+        return {"seq": seq, "problem": f"{key[0]} {key[1]} has entries but no longer exists"}
+    return None
+
+
+def _compare_rows(session: Session, pending: list[tuple[int, Subject]]) -> dict[str, Any] | None:
+    """Compare each subject's row digest with the one its last entry records, if it records one."""
+    if not pending:
+        return None
+    recorded = recorded_row_digests(session, [seq for seq, _s in pending])
+    for seq, s in pending:
+        found = recorded.get(seq)
+        if found is not None and found != s.row:
+            return _differs(s, seq)
+    return None
+
+
+def recorded_row_digests(session: Session, seqs: list[int]) -> dict[int, str | None]:
+    """The `_digest` each of these entries' data records (None: it records none).
+
+    Only the start of each entry's data is read: in the canonical text the
+    digest, when there is one, comes first unless a key sorts before it (a key
+    beginning with a capital, a digit or a mark), and when the first key sorts
+    after it there is none. Any other text is read whole and parsed.
+    """
+    out: dict[int, str | None] = {}
+    unsure: list[int] = []
+    starts: list[tuple] = []
+    for i in range(0, len(seqs), ROW_BATCH):
+        part = seqs[i:i + ROW_BATCH]
+        part += [part[-1]] * (ROW_BATCH - len(part))  # one statement of ROW_BATCH parameters, prepared once
+        starts.extend(_ROW_STARTS.rows(session, dict(zip(_ROW_SEQS, part, strict=True))))
+    for seq, start in starts:
+        start = start if isinstance(start, str) else ""
+        if start.startswith(_ROW_PREFIX) and start[76:77] == '"' and _HEX.issuperset(start[12:76]):
+            out[seq] = start[12:76]
+        elif start == "{}" or (start.startswith('{"') and start[2:3] > "_"):
+            out[seq] = None
+        else:
+            unsure.append(seq)
+    for seq, text in (session.execute(select(AuditEntry.seq, AuditEntry.data).where(AuditEntry.seq.in_(unsure)))
+                      if unsure else ()):
+        try:
+            value = json.loads(text)
+        except (TypeError, ValueError):
+            value = None
+        found = value.get(ROW_DIGEST) if isinstance(value, dict) else None
+        out[seq] = found if isinstance(found, str) else None
+    return out

@@ -14,7 +14,6 @@ appends in sixteen write no tree row at all.
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -38,10 +37,11 @@ from .merkle import (
     root_of_frontier,
 )
 from .models import AuditEntry, AuditHead, AuditNode
+from .tree_check import TILE, TILE_MASK, check_rows
 
 CHUNK = 20000
-TILE = 4  # subtrees below this level are not stored but hashed from the entries when needed
-_TILE_MASK = (1 << TILE) - 1
+# subtrees below level TILE are not stored but hashed from the entries when needed
+_TILE_MASK = TILE_MASK
 
 
 def stores_row(index: int) -> bool:
@@ -200,45 +200,8 @@ _NODE_ROWS = Prepared(select(AuditNode.idx, AuditNode.nodes).order_by(AuditNode.
 
 def check_tree(session: Session, chunk: int = CHUNK) -> dict[str, Any] | None:
     """Recompute the tree from the entries and compare every stored node and the head's frontier;
-    the first difference as {"seq", "problem"}, or None when the stored tree is the entries' tree.
-    Every tile's row must be there; rows of other entries (a tree stored before tiles) are compared too.
-
-    Both tables are read in order side by side as the driver returns them, and the hashing is written out
-    here rather than through `append_leaf`: a million entries are checked in a few seconds.
-    """
+    the first difference as {"seq", "problem"}, or None when the stored tree is the entries' tree
+    (`audit.tree_check.check_rows`, over both tables read in order side by side; every tile's row must be
+    there, and rows of a tree stored before tiles are compared too)."""
     head = session.execute(select(AuditHead.tree_size, AuditHead.frontier).where(AuditHead.id == 1)).one_or_none()
-    stored_size, stored_frontier = (int(head[0] or 0), head[1] or "") if head is not None else (0, "")
-    frontier: list[bytes] = []
-    pop, push = frontier.pop, frontier.append
-    sha, fromhex, join = hashlib.sha256, bytes.fromhex, b"".join
-    nodes = _NODE_ROWS.stream(session, chunk)
-    pending = next(nodes, None)
-    size = 0
-    for seq, digest in _ENTRY_HASHES.stream(session, chunk):
-        if seq != size + 1:  # the chain check names gaps; the tree cannot be compared past one
-            return {"seq": int(seq), "problem": f"entry {size + 1} is missing: the tree cannot be checked"}
-        node = sha(b"\x00" + fromhex(digest)).digest()
-        parts = [node]
-        walk = size
-        while walk & 1:
-            node = sha(b"\x01" + pop() + node).digest()
-            parts.append(node)
-            walk >>= 1
-        push(node)
-        if pending is not None and pending[0] == size:
-            if pending[1] != (computed := join(parts)) and bytes(pending[1]) != computed:
-                return {"seq": seq, "problem": f"the Merkle tree node stored for entry {seq} does not match "
-                                               "the entries: the tree was altered"}
-            pending = next(nodes, None)
-        elif not (size + 1) & _TILE_MASK:
-            return {"seq": seq, "problem": f"the Merkle tree lacks entry {seq}: the tree stops at "
-                                           f"{min(size, stored_size)} leaves"}
-        size += 1
-    extra = pending
-    if extra is not None:
-        return {"seq": int(extra[0]) + 1, "problem": f"the Merkle tree holds a node for entry {int(extra[0]) + 1} "
-                                                     f"but the trail has {size} entries (entries removed)"}
-    if stored_size != size or stored_frontier != encode_frontier(frontier):
-        return {"seq": size or None, "problem": f"the tree head records {stored_size} leaves and a frontier that "
-                                                f"is not that of the {size} entries"}
-    return None
+    return check_rows(head, _ENTRY_HASHES.stream(session, chunk), _NODE_ROWS.stream(session, chunk))

@@ -2,7 +2,11 @@
 
 Every change an administrator makes here appends an audit entry (subject
 "org" or "user") in the caller's unit of work, so the trail shows who moved an
-enterprise (企业) under another union, changed a role, or revoked a token.
+enterprise (企业) under another union, changed a role, or revoked a token. Each
+entry records, as its state, the digest of the row as it leaves it
+(`workflow.org_state`, `workflow.user_state`), against which verification
+compares the row; so does every change a user makes to their own row (a new
+password, a password rehashed at login).
 
 A user's signed-in sessions (web/auth.py) carry the user's session
 generation; raising it (`end_sessions`) ends all of them on every server. A
@@ -38,6 +42,8 @@ from workflow import (
     User,
     WorkflowError,
     is_valid_credit_code,
+    org_state,
+    user_state,
 )
 
 from .login_throttle import account_key, forget
@@ -55,6 +61,19 @@ class TooManyTokens(WorkflowError):
 
 
 _dummy_hash: str | None = None
+
+
+def _org_entry(session: Session, org: Organisation, trigger: str, data: dict[str, Any], actor: str,
+               role: str) -> None:
+    """An entry of the organisation recording the digest of its row as it now stands."""
+    audit.append(session, actor=actor, role=role, subject_type="org", subject_id=org.code, trigger=trigger,
+                 from_state=None, to_state=org_state(org), version=None, data=data)
+
+
+def _user_entry(session: Session, user: User, trigger: str, data: dict[str, Any], actor: str, role: str) -> None:
+    """An entry of the user recording the digest of its row as it now stands."""
+    audit.append(session, actor=actor, role=role, subject_type="user", subject_id=user.username, trigger=trigger,
+                 from_state=None, to_state=user_state(user), version=None, data=data)
 
 
 def set_password_hasher(hasher: PasswordHasher) -> None:
@@ -202,12 +221,9 @@ def create_org(
     session.flush()
     org.path = f"{parent_org.path if parent_org else '/'}{org.id}/"
     session.flush()
-    audit.append(
-        session, actor=actor, role=role, subject_type="org", subject_id=org.code, trigger="create_org",
-        from_state=None, to_state=None, version=None,
-        data={"name": org.name, "kind": kind, "parent": parent, "employees": emp,
-              "female_employees": org.female_employees, "credit_code": org.credit_code},
-    )
+    _org_entry(session, org, "create_org",
+               {"name": org.name, "kind": kind, "parent": parent, "employees": emp,
+                "female_employees": org.female_employees, "credit_code": org.credit_code}, actor, role)
     return org
 
 
@@ -251,10 +267,7 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    audit.append(
-        session, actor=actor, role=actor_role, subject_type="user", subject_id=username, trigger="create_user",
-        from_state=None, to_state=None, version=None, data={"role": role, "org": org},
-    )
+    _user_entry(session, user, "create_user", {"role": role, "org": org}, actor, actor_role)
     return user
 
 
@@ -317,10 +330,7 @@ def update_org(
     for key, (_old, new) in changes.items():
         setattr(org, key, new)
     session.flush()
-    audit.append(
-        session, actor=actor, role=role, subject_type="org", subject_id=org.code, trigger="update_org",
-        from_state=None, to_state=None, version=None, data={"changes": changes},
-    )
+    _org_entry(session, org, "update_org", {"changes": changes}, actor, role)
     return changes
 
 
@@ -362,12 +372,11 @@ def move_org(session: Session, org: Organisation, parent: Any, *, actor: str = "
                     .execution_options(synchronize_session=False))
     session.flush()
     session.expire_all()
-    audit.append(
-        session, actor=actor, role=role, subject_type="org", subject_id=org.code, trigger="move_org",
-        from_state=None, to_state=None, version=None,
-        data={"from_parent": old_parent, "to_parent": new_parent.code, "from_path": old_path, "to_path": new_path,
-              "moved": moved},
-    )
+    # the descendants' paths follow the new one (verification checks each path against its parent's): only the
+    # moved organisation's own row, its parent, changed
+    _org_entry(session, org, "move_org",
+               {"from_parent": old_parent, "to_parent": new_parent.code, "from_path": old_path, "to_path": new_path,
+                "moved": moved}, actor, role)
     return moved
 
 
@@ -402,10 +411,7 @@ def update_user(session: Session, user: User, *, role: Any, org: Any = None, dis
         _raise_generation(user)
         data["sessions_ended"] = True
     session.flush()
-    audit.append(
-        session, actor=actor, role=actor_role, subject_type="user", subject_id=user.username, trigger="update_user",
-        from_state=None, to_state=None, version=None, data=data,
-    )
+    _user_entry(session, user, "update_user", data, actor, actor_role)
     return changes
 
 
@@ -421,10 +427,7 @@ def set_user_active(session: Session, user: User, active: bool, *, actor: str = 
         user.failed_logins, user.locked_until = 0, None
         forget(session, account_key(user.username))
     session.flush()
-    audit.append(
-        session, actor=actor, role=actor_role, subject_type="user", subject_id=user.username,
-        trigger="enable_user" if active else "disable_user", from_state=None, to_state=None, version=None, data={},
-    )
+    _user_entry(session, user, "enable_user" if active else "disable_user", {}, actor, actor_role)
 
 
 def reset_password(session: Session, user: User, password: str, *, actor: str = "system",
@@ -439,10 +442,25 @@ def reset_password(session: Session, user: User, password: str, *, actor: str = 
     user.failed_logins, user.locked_until = 0, None
     forget(session, account_key(user.username))
     session.flush()
-    audit.append(
-        session, actor=actor, role=actor_role, subject_type="user", subject_id=user.username,
-        trigger="reset_password", from_state=None, to_state=None, version=None, data={},
-    )
+    _user_entry(session, user, "reset_password", {}, actor, actor_role)
+
+
+def change_password(session: Session, user: User, password: str) -> None:
+    """The user's own new password (already checked against the rules and the current one), audited as theirs;
+    it ends their sessions everywhere."""
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    _raise_generation(user)
+    session.flush()
+    _user_entry(session, user, "change_password", {}, user.username, user.role)
+
+
+def rehash_password(session: Session, user: User, password: str) -> None:
+    """At a successful login, store the password again under the hasher's current parameters (audited: the
+    row's digest covers the hash)."""
+    user.password_hash = hash_password(password)
+    session.flush()
+    _user_entry(session, user, "rehash_password", {}, user.username, user.role)
 
 
 def _raise_generation(user: User) -> None:
@@ -460,19 +478,8 @@ def end_sessions(session: Session, user: User, *, actor: str | None = None, acto
     _raise_generation(user)
     session.flush()
     if actor is not None:
-        audit.append(
-            session, actor=actor, role=actor_role, subject_type="user", subject_id=user.username,
-            trigger="end_sessions", from_state=None, to_state=None, version=None, data={},
-        )
+        _user_entry(session, user, "end_sessions", {}, actor, actor_role)
     return user.session_generation
-
-
-def change_password(session: Session, user: User, password: str) -> None:
-    """The user's own new password (already checked by the caller); it ends their sessions everywhere."""
-    user.password_hash = hash_password(password)
-    user.password_changed_at = utcnow()
-    _raise_generation(user)
-    session.flush()
 
 
 def token_digest(secret: str) -> str:
@@ -521,10 +528,7 @@ def issue_token(session: Session, user: User, name: str = "", days: int | None =
                             "expires_at": expires.isoformat(timespec="seconds") if expires else None}
     if parent is not None:
         data["minted_with"] = parent.id
-    audit.append(
-        session, actor=actor, role=actor_role, subject_type="user", subject_id=user.username,
-        trigger="issue_token", from_state=None, to_state=None, version=None, data=data,
-    )
+    _user_entry(session, user, "issue_token", data, actor, actor_role)
     return secret
 
 
@@ -596,10 +600,7 @@ def revoke_token(session: Session, token_id: int, *, actor: str, actor_role: str
             data: dict[str, Any] = {"token_id": current.id, "name": current.name}
             if because is not None:
                 data["minted_with"] = because
-            audit.append(
-                session, actor=actor, role=actor_role, subject_type="user", subject_id=current.user.username,
-                trigger="revoke_token", from_state=None, to_state=None, version=None, data=data,
-            )
+            _user_entry(session, current.user, "revoke_token", data, actor, actor_role)
         children = session.scalars(select(ApiToken).where(ApiToken.parent_id == current.id)
                                    .order_by(ApiToken.id)).all()
         pending.extend((child, current.id) for child in children)

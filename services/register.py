@@ -5,8 +5,9 @@ Chinese and English) and writes nothing when any row is bad or when asked for
 a dry run. Otherwise, in the caller's unit of work, it creates the new
 enterprises and updates the known ones (matched by 统一社会信用代码), appending
 one audit entry per changed enterprise (subject "org", trigger
-`import_create` / `import_update`, data: the changed fields as [before,
-after], the file and the row).
+`import_create` / `import_update`, state: the digest of the enterprise's row
+as written, data: the changed fields as [before, after], the file and the
+row).
 
 Who may import (decided here): administrators, anywhere; reviewers of a
 `federation` (县级以上总工会, who run the survey), within their own subtree: a
@@ -28,7 +29,7 @@ from sqlalchemy.orm import Session
 
 import audit
 from storage import utcnow
-from workflow import Actor, Case, Forbidden, Organisation
+from workflow import Actor, Case, Forbidden, Organisation, org_digest, org_state
 
 from .register_file import RegisterFileError, Table, read_table
 from .register_rows import MESSAGES, Problem, Row, check_status, message, parse
@@ -224,7 +225,7 @@ def import_register(
 def _write(session: Session, result: ImportResult, checked: list, actor: Actor, filename: str,
            progress: Progress | None) -> None:
     by_row = {c.row: c for c in result.changes}
-    _insert_new(session, [(by_row[row.number], parent) for row, org, parent in checked if org is None])
+    created = _insert_new(session, [(by_row[row.number], parent) for row, org, parent in checked if org is None])
     # with thousands of objects in the session, flushing before each audit entry would cost O(n²)
     with session.no_autoflush:
         done = 0
@@ -236,7 +237,8 @@ def _write(session: Session, result: ImportResult, checked: list, actor: Actor, 
                     _update(org, parent, change)
                 audit.append(
                     session, actor=actor.username, role=actor.role, subject_type="org", subject_id=change.code,
-                    trigger=f"import_{change.action}", from_state=None, to_state=None, version=None,
+                    trigger=f"import_{change.action}", from_state=None,
+                    to_state=created[change.code] if org is None else org_state(org), version=None,
                     data={"changes": change.changes, "file": filename, "row": change.row},
                 )
             if progress is not None and done % 1000 == 0:
@@ -246,10 +248,11 @@ def _write(session: Session, result: ImportResult, checked: list, actor: Actor, 
         progress("write", len(checked), len(checked))
 
 
-def _insert_new(session: Session, new: list[tuple[Change, Organisation]]) -> None:
-    """Insert the new enterprises in bulk, then give each its path (which needs its id)."""
+def _insert_new(session: Session, new: list[tuple[Change, Organisation]]) -> dict[str, str]:
+    """Insert the new enterprises in bulk, then give each its path (which needs its id); returns each one's
+    row digest by its code."""
     if not new:
-        return
+        return {}
     table = Organisation.__table__
     now = utcnow()
     values = []
@@ -269,6 +272,7 @@ def _insert_new(session: Session, new: list[tuple[Change, Organisation]]) -> Non
         update(table).where(table.c.id == bindparam("org_id")).values(path=bindparam("new_path")),
         [{"org_id": ids[change.code], "new_path": f"{parent.path}{ids[change.code]}/"} for change, parent in new],
     )
+    return {v["code"]: org_digest(v) for v in values}
 
 
 def _update(org: Organisation, parent: Organisation, change: Change) -> None:

@@ -348,6 +348,12 @@ PROBLEMS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"the Merkle tree holds a node for entry (?P<a>\d+) but the trail has (?P<b>\d+) entries"),
      lambda m: _("默克尔树含有第 %(a)s 条记录的节点，而审计链只有 %(b)s 条：末尾的记录被删除。", **m.groupdict())),
     (re.compile(r"the tree head records"), lambda m: _("链头记录的默克尔树与记录不符：树被改动。")),
+    (re.compile(r"(?P<t>\w+) (?P<i>\S+) does not match its last entry (?P<a>\d+)"),
+     lambda m: _("%(t)s %(i)s 与其最后一条记录（第 %(a)s 条）所记载的内容不符：数据被绕过引擎或管理功能改动。",
+                 **m.groupdict())),
+    (re.compile(r"(?P<t>\w+) (?P<i>\S+) has the path (?P<p>\S+) but its parent's gives (?P<q>\S+)"),
+     lambda m: _("%(t)s %(i)s 的层级路径 %(p)s 与其上级单位不符（应为 %(q)s）：组织树被绕过管理功能改动。",
+                 **m.groupdict())),
     (re.compile(r"(?P<t>\w+) (?P<i>\S+) has entries but no longer exists"),
      lambda m: _("%(t)s %(i)s 有审计记录，但已不存在：数据被删除。", **m.groupdict())),
 ]

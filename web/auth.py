@@ -41,8 +41,8 @@ from services.accounts import (
     check_password,
     end_sessions,
     find_user,
-    hash_password,
     needs_rehash,
+    rehash_password,
     verify_login,
 )
 from services.login_throttle import Policy, account_key, address_key, forget, record_failure, wait_seconds
@@ -258,7 +258,7 @@ def _attempt_login(username: str, password: str) -> tuple[str, int, dict[str, st
         assert user is not None
         forget(db_session, account_key(username))
         if needs_rehash(user):
-            user.password_hash = hash_password(password)
+            rehash_password(db_session, user, password)
         loaded = LoginUser(user)
     start_session(loaded)
     return None

@@ -255,7 +255,9 @@ def audit_verify(quiet: bool, checkpoint_file: str | None, public_key_file: str 
         click.echo(f"audit trail BROKEN at entry {bad.get('seq')}: {bad.get('problem')} "
                    f"({result.checked} entries checked before it)")
         sys.exit(1)
-    click.echo(f"audit trail intact: {result.checked} entries, {result.subjects} cases, head {result.head}")
+    counts = result.counts
+    click.echo(f"audit trail intact: {result.checked} entries, {counts.get('case', 0)} cases, "
+               f"{counts.get('org', 0)} organisations, {counts.get('user', 0)} users, head {result.head}")
     if checkpoint is None:
         return
     cp, trusted = checkpoint

@@ -178,7 +178,7 @@ def paren(inner: Any) -> Markup:
 
 def simple_data(data: Any, most: int = 4) -> bool:
     """Few plain values: shown inline in the timeline rather than folded away."""
-    if not isinstance(data, Mapping) or len(data) > most:
+    if not isinstance(data, Mapping) or len(data) - ("_digest" in data) > most:
         return False
     return all(isinstance(v, (str, int, float, bool)) or v is None
                or (isinstance(v, list) and all(isinstance(x, (str, int)) for x in v)) for v in data.values())

@@ -32,6 +32,7 @@ from .messages import error_message, field_message
 from .models import ORG_KINDS, ROLES, UNION_STATUSES, ApiToken, Case, CaseParty, Organisation, User
 from .privacy import can_see_personal_data, mask
 from .queries import MAX_PAGE, MAX_PER_PAGE, Page, list_cases, paginate, review_queue, visible_cases, visible_orgs
+from .rows import org_digest, org_state, user_state
 from .rules import Context, OrgFacts, Outcome, Reason, condition, effect, guard
 from .workdays import Calendar, as_date
 
@@ -45,6 +46,6 @@ __all__ = [
     "create_entity",
     "credit_code_check_character", "default_catalog", "effect", "error_message", "field_message", "guard",
     "id_number_check_character", "id_number_problem", "is_valid_credit_code", "is_valid_id_number", "list_cases",
-    "mask", "mask_id_number", "paginate", "register_entity", "review_queue", "update_entity", "visible_cases",
-    "visible_orgs",
+    "mask", "mask_id_number", "org_digest", "org_state", "paginate", "register_entity", "review_queue",
+    "update_entity", "user_state", "visible_cases", "visible_orgs",
 ]

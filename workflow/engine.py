@@ -33,14 +33,14 @@ from pathlib import Path
 from typing import Any, TypeAlias, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import audit
 from definitions import Catalog, Definition, DefinitionError, Transition
 from definitions.loader import display_name
-from storage import utcnow
+from storage import json_dumps, utcnow
 from storage.prepared import Prepared
 
 from .competence import FIXED, RULES, OrgNode
@@ -64,6 +64,8 @@ from .errors import (
 from .machine import DefinitionMachine, machine_for
 from .models import Case, CaseParty, Organisation
 from .records import CaseRecord, OrgRecord, load_case, load_parties, orgs_by_id, save_case, update_org
+from .rows import CASE_DIGEST, ORG, case_digest, case_subjects, org_digest, org_subjects, user_subjects
+from .rows import ORG_FIELDS as ORG_ROW_FIELDS
 from .rules import CONDITIONS, EFFECTS, GUARDS, ORG_FIELDS, WITHOUT_DATA, ActorFacts, Context, OrgFacts, Reason
 from .validation import validate
 
@@ -73,7 +75,8 @@ _ENGINE_KEYS = frozenset({"computed", "org", "entities", "competent_org"})
 # the engine reads models and the hot path's records alike (the same attribute names)
 _AnyCase: TypeAlias = "Case | CaseRecord"
 _AnyOrg: TypeAlias = "Organisation | OrgRecord"
-_SUBJECTS = Prepared(select(Case.id, Case.state, Case.version).order_by(Case.id))
+_ORG_ROW = Prepared(select(*(getattr(Organisation, f) for f in ORG_ROW_FIELDS))
+                    .where(Organisation.id == bindparam("org_id")))
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,25 @@ def _entry_data(recorded: Mapping[str, Any], effects: Effects, org: Any,
     if applied:
         data["entities"] = [a.record for a in applied]
     return data
+
+
+def _record_digest(case: CaseRecord) -> str:
+    """The row digest of a case as the step leaves it, over the JSON texts it read or wrote (`case.stored`)."""
+    stored = case.stored
+    return case_digest(case.workflow, case.definition_version, case.profile, case.org.id, case.competent_org_id,
+                       case.created_by_id, case.closed, stored["data"], stored["facts"], stored["fired_by"])
+
+
+def _append_org_entry(session: Session, org_id: int, changes: dict[str, list[Any]], actor: Actor, trigger: str,
+                      case_id: int) -> None:
+    """A step's effects changed the case's organisation: an entry of the organisation with its new digest,
+    after the case's own."""
+    row = _ORG_ROW.one_or_none(session, {"org_id": org_id})
+    assert row is not None  # the case's organisation, locked with it
+    values = dict(zip(ORG_ROW_FIELDS, row, strict=True))
+    audit.append(session, actor=actor.username, role=actor.role, subject_type=ORG, subject_id=str(values["code"]),
+                 trigger=trigger, from_state=None, to_state=org_digest(values), version=None,
+                 data={"case_id": case_id, "changes": changes})
 
 
 class Engine:
@@ -497,7 +519,11 @@ class Engine:
         entry = _entry_data(recorded, effects, record.org, applied)
         if t.fix_competent and record.competent_org is not None:
             entry["competent_org"] = record.competent_org.code
+        entry[CASE_DIGEST] = _record_digest(record)
         self._append_entries(session, record, actor, trigger, before, comment, entry, applied)
+        org_changes = {k: [getattr(record.org, k), v] for k, v in effects.org.items() if getattr(record.org, k) != v}
+        if org_changes:
+            _append_org_entry(session, record.org.id, org_changes, actor, trigger, record.id)
         return record
 
     # -- creating a case ---------------------------------------------------
@@ -534,7 +560,8 @@ class Engine:
         record.version += 1
         save_case(session, record, frozenset({"competent_org_id", "version", "updated_at"}))
         self._append_entries(session, record, actor, "reassign", record.state, comment,
-                             {"competent_org": target.code, "previous_competent_org": current.code}, [])
+                             {"competent_org": target.code, "previous_competent_org": current.code,
+                              CASE_DIGEST: _record_digest(record)}, [])
         return record
 
     def _resolve_parties(self, session: Session, definition: Definition, org: Organisation,
@@ -614,6 +641,8 @@ class Engine:
             node = RULES[creation.fix_competent](_node(org), [_node(a) for a in ancestors_of(session, org)],
                                                  self.catalog.profile(profile).for_workflow(workflow))
             case.competent_org = session.get(Organisation, node.id)
+        org_changes = {key: [getattr(org, key), value] for key, value in effects.org.items()
+                       if getattr(org, key) != value}
         for key, value in effects.org.items():
             setattr(org, key, value)
         session.add(case)
@@ -631,7 +660,14 @@ class Engine:
             entry["parties"] = {p.name: o.code for p, o in parties}
         if case.competent_org is not None:
             entry["competent_org"] = case.competent_org.code
+        session.flush()  # the organisation's changes, before its digest is read
+        # the ORM stores each JSON column as json_dumps writes it: the same texts
+        entry[CASE_DIGEST] = case_digest(case.workflow, case.definition_version, case.profile, case.org_id,
+                                         case.competent_org_id, case.created_by_id, case.closed,
+                                         json_dumps(case.data), json_dumps(case.facts), json_dumps(case.fired_by))
         self._append_entries(session, case, actor, "create", None, "", entry, applied)
+        if org_changes:
+            _append_org_entry(session, org.id, org_changes, actor, "create", case.id)
         session.flush()
         return case
 
@@ -693,11 +729,13 @@ class Engine:
         return late
 
     def subjects(self, session: Session) -> Iterable[audit.Subject]:
-        """Every case's current state and version, then every row of the entities the definitions declare
-        (a digest of its fields and its change counter), for audit verification: `audit.verify` compares
-        each with the last entry of its own."""
-        for case_id, state, version in _SUBJECTS.stream(session, 20000):
-            yield audit.Subject(CASE, str(case_id), state, version)
+        """Every case's current state, version and row digest, every organisation's and user's digest
+        (`workflow.rows`), then every row of the entities the definitions declare (a digest of its fields and
+        its change counter), for audit verification: `audit.verify` compares each with the last entry of its
+        own."""
+        yield from case_subjects(session)
+        yield from org_subjects(session)
+        yield from user_subjects(session)
         if self.entity_names:
             yield from entity_subjects(session, self.entity_names)
 

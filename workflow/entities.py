@@ -66,8 +66,8 @@ def register(
     unknown = sorted({key, *fields, *((version,) if version else ())} - columns)
     if unknown:
         raise ValueError(f"entity {name!r}: {model.__name__} has no columns {unknown}")
-    if not name or len(name) > 16 or name == "case":
-        raise ValueError(f"entity name {name!r} must be 1 to 16 characters and not 'case'")
+    if not name or len(name) > 16 or name in ("case", "org", "user"):
+        raise ValueError(f"entity name {name!r} must be 1 to 16 characters and not 'case', 'org' or 'user'")
     if key in fields or (version is not None and version in fields):
         raise ValueError(f"entity {name!r}: an effect may not set the key or the version counter")
     found = ENTITIES.get(name)

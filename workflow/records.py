@@ -8,13 +8,16 @@ transaction, and expires any ORM copy of what it changed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import JSON, Table, Text, bindparam, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.types import TypeDecorator
 
+from storage import json_dumps, json_loads
 from storage.prepared import Prepared
 
 from .models import Case, CaseParty, Organisation, User
@@ -75,6 +78,8 @@ class CaseRecord:
     created_by: UserRef | None = None
     # loaded only for a definition that declares parties: other cases pay no query for them
     parties: tuple[PartyRecord, ...] = ()
+    # the JSON columns' texts as stored (data, facts, fired_by), which the row's digest covers
+    stored: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def org_id(self) -> int:
@@ -86,10 +91,13 @@ _ORG_COLUMNS = (Organisation.id, Organisation.code, Organisation.name, Organisat
                 Organisation.member_count)
 _competent = aliased(Organisation)
 _COMPETENT_COLUMNS = tuple(getattr(_competent, c.key) for c in _ORG_COLUMNS)
+JSON_COLUMNS = ("data", "facts", "fired_by")
+# the JSON columns are read as their stored text (parsed here, and kept for the row's digest)
 _CASE_COLUMNS = (Case.id, Case.workflow, Case.definition_version, Case.profile, Case.state, Case.version,
-                 Case.closed, Case.competent_org_id, Case.data, Case.facts, Case.fired_by, Case.unique_key,
-                 Case.created_by_id)
-_CASE_FIELDS = tuple(c.key for c in _CASE_COLUMNS)  # CaseRecord's first fields, in order
+                 Case.closed, Case.competent_org_id, sql_cast(Case.data, Text), sql_cast(Case.facts, Text),
+                 sql_cast(Case.fired_by, Text), Case.unique_key, Case.created_by_id)
+_CASE_FIELDS = ("id", "workflow", "definition_version", "profile", "state", "version", "closed", "competent_org_id",
+                *JSON_COLUMNS, "unique_key", "created_by_id")  # CaseRecord's first fields, in order
 
 # the case with its organisations, times, title and creator: all that the engine and a case's JSON use
 _load = (
@@ -113,6 +121,16 @@ UPDATABLE = frozenset(("state", "version", "closed", "competent_org_id", "data",
                        "updated_at", "state_since"))
 
 
+class JSONText(TypeDecorator):
+    """A JSON column's value given as the text to store: written as it is (cast to JSON on PostgreSQL)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Any) -> None:
+        return None
+
+
 def _update_case(columns: frozenset[str]) -> Prepared:
     stmt = _UPDATES.get(columns)
     if stmt is None:
@@ -121,7 +139,8 @@ def _update_case(columns: frozenset[str]) -> Prepared:
         table = cast(Table, Case.__table__)
         stmt = _UPDATES[columns] = Prepared(
             update(table).where(table.c.id == bindparam("case_id"))
-            .values({c: bindparam(c) for c in sorted(columns)}))
+            .values({c: bindparam(c, type_=JSONText()) if c in JSON_COLUMNS else bindparam(c)
+                     for c in sorted(columns)}))
     return stmt
 
 
@@ -142,8 +161,14 @@ def load_case(session: Session, case_id: int, lock: bool = True) -> CaseRecord |
                       competent_org=_org(values[n + m:n + 2 * m]),
                       created_at=created_at, updated_at=updated_at, state_since=state_since, title=title or "",
                       created_by=UserRef(values[n - 1], username) if username is not None else None)
-    case.data, case.facts, case.fired_by = dict(case.data or {}), dict(case.facts or {}), dict(case.fired_by or {})
+    case.stored = {c: getattr(case, c) for c in JSON_COLUMNS}
+    case.data, case.facts, case.fired_by = (_parsed(case.stored["data"]), _parsed(case.stored["facts"]),
+                                            _parsed(case.stored["fired_by"]))
     return case
+
+
+def _parsed(text: str | None) -> dict[str, Any]:
+    return dict(json_loads(text) or {}) if text is not None else {}
 
 
 def load_parties(session: Session, case_id: int) -> tuple[PartyRecord, ...]:
@@ -164,8 +189,15 @@ def orgs_by_id(session: Session, ids: Sequence[int]) -> dict[int, OrgRecord]:
 
 def save_case(session: Session, case: CaseRecord, columns: frozenset[str]) -> None:
     """Write the columns a step changed, and only those: SQLite rewrites an index only when the UPDATE
-    names one of its columns."""
-    _update_case(columns).execute(session, {"case_id": case.id, **{c: getattr(case, c) for c in columns}})
+    names one of its columns. A JSON column is serialised once: the text written is the one kept in
+    `case.stored` for the row's digest."""
+    values: dict[str, Any] = {"case_id": case.id}
+    for c in columns:
+        if c in JSON_COLUMNS:
+            values[c] = case.stored[c] = json_dumps(getattr(case, c))
+        else:
+            values[c] = getattr(case, c)
+    _update_case(columns).execute(session, values)
     _expire(session, Case, case.id)
 
 

@@ -43,8 +43,8 @@ def mth(leaves: list[bytes]) -> bytes:
 def _append(db, n: int) -> None:
     with db.write() as session:
         for i in range(n):
-            audit.append(session, actor="admin", role="admin", subject_type="org", subject_id=f"X{i}",
-                         trigger="create_org", from_state=None, to_state=None, version=None, data={"i": i})
+            audit.append(session, actor="admin", role="admin", subject_type="note", subject_id=f"X{i}",
+                         trigger="note", from_state=None, to_state=None, version=None, data={"i": i})
 
 
 def _leaves(db) -> list[bytes]:
@@ -175,6 +175,32 @@ def test_a_tree_stored_before_tiles_still_proves_and_is_checked(app, db, api, tr
     _raw(db, "UPDATE audit_tree SET nodes = :n WHERE idx = 4", params={"n": b"\x01" * 32})
     bad = runner.invoke(args=["audit", "verify", "--quiet"])
     assert bad.exit_code == 1 and "entry 5" in bad.output and "Merkle tree node" in bad.output
+
+
+@pytest.mark.parametrize("statements", [
+    [],
+    ["UPDATE audit_tree SET nodes = :n WHERE idx = 11"],
+    ["DELETE FROM audit_tree WHERE idx = 19"],
+    ["UPDATE audit_head SET frontier = ''"],
+], ids=["intact", "node changed", "row removed", "frontier changed"])
+def test_the_tree_checked_in_a_process_of_its_own_finds_what_one_pass_finds(app, db, tree, engine, statements,
+                                                                             monkeypatch):
+    """With the chain checked in several processes the tree is checked beside it, in one more: same answers."""
+    import audit.parallel
+
+    answers = []
+    result = audit.parallel.tree_check_result
+    monkeypatch.setattr(audit.trail, "tree_check_result", lambda proc: answers.append(result(proc)) or answers[-1])
+    _append(db, 10)
+    if statements:
+        _raw(db, *statements, params={"n": b"\x00" * 32})
+    out = []
+    for kwargs in ({}, {"workers": 3, "parallel_from": 1}):
+        with db.read(snapshot=True) as session:
+            out.append(audit.verify(session, lambda: engine.subjects(session), **kwargs))
+    assert out[0].as_dict() == out[1].as_dict()
+    assert out[0].ok is not statements
+    assert len(answers) == 1 and answers[0][0] is True and answers[0][1] == out[1].first_bad
 
 
 @pytest.fixture

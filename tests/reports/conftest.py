@@ -10,17 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import update
 
 from workflows.founding.tests.flow import app_config, clock  # noqa: F401  (fixtures)
-from workflow import Organisation
 
 
 def set_union(db, code: str, members: int | None, status: str = "founded") -> None:
     """Put a union on the register as if it had been founded before the system was used."""
+    from tests.support import audited_org_update
+
     with db.write() as session:
-        session.execute(update(Organisation).where(Organisation.code == code)
-                        .values(union_status=status, member_count=members))
+        audited_org_update(session, code, union_status=status, member_count=members)
 
 
 @pytest.fixture

@@ -35,11 +35,12 @@ def test_an_ancestor_supervises_but_does_not_decide(api, tree, fire, town_case):
 
 
 def test_an_enterprise_unions_hardship_review_is_its_own(api, tree, fire, make_user, db):
-    from services.accounts import find_org
     from workflows.hardship.tests.support import application
 
+    from tests.support import audited_org_update
+
     with db.write() as session:
-        find_org(session, "ENT-L").union_status = "founded"
+        audited_org_update(session, "ENT-L", union_status="founded")
     ent_rev = make_user("ent_rev", "reviewer", "ENT-L")
     case = api.post("/cases", tree["prep"], {"workflow": "hardship", "org": "ENT-L", "data": application()}).get_json()
     fire(tree["prep"], case["id"], "submit")
@@ -101,6 +102,7 @@ def test_a_reassigned_decision_is_the_new_organisations_and_audited(api, tree, f
     entry = api.get(f"/cases/{town_case}/audit", tree["fed"]).get_json()["entries"][-1]
     assert (entry["trigger"], entry["actor"], entry["from"], entry["to"], entry["comment"]) == (
         "reassign", "fed", "applied", "applied", "镇工会审核人须回避，上收办理")
+    assert len(entry["data"].pop("_digest")) == 64  # the case's row as the reassignment left it
     assert entry["data"] == {"competent_org": "FED", "previous_competent_org": "TOWN"}
     assert fire(tree["town"], town_case, "approve_application", expect=403)["error"]["code"] == "not_competent"
     assert fire(tree["fed"], town_case, "approve_application")["state"] == "approved"

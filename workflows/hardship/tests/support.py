@@ -10,8 +10,6 @@ from typing import Any
 
 import pytest
 
-from services.accounts import find_org
-
 MONDAY = date(2026, 11, 2)          # the walks start here
 POSTING_ENDS = date(2026, 11, 9)    # 5 working days after a Monday posting: the next Monday
 ALL_MATERIALS = ["archive_form", "id_copies", "household_register", "income_proof", "diagnosis"]
@@ -110,10 +108,10 @@ def clock() -> Clock:
 @pytest.fixture
 def founded(tree, make_user, db) -> dict[str, Any]:
     """ENT-L (under FED) with a founded union, its union reviewer `ent_rev` and a second preparer."""
+    from tests.support import audited_org_update
+
     with db.write() as session:
-        org = find_org(session, "ENT-L")
-        org.union_status = "founded"
-        org.member_count = 50
+        audited_org_update(session, "ENT-L", union_status="founded", member_count=50)
     users = dict(tree)
     users["ent_rev"] = make_user("ent_rev", "reviewer", "ENT-L")
     users["prep2"] = make_user("prep2", "preparer", "ENT-L")

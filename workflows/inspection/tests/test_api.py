@@ -275,13 +275,13 @@ def test_an_organisation_item_below_its_maximum_is_the_first_veto(walk, big, poi
 
 
 def test_the_membership_veto_reads_the_members_on_the_day_of_the_inspection(api, make_case, fire, tree, big, db):
-    from services.accounts import find_org
-
     case = make_case(big, "inspection", data={"year": 2026})
     fire(big, case["id"], "self_assess", {"scores": FULL})
     fire(big, case["id"], "record_evaluation", {"respondents": 190, "satisfied": 190})
+    from tests.support import audited_org_update
+
     with db.write() as session:  # members left after the founding: 1,899 of 2,000 on the day
-        find_org(session, "ENT-BIG").member_count = 1899
+        audited_org_update(session, "ENT-BIG", member_count=1899)
     data = fire(tree["fed"], case["id"], "inspect", {"scores": FULL, "vetoes": []})["data"]
     assert data["membership_rate"] == {"numerator": 1899, "denominator": 2000}
     assert "membership_below_95" in data["vetoes_applied"]
