@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, TypeAlias, cast
 from zoneinfo import ZoneInfo
@@ -59,6 +59,7 @@ from .rules import CONDITIONS, EFFECTS, GUARDS, ORG_FIELDS, WITHOUT_DATA, ActorF
 from .validation import validate
 
 CASE = "case"
+DECIDED_ON = "decided_on"  # the entry data's key of the step's business date
 # the engine reads models and the hot path's records alike (the same attribute names)
 _AnyCase: TypeAlias = "Case | CaseRecord"
 _AnyOrg: TypeAlias = "Organisation | OrgRecord"
@@ -145,8 +146,10 @@ class Effects:
 
 
 def _entry_data(recorded: Mapping[str, Any], effects: Effects, org: Any,
-                applied: list[Applied]) -> dict[str, Any]:
+                applied: list[Applied], day: date) -> dict[str, Any]:
     data: dict[str, Any] = dict(recorded)
+    # the business date, part of the hashed entry beside the recording time (`at`)
+    data[DECIDED_ON] = day.isoformat()
     if effects.facts or effects.data:
         data["computed"] = {**effects.data, **effects.facts}
     if effects.org:
@@ -182,12 +185,58 @@ class Engine:
     def today(self, profile: str | None = None) -> date:
         if self._clock is not None:
             return self._clock()
+        return datetime.now(self.zone(profile)).date()
+
+    def zone(self, profile: str | None = None) -> ZoneInfo:
+        """The profile's time zone (in which its days begin and end)."""
         name = profile or self.profile_name
         tz = self._zones.get(name)
         if tz is None:
             tz = self._zones[name] = ZoneInfo(
                 self.catalog.profile(name).for_workflow("common").get("timezone", "Asia/Shanghai"))
-        return datetime.now(tz).date()
+        return tz
+
+    def local_date(self, at: datetime, profile: str | None = None) -> date:
+        """The day of the profile's zone in which a UTC time (naive, as stored) falls."""
+        return at.replace(tzinfo=timezone.utc).astimezone(self.zone(profile)).date() if at.tzinfo is None \
+            else at.astimezone(self.zone(profile)).date()
+
+    @staticmethod
+    def business_date(value: Any, today: date) -> date | None:
+        """The step's `decided_on` as given (an ISO date "YYYY-MM-DD", a date, or None for today), or None
+        when it is no date."""
+        if value is None or value == "":
+            return today
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
+        return None
+
+    @staticmethod
+    def _check_data_and_date(specs: Any, data: Any, day: date | None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The step's data and its business date, every field's problem reported together."""
+        clean, recorded, errors = validate(specs, data)
+        if day is None:
+            errors[DECIDED_ON] = FieldError("not_date")
+        if errors:
+            raise InvalidInput(fields=errors)
+        return clean, recorded
+
+    @staticmethod
+    def _date_reasons(decided_on: date, today: date, previous: date | None) -> list[Reason]:
+        """The business date may not be in the future nor before the case's previous step's."""
+        reasons = []
+        if decided_on > today:
+            reasons.append(Reason("decided_on_future", {"decided_on": decided_on.isoformat(),
+                                                        "today": today.isoformat()}))
+        if previous is not None and decided_on < previous:
+            reasons.append(Reason("decided_on_out_of_order", {"decided_on": decided_on.isoformat(),
+                                                              "previous": previous.isoformat()}))
+        return reasons
 
     # -- lookups ---------------------------------------------------------
     def definition_of(self, case: _AnyCase) -> Definition:
@@ -368,22 +417,18 @@ class Engine:
             raise InvalidInput(fields={"comment": FieldError("too_long", max=2000)})
         return comment
 
-    @staticmethod
-    def _check_data(specs: Any, data: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        clean, recorded, errors = validate(specs, data)
-        if errors:
-            raise InvalidInput(fields=errors)
-        return clean, recorded
-
     def _check_guards(self, names: Iterable[str], ctx: Context) -> None:
         reasons = self._run_guards(names, ctx)
         if reasons:
             raise GuardFailed(reasons)
 
     def _change_state(self, session: Session, case: CaseRecord, definition: Definition, t: Transition,
-                      actor: Actor, recorded: Mapping[str, Any], effects: Effects) -> list[Applied]:
+                      actor: Actor, recorded: Mapping[str, Any], effects: Effects, day: date) -> list[Applied]:
         """Write the step: the case's columns it changed, the organisation's and the entities' changes."""
         changed = {"version", "fired_by", "updated_at"}
+        if case.decided_on != day:
+            case.decided_on = day
+            changed.add("decided_on")
         if t.record == "merge" and recorded:
             case.data.update(recorded)
             changed.add("data")
@@ -440,9 +485,14 @@ class Engine:
         comment: str | None = "",
         expected_version: int | None = None,
         today: date | None = None,
+        decided_on: Any = None,
     ) -> CaseRecord:
         """Fire `trigger` on the case; returns the case as it now stands (a record, not a model), as it will
-        be once the caller's unit of work commits."""
+        be once the caller's unit of work commits.
+
+        `decided_on` is the business date of the step, the day it took place (default `today`, the
+        profile's today): the rules count postings, deadlines and periods from it, and it may be neither
+        after today nor before the case's previous step's."""
         record = self.load_for_update(session, _case_id(case), actor)
         definition = self.definition_of(record)
         self._check_trigger(definition, trigger)
@@ -454,16 +504,20 @@ class Engine:
         self._check_competence(session, record, t, actor)
         self._check_four_eyes(record, t, actor)
         comment = self._check_comment(t, comment)
-        clean, recorded = self._check_data(t.data, data)
-        ctx = self._context(record, trigger, clean, actor, today or self.today(record.profile), record.org,
-                            session=session)
-        self._check_guards(t.guards, ctx)
+        today = today or self.today(record.profile)
+        found = self.business_date(decided_on, today)
+        clean, recorded = self._check_data_and_date(t.data, data, found)
+        day = cast(date, found)
+        ctx = self._context(record, trigger, clean, actor, day, record.org, session=session)
+        reasons = self._date_reasons(day, today, record.decided_on) + self._run_guards(t.guards, ctx)
+        if reasons:
+            raise GuardFailed(reasons)
 
         effects, ctx = self._run_effects(definition, t.effects, ctx)
         t = machine.choose(candidates, ctx, CONDITIONS)
         before = record.state
-        applied = self._change_state(session, record, definition, t, actor, recorded, effects)
-        entry = _entry_data(recorded, effects, record.org, applied)
+        applied = self._change_state(session, record, definition, t, actor, recorded, effects, day)
+        entry = _entry_data(recorded, effects, record.org, applied, day)
         if t.fix_competent and record.competent_org is not None:
             entry["competent_org"] = record.competent_org.code
         self._append_entries(session, record, actor, trigger, before, comment, entry, applied)
@@ -540,6 +594,7 @@ class Engine:
         data: Any = None,
         profile: str | None = None,
         today: date | None = None,
+        decided_on: Any = None,
     ) -> Case:
         if not isinstance(workflow, str) or workflow not in self.catalog.definitions:
             raise InvalidInput(fields={"workflow": FieldError("unknown_workflow")})
@@ -553,21 +608,23 @@ class Engine:
         creation = definition.creation
         if actor.role not in creation.roles:
             raise Forbidden([Reason("forbidden", {"role": actor.role})])
-        clean, recorded = self._check_data(creation.data, data)
+        today = today or self.today(profile)
+        found = self.business_date(decided_on, today)
+        clean, recorded = self._check_data_and_date(creation.data, data, found)
+        day = cast(date, found)
         if org.kind != creation.org_kind:
             raise GuardFailed([Reason("wrong_org_kind", {"kind": creation.org_kind})])
         parties = self._resolve_parties(session, definition, org, clean) if definition.parties else []
 
-        today = today or self.today(profile)
         now = utcnow()
         case = Case(
             workflow=workflow, definition_version=definition.version, profile=profile, org=org,
             state=definition.initial, version=1, data={}, facts={}, fired_by={},
-            created_by_id=actor.id, created_at=now, updated_at=now, state_since=now,
+            created_by_id=actor.id, created_at=now, updated_at=now, state_since=now, decided_on=day,
         )
-        ctx = self._context(case, "create", clean, actor, today, org,
+        ctx = self._context(case, "create", clean, actor, day, org,
                             parties={p.name: _org_facts(o) for p, o in parties}, session=session)
-        reasons = self._run_guards(creation.guards, ctx)
+        reasons = self._date_reasons(day, today, None) + self._run_guards(creation.guards, ctx)
         unique_key = self._unique_key(definition, org, clean)
         if unique_key is not None and session.scalar(select(Case.id).where(Case.unique_key == unique_key)):
             reasons.append(Reason(cast(Mapping[str, Any], creation.unique)["reason"]))  # a key needs `unique`
@@ -594,7 +651,7 @@ class Engine:
         for party, porg in parties:
             session.add(CaseParty(case_id=case.id, party=party.name, org_id=porg.id, sees_case=party.sees_case))
         applied = apply_entities(session, effects.entities) if effects.entities else []
-        entry = _entry_data(recorded, effects, org, applied)
+        entry = _entry_data(recorded, effects, org, applied, day)
         if parties:
             entry["parties"] = {p.name: o.code for p, o in parties}
         if case.competent_org is not None:

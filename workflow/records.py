@@ -64,6 +64,7 @@ class CaseRecord:
     facts: dict[str, Any]
     fired_by: dict[str, Any]
     unique_key: str | None
+    decided_on: Any  # the business date of the last step (a date; None only before it was recorded)
     created_by_id: int
     org: OrgRecord
     competent_org: OrgRecord | None
@@ -88,7 +89,7 @@ _competent = aliased(Organisation)
 _COMPETENT_COLUMNS = tuple(getattr(_competent, c.key) for c in _ORG_COLUMNS)
 _CASE_COLUMNS = (Case.id, Case.workflow, Case.definition_version, Case.profile, Case.state, Case.version,
                  Case.closed, Case.competent_org_id, Case.data, Case.facts, Case.fired_by, Case.unique_key,
-                 Case.created_by_id)
+                 Case.decided_on, Case.created_by_id)
 _CASE_FIELDS = tuple(c.key for c in _CASE_COLUMNS)  # CaseRecord's first fields, in order
 
 # the case with its organisations, times, title and creator: all that the engine and a case's JSON use
@@ -110,7 +111,7 @@ _PARTIES = Prepared(
 _ORGS_BY_ID: dict[int, Prepared] = {}  # by the number of ids (an organisation's depth)
 _UPDATES: dict[frozenset[str], Prepared] = {}  # by the columns a step changes
 UPDATABLE = frozenset(("state", "version", "closed", "competent_org_id", "data", "facts", "fired_by", "unique_key",
-                       "updated_at", "state_since"))
+                       "updated_at", "state_since", "decided_on"))
 
 
 def _update_case(columns: frozenset[str]) -> Prepared:
