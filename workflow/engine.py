@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeAlias, cast
 from zoneinfo import ZoneInfo
@@ -195,11 +195,6 @@ class Engine:
             tz = self._zones[name] = ZoneInfo(
                 self.catalog.profile(name).for_workflow("common").get("timezone", "Asia/Shanghai"))
         return tz
-
-    def local_date(self, at: datetime, profile: str | None = None) -> date:
-        """The day of the profile's zone in which a UTC time (naive, as stored) falls."""
-        return at.replace(tzinfo=timezone.utc).astimezone(self.zone(profile)).date() if at.tzinfo is None \
-            else at.astimezone(self.zone(profile)).date()
 
     @staticmethod
     def business_date(value: Any, today: date) -> date | None:
