@@ -43,6 +43,11 @@ def test_a_posting_period_counts_from_a_back_dated_review(api, fire, founded, cl
     before = step(api, u["ent_rev"], case["id"], "start_posting", {"posted_on": (MONDAY - timedelta(days=1)).isoformat()},
                   decided_on=MONDAY)
     assert codes(before) == ["posted_before_review"]
+    # nor after the day the posting was started, though that is before the day it is recorded
+    later = step(api, u["ent_rev"], case["id"], "start_posting", {"posted_on": (MONDAY + timedelta(days=1)).isoformat()},
+                 decided_on=MONDAY)
+    assert codes(later) == ["posted_on_in_future"]
+    assert "不能晚于本步骤的办理日期（2026-11-02）" in later.get_json()["error"]["reasons"][0]["message"]
     posted = step(api, u["ent_rev"], case["id"], "start_posting", {"posted_on": MONDAY.isoformat()}, decided_on=MONDAY)
     assert posted.status_code == 200, posted.get_json()
     # five working days after a Monday posting: the next Monday; the Sunday before is one day short
