@@ -4,7 +4,9 @@
 It is the ordered list of its checks, each a small method below: load and
 lock the case (404 unless the actor sees it), the trigger, the version, the
 trigger's roles, the state, the transition's role, competence, four eyes,
-the comment and the data, every guard (collecting all reasons); then the
+the comment, the data and the business date (`decided_on`: not after today,
+not before the previous step's), every guard (collecting all reasons, the
+business date's among them; the rules count from that date); then the
 effects, the change of state (with the organisation's and the declared
 entities' changes), the audit entries, written straight to the database. It
 never commits: the caller's unit of work does, so the state change and its
@@ -411,11 +413,6 @@ class Engine:
         if len(comment) > 2000:
             raise InvalidInput(fields={"comment": FieldError("too_long", max=2000)})
         return comment
-
-    def _check_guards(self, names: Iterable[str], ctx: Context) -> None:
-        reasons = self._run_guards(names, ctx)
-        if reasons:
-            raise GuardFailed(reasons)
 
     def _change_state(self, session: Session, case: CaseRecord, definition: Definition, t: Transition,
                       actor: Actor, recorded: Mapping[str, Any], effects: Effects, day: date) -> list[Applied]:
