@@ -76,6 +76,8 @@ def test_a_back_dated_step_through_the_form_shows_both_dates(login, tree, make_c
     recorded = recorded_day()
     assert f"办理日期 2026-11-03（{recorded}" in shown and "录入）" in shown
     assert f"办理日期 2026-11-02（{recorded}" in shown
+    english = text(prep.get(f"/cases/{case_id}?lang=en"))
+    assert f"Done on 2026-11-03 (recorded {recorded}" in english
     body = api.get(f"/cases/{case_id}", tree["prep"]).get_json()
     assert body["decided_on"] == "2026-11-03"
     # the auditor's entry page shows the business date with the day it was recorded
