@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -12,7 +13,9 @@ from audit.chain import format_at
 from definitions import thaw
 from workflow import DECIDED_ON, Actor, Case, Engine, Organisation, mask
 
-from .i18n import local_date, reason_message, text
+from .i18n import reason_message, text
+
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")  # the deployment's zone, in which the pages show times (web.i18n)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -69,7 +72,10 @@ def entry_decided_on(entry: AuditEntry, data: Any) -> str:
     """The business date of an entry: the one its hashed data records, else (an entry written before
     business dates were recorded, or one that is no step) the local day it was recorded."""
     day = data.get(DECIDED_ON) if isinstance(data, dict) else None
-    return day if isinstance(day, str) else local_date(entry.at)
+    if isinstance(day, str):
+        return day
+    at = entry.at if entry.at.tzinfo is not None else entry.at.replace(tzinfo=timezone.utc)
+    return at.astimezone(LOCAL_ZONE).date().isoformat()  # outside a request too (the command line's proofs)
 
 
 def entry_json(entry: AuditEntry, masked: bool) -> dict[str, Any]:
