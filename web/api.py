@@ -307,12 +307,13 @@ def post_case(session: Session, actor: Actor) -> Response:
     for key in ("workflow", "org"):
         if not isinstance(body.get(key), str):
             fields[key] = FieldError("required" if body.get(key) is None else "not_string")
-    unknown = set(body) - {"workflow", "org", "data"}
+    unknown = set(body) - {"workflow", "org", "data", "decided_on"}
     fields.update({k: FieldError("unknown_field") for k in sorted(unknown)})
     if fields:
         raise InvalidInput(fields=fields)
     engine = get_engine()
-    case_id = engine.create_case(session, body["workflow"], body["org"], actor, body.get("data") or {}).id
+    case_id = engine.create_case(session, body["workflow"], body["org"], actor, body.get("data") or {},
+                                 decided_on=body.get("decided_on")).id
     return AfterCommit(lambda read: respond(case_json(read, engine, read.get(Case, case_id), actor), 201))
 
 
@@ -363,14 +364,15 @@ def post_event(session: Session, actor: Actor, case_id: int) -> Response:
     comment = body.get("comment")
     if comment is not None and not isinstance(comment, str):
         fields["comment"] = FieldError("not_string")
-    unknown = set(body) - {"trigger", "data", "comment", "version"}
+    unknown = set(body) - {"trigger", "data", "comment", "version", "decided_on"}
     fields.update({k: FieldError("unknown_field") for k in sorted(unknown)})
     if fields:
         # an unknown case stays unknown, whatever the body says
         _visible_case(session, actor, case_id)
         raise InvalidInput(fields=fields)
     engine = get_engine()
-    case = engine.fire(session, case_id, trigger, actor, body.get("data"), comment or "", version)
+    case = engine.fire(session, case_id, trigger, actor, body.get("data"), comment or "", version,
+                       decided_on=body.get("decided_on"))
     # the answer shows the case as the step left it, and what may be done next as seen once it has committed
     return AfterCommit(lambda read: respond(case_json(read, engine, case, actor)))
 

@@ -298,10 +298,11 @@ def export_csv() -> Response:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         buffer.write("\ufeff")  # so that Excel and WPS open the UTF-8 text as such
-        writer.writerow((*EXPORT_COLUMNS, "at_local"))
+        writer.writerow((*EXPORT_COLUMNS, "at_local", "decided_on"))
         for row in _export_rows(actor, args):
             row = {**row, "data": json.dumps(row["data"], ensure_ascii=False, sort_keys=True)}
-            writer.writerow([csv_cell(row[c]) for c in EXPORT_COLUMNS] + [local_time(row["at"], "yyyy-MM-dd HH:mm:ss")])
+            writer.writerow([csv_cell(row[c]) for c in EXPORT_COLUMNS]
+                            + [local_time(row["at"], "yyyy-MM-dd HH:mm:ss"), row["decided_on"]])
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()

@@ -23,7 +23,7 @@ from .i18n import reason_message, text
 from .listing import COUNT_LIMIT, filter_org
 from .listing import page_number as _page
 from .present import case_data, entry_json, sees_personal_data
-from .steps import explain, serve
+from .steps import BusinessDate, explain, sent_date, serve, shown_date
 from .templating import review_states
 from .waiting import waiting_for, waiting_note
 from .workflow_pages import CaseView, workflow_pages
@@ -148,6 +148,7 @@ def new(workflow: str) -> Any:
     errors: list[str] = []
     existing: list[int] = []  # the open case a refused creation would duplicate
     status = 200
+    decided_on: BusinessDate | None = None
     if request.method == "POST" and form.validate_on_submit():
         data, problems = form_data(form, definition.creation.data)
         org_code = request.form.get("org", actor.org_code or "")
@@ -157,18 +158,22 @@ def new(workflow: str) -> Any:
         else:
             try:
                 with get_db().write() as session:
-                    case = engine.create_case(session, workflow, org_code, actor, data)
+                    case = engine.create_case(session, workflow, org_code, actor, data, decided_on=sent_date())
                     case_id = case.id
                 flash(_("案件已创建"), "success")
                 return redirect(url_for("cases.show", case_id=case_id))
             except WorkflowError as err:
                 outcome = explain(err)
+                decided_on = shown_date(engine, None, request.form.get("decided_on"), outcome)
                 errors, status = [*outcome.messages, *attach_errors(form, outcome.fields)], outcome.status
                 existing = [r.params["case"] for r in outcome.reasons if isinstance(r.params.get("case"), int)]
     elif request.method == "POST":
         status = 400
+    if decided_on is None:
+        decided_on = shown_date(engine, None, request.form.get("decided_on"), None)
     return render_template("cases/new.html", definition=definition, form=form, errors=errors, existing=existing,
-                           org_choices=org_choices, org_selected=request.form.get("org", actor.org_code)), status
+                           org_choices=org_choices, org_selected=request.form.get("org", actor.org_code),
+                           decided_on=decided_on), status
 
 
 @bp.get("/cases/<int:case_id>")

@@ -104,9 +104,11 @@ class _Walker:
         with self.db.read() as session:
             return Actor.of(find_user(session, username))
 
-    def create(self, workflow: str, org: str, who: str, data: Any = None) -> int:
+    def create(self, workflow: str, org: str, who: str, data: Any = None, days_ago: int = 0) -> int:
+        """Open a case; `days_ago` dates its business day back (the trail keeps the real time)."""
         with self.db.write() as session:
-            case = self.engine.create_case(session, workflow, org, self.actor(who), data or {})
+            case = self.engine.create_case(session, workflow, org, self.actor(who), data or {},
+                                           decided_on=self.today - timedelta(days=days_ago))
             self.cases += 1
             return case.id
 
@@ -115,30 +117,33 @@ class _Walker:
         """Fire a step; `days_ago` dates the business day of the step back (the trail keeps real time)."""
         with self.db.write() as session:
             self.engine.fire(session, case_id, trigger, self.actor(who), data or {}, comment,
-                             today=self.today - timedelta(days=days_ago))
+                             decided_on=self.today - timedelta(days=days_ago))
 
     # -- founding ------------------------------------------------------------
-    def founding(self, org: str, prep: str, reviewer: str, until: str, members: tuple[int, int]) -> int:
+    def founding(self, org: str, prep: str, reviewer: str, until: str, members: tuple[int, int],
+                 ago: int = 0) -> int:
+        """A founding case walked up to `until`; its last step `ago` days before today."""
+        # each step dated as it took place on paper (days before today), recorded in one go
         steps = [
-            ("form_group", prep, {"group_members": ["周杰", "钱芳", "孙磊", "李娜", "吴敏"]}, ""),
-            ("apply", prep, {}, "申请成立工会"),
-            ("approve_application", reviewer, {}, "同意筹建"),
-            ("record_members", prep, {"member_count": members[0], "female_member_count": members[1]}, ""),
-            ("nominate", prep, self._nomination(members), "候选人名单已在厂区公示栏张贴"),
-            ("approve_candidates", reviewer, {}, "候选人符合条件"),
+            ("form_group", prep, {"group_members": ["周杰", "钱芳", "孙磊", "李娜", "吴敏"]}, "", 60),
+            ("apply", prep, {}, "申请成立工会", 55),
+            ("approve_application", reviewer, {}, "同意筹建", 48),
+            ("record_members", prep, {"member_count": members[0], "female_member_count": members[1]}, "", 30),
+            ("nominate", prep, self._nomination(members, 10 + ago), "候选人名单已在厂区公示栏张贴", 10),
+            ("approve_candidates", reviewer, {}, "候选人符合条件", 2),
             ("convene", prep, {"assembly_type": "members" if members[0] <= 100 else "delegates",
                                "entitled": members[0] if members[0] <= 100 else 60,
-                               "present": members[0] * 9 // 10 if members[0] <= 100 else 55}, ""),
-            ("record_election", prep, self._election(members), ""),
-            ("submit_results", prep, {}, "报请审批选举结果"),
-            ("sanction", reviewer, {"approval_no": f"海总工批〔{self.today.year}〕{self.cases + 10}号"}, "同意成立"),
-            ("register", prep, {"certificate_no": f"工法证字第{330100000 + self.cases}号"}, ""),
+                               "present": members[0] * 9 // 10 if members[0] <= 100 else 55}, "", 1),
+            ("record_election", prep, self._election(members), "", 1),
+            ("submit_results", prep, {}, "报请审批选举结果", 1),
+            ("sanction", reviewer, {"approval_no": f"海总工批〔{self.today.year}〕{self.cases + 10}号"}, "同意成立", 0),
+            ("register", prep, {"certificate_no": f"工法证字第{330100000 + self.cases}号"}, "", 0),
         ]
-        case_id = self.create("founding", org, prep)
-        for trigger, who, data, comment in steps:
+        case_id = self.create("founding", org, prep, days_ago=60 + ago)
+        for trigger, who, data, comment, days_ago in steps:
             if trigger == until:
                 break
-            self.fire(case_id, trigger, who, data, comment)
+            self.fire(case_id, trigger, who, data, comment, days_ago + ago)
         return case_id
 
     COMMITTEE = ["周杰", "钱芳", "孙磊", "李娜", "吴敏", "郑浩", "冯涛", "陈静"]
@@ -147,7 +152,7 @@ class _Walker:
     def _seats(members: tuple[int, int]) -> int:
         return 3 if members[0] < 25 else 5 if members[0] <= 200 else 7
 
-    def _nomination(self, members: tuple[int, int]) -> dict[str, Any]:
+    def _nomination(self, members: tuple[int, int], days_ago: int = 10) -> dict[str, Any]:
         seats = self._seats(members)
         names = self.COMMITTEE[: seats + 1]  # 差额: one candidate more than seats (>= 5 %)
         candidates = [{"name": n, "for": ["committee"], "bars": []} for n in names]
@@ -155,7 +160,7 @@ class _Walker:
         candidates.append({"name": "王丽", "for": ["audit"], "bars": []})
         candidates.append({"name": "赵倩", "for": ["women"], "bars": []})
         return {"committee_seats": seats, "audit_seats": 1, "women_seats": 1 if members[1] >= 10 else 0,
-                "posted_on": (self.today - timedelta(days=10)).isoformat(), "candidates": candidates}
+                "posted_on": (self.today - timedelta(days=days_ago)).isoformat(), "candidates": candidates}
 
     def _election(self, members: tuple[int, int]) -> dict[str, Any]:
         entitled = members[0] if members[0] <= 100 else 60
@@ -171,7 +176,8 @@ class _Walker:
                 "chair_votes": {"周杰": high}}
 
     def foundings(self) -> None:
-        self.founding("ENT-PREC", "prep_prec", "fed_li", until="-", members=(600, 200))  # registered
+        # registered two months ago, before its hardship and inspection cases
+        self.founding("ENT-PREC", "prep_prec", "fed_li", until="-", members=(600, 200), ago=60)
         self.founding("ENT-LOGI", "prep_logi", "fed_li", until="approve_candidates", members=(96, 30))
         self.founding("ENT-SOFT", "prep_soft", "fed_li", until="approve_application", members=(0, 0))
         self.founding("ENT-CAFE", "prep_cafe", "town_zhao", until="apply", members=(0, 0))
@@ -197,7 +203,7 @@ class _Walker:
     def hardship(self) -> None:
         stops = ["submit", "approve_review", "start_posting", "submit_to_federation", "determine", "-"]
         for n, until in enumerate(stops, start=1):
-            case_id = self.create("hardship", "ENT-PREC", "prep_prec", self._application(n, 1500 + 100 * n))
+            case_id = self.create("hardship", "ENT-PREC", "prep_prec", self._application(n, 1500 + 100 * n), 21)
             walk = [
                 ("submit", "prep_prec", {}, "", 20),
                 ("approve_review", "union_prec", {}, "经工会委员会研究同意", 16),

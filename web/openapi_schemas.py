@@ -27,6 +27,10 @@ INT = {"type": "integer"}
 HEX = {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "a SHA-256 hash, hex"}
 TIME = {"type": "string", "description": "UTC, e.g. 2026-11-10T08:30:00.000000Z"}
 LABEL = {"type": "object", "properties": {"zh": STRING, "en": STRING}}
+DAY = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "description": "YYYY-MM-DD"}
+DECIDED_ON = {**DAY, "description": "the business date, the day the act took place (YYYY-MM-DD; default today in "
+                                    "the profile's zone): not after today (`decided_on_future`) nor before the "
+                                    "case's previous step's (`decided_on_out_of_order`)"}
 RATE = {"type": ["number", "null"], "minimum": 0, "description": "a fraction (0.9 for 90 %); null when the denominator is 0"}
 
 def spoken_list(names: Iterable[str]) -> str:
@@ -156,6 +160,7 @@ def schemas(catalog: Catalog) -> dict[str, Any]:
                 "workflow": {"type": "string", "enum": list(catalog.definitions)},
                 "org": {**STRING, "description": "the enterprise's code"},
                 "data": {"type": "object", "description": creation_data(catalog)},
+                "decided_on": DECIDED_ON,
             },
         },
         "Event": {
@@ -165,6 +170,7 @@ def schemas(catalog: Catalog) -> dict[str, Any]:
                 "data": {"type": "object", "description": "the trigger's data (api.md, Event data per trigger)"},
                 "comment": STRING,
                 "version": {"type": "integer", "description": "apply only to this version of the case (else 409)"},
+                "decided_on": DECIDED_ON,
             },
         },
         "Reassignment": {
@@ -191,6 +197,8 @@ def schemas(catalog: Catalog) -> dict[str, Any]:
                 "data": {"type": "object", "description": "recorded data and computed facts; 身份证号 masked outside "
                                                           "the case's own enterprise"},
                 "created_by": nullable(STRING), "created_at": TIME, "updated_at": TIME, "state_since": TIME,
+                "decided_on": {**nullable(DAY), "description": "the business date of the case's last step (`at` of its "
+                                                               "entry is when it was recorded)"},
                 "overdue": {"type": "array", "items": STRING, "description": "deadline facts that have passed"},
                 "available": {"type": "array", "items": ref("Available")},
             },
@@ -202,10 +210,13 @@ def schemas(catalog: Catalog) -> dict[str, Any]:
         },
         "AuditEntry": {
             "type": "object",
-            "required": ["seq", "at", "actor", "role", "trigger", "from", "to", "version", "comment", "data", "hash",
-                         "prev_hash"],
+            "required": ["seq", "at", "decided_on", "actor", "role", "trigger", "from", "to", "version", "comment",
+                         "data", "hash", "prev_hash"],
             "properties": {
-                "seq": INT, "at": TIME, "actor": STRING, "role": STRING, "subject_type": STRING, "subject_id": STRING,
+                "seq": INT, "at": TIME,
+                "decided_on": {**DAY, "description": "the business date the entry's data records (a step's "
+                                                     "`decided_on`), else the local day of `at`"},
+                "actor": STRING, "role": STRING, "subject_type": STRING, "subject_id": STRING,
                 "trigger": STRING, "from": nullable(STRING), "to": nullable(STRING), "version": nullable(INT),
                 "comment": STRING, "data": {"type": "object"},
                 "hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},

@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from audit import AuditEntry
 from audit.chain import format_at
 from definitions import thaw
-from workflow import Actor, Case, Engine, Organisation, can_see_personal_data, mask
+from workflow import DECIDED_ON, Actor, Case, Engine, Organisation, can_see_personal_data, mask
 
 from .i18n import reason_message, text
+
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")  # the deployment's zone, in which the pages show times (web.i18n)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -48,6 +51,7 @@ def case_json(session: Session, engine: Engine, case: Case, actor: Actor, with_a
         "created_at": iso(case.created_at),
         "updated_at": iso(case.updated_at),
         "state_since": iso(case.state_since),
+        "decided_on": case.decided_on.isoformat() if case.decided_on is not None else None,
         "overdue": engine.overdue(case),
     }
     if with_available:
@@ -64,11 +68,22 @@ def case_json(session: Session, engine: Engine, case: Case, actor: Actor, with_a
     return out
 
 
+def entry_decided_on(entry: AuditEntry, data: Any) -> str:
+    """The business date of an entry: the one its hashed data records, else (an entry written before
+    business dates were recorded, or one that is no step) the local day it was recorded."""
+    day = data.get(DECIDED_ON) if isinstance(data, dict) else None
+    if isinstance(day, str):
+        return day
+    at = entry.at if entry.at.tzinfo is not None else entry.at.replace(tzinfo=timezone.utc)
+    return at.astimezone(LOCAL_ZONE).date().isoformat()  # outside a request too (the command line's proofs)
+
+
 def entry_json(entry: AuditEntry, masked: bool) -> dict[str, Any]:
     data = json.loads(entry.data)
     return {
         "seq": entry.seq,
         "at": format_at(entry.at),
+        "decided_on": entry_decided_on(entry, data),
         "actor": entry.actor,
         "role": entry.role,
         "subject_type": entry.subject_type,

@@ -49,6 +49,7 @@ def proof_file(session: Session, seq: int, note_text: str, masked: bool) -> dict
         raise ProofUnavailable("当前审计树与签名检查点不一致，请先运行审计链校验。",
                                "the live tree does not match the checkpoint: run `flask audit verify`")
     shown = entry_json(entry, masked)
+    del shown["decided_on"]  # the file holds what is hashed: the business date is in the entry's data
     hidden = shown["data"] != json.loads(entry.data)
     body: dict[str, Any] = {
         "format": FORMAT,

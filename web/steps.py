@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 import audit
 from definitions import Definition, Transition
 from services.accounts import find_user
-from workflow import Actor, Availability, Case, Engine, Reason, WorkflowError, can_view
+from workflow import DECIDED_ON, Actor, Availability, Case, Engine, Reason, WorkflowError, can_view
 
 from .extensions import get_db, get_engine
 from .forms import attach_errors, form_data, step_form
@@ -85,6 +85,33 @@ class Outcome:
     named: dict[str, list[str]] = field(default_factory=dict)  # by the person's name (candidate, member)
     status: int = 400
     reasons: list[Reason] = field(default_factory=list)
+
+
+@dataclass
+class BusinessDate:
+    """The step form's 办理日期: the day the step took place (default today), with its error if any."""
+
+    value: str
+    today: str
+    previous: str | None = None
+    error: str | None = None
+
+
+def shown_date(engine: Engine, profile: str | None, raw: str | None, outcome: Outcome | None,
+               previous: Any = None) -> BusinessDate:
+    """The business date a form shows: what was sent (or today), its field error taken off the outcome."""
+    today = engine.today(profile).isoformat()
+    error = outcome.fields.pop(DECIDED_ON, None) if outcome else None
+    return BusinessDate(raw if raw is not None else today, today, previous.isoformat() if previous else None, error)
+
+
+def business_date(step: Step, raw: str | None, outcome: Outcome | None) -> BusinessDate:
+    return shown_date(step.engine, step.case.profile, raw, outcome, step.case.decided_on)
+
+
+def sent_date() -> str | None:
+    """The 办理日期 a form sent (None for today)."""
+    return (request.form.get(DECIDED_ON) or "").strip() or None
 
 
 def unreadable() -> Outcome:
@@ -197,14 +224,16 @@ def load_step(case_id: int, trigger: str, workflow: str | None = None, page: Ste
         return step
 
 
-def fire_step(step: Step, page: StepPage, event: Mapping[str, Any], comment: str, version_raw: str | None) -> Any:
+def fire_step(step: Step, page: StepPage, event: Mapping[str, Any], comment: str, version_raw: str | None,
+              decided_on: str | None = None) -> Any:
     """Confirm, fire in one unit of work, and redirect to the case; or the refusal as an Outcome."""
     if step.confirm and request.form.get("confirm") != "yes":
         return Outcome([_(CONFIRM_FIRST)])
     version = int(version_raw) if (version_raw or "").isdigit() else None
     try:
         with get_db().write() as session:
-            step.engine.fire(session, step.case.id, step.trigger, step.actor, dict(event), comment, version)
+            step.engine.fire(session, step.case.id, step.trigger, step.actor, dict(event), comment, version,
+                             decided_on=decided_on)
     except WorkflowError as err:
         if err.code == "stale_version" and version is not None:
             return overtaken(step, version) or explain(err)
@@ -227,8 +256,8 @@ def overtaken(step: Step, version: int) -> Outcome | None:
     definition = step.definition
     label = next((text(t.label, t.trigger) for t in definition.transitions if t.trigger == last.trigger),
                  _("转办审批") if last.trigger == "reassign" else last.trigger)
-    message = _("此案件已由%(who)s于%(when)s办理“%(step)s”，您打开的表单已过期，本次未作任何更改。请查看案件的最新情况后再办理。",
-                who=who, when=local_time(last.at), step=label)
+    message = _("此案件已由%(who)s于%(when)s办理“%(step)s”，您打开的表单已过期，本次未作任何更改。"
+                "请查看案件的最新情况后再办理。", who=who, when=local_time(last.at), step=label)
     return Outcome([message], status=409)
 
 
@@ -239,6 +268,8 @@ def serve(case_id: int, trigger: str, page: StepPage | None = None, workflow: st
         page = pages_of(step.case.workflow, trigger)
     form = page.form(step)
     outcome: Outcome | None = None
+    decided_raw = request.form.get(DECIDED_ON) if request.method == "POST" else None
+    decided_sent = sent_date() if request.method == "POST" else None
     if request.method == "GET":
         form.version.data = str(step.case.version)
     elif not form.validate_on_submit():
@@ -247,16 +278,18 @@ def serve(case_id: int, trigger: str, page: StepPage | None = None, workflow: st
         event = page.event(step, form)
         if isinstance(event, dict):
             comment = form.comment.data if hasattr(form, "comment") else ""
-            result = fire_step(step, page, event, comment or "", form.version.data)
+            result = fire_step(step, page, event, comment or "", form.version.data, decided_sent)
             if not isinstance(result, Outcome):
                 return result
             outcome = result
         else:
             outcome = event
+    decided_on = business_date(step, decided_raw, outcome)
     errors = [*outcome.messages, *page.place(step, form, outcome)] if outcome else []
     return render_template(
         page.template, step=step, case=step.case, definition=step.definition, transition=step.transition,
         availability=step.availability, data=step.data, form=form, errors=errors, outcome=outcome,
+        decided_on=decided_on,
         named=outcome.named if outcome else {}, reason_message=reason_message, **page.context(step, form),
     ), (outcome.status if outcome else 200)
 

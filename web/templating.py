@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from definitions import Definition, FieldSpec
+from workflow import DECIDED_ON
 
 from .diagram import escape_states, path_labels
 from .extensions import get_engine
@@ -176,6 +177,13 @@ def paren(inner: Any) -> Markup:
     return Markup(punct("(")) + (inner if isinstance(inner, str) else str(inner)) + Markup(punct(")"))
 
 
+def step_data(data: Any) -> Any:
+    """An entry's recorded data without its business date (shown beside the recording time instead)."""
+    if isinstance(data, Mapping) and DECIDED_ON in data:
+        return {k: v for k, v in data.items() if k != DECIDED_ON}
+    return data
+
+
 def simple_data(data: Any, most: int = 4) -> bool:
     """Few plain values: shown inline in the timeline rather than folded away."""
     if not isinstance(data, Mapping) or len(data) - ("_digest" in data) > most:
@@ -292,6 +300,7 @@ def init_app(app: Flask) -> None:
             "mapping_text": mapping_text,
             "nav_current": nav_current,
             "simple_data": simple_data,
+            "step_data": step_data,
             "punct": punct,
             "paren": paren,
             "path_labels": path_labels,

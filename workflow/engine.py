@@ -4,7 +4,9 @@
 It is the ordered list of its checks, each a small method below: load and
 lock the case (404 unless the actor sees it), the trigger, the version, the
 trigger's roles, the state, the transition's role, competence, four eyes,
-the comment and the data, every guard (collecting all reasons); then the
+the comment, the data and the business date (`decided_on`: not after today,
+not before the previous step's), every guard (collecting all reasons, the
+business date's among them; the rules count from that date); then the
 effects, the change of state (with the organisation's and the declared
 entities' changes), the audit entries, written straight to the database. It
 never commits: the caller's unit of work does, so the state change and its
@@ -70,8 +72,9 @@ from .rules import CONDITIONS, EFFECTS, GUARDS, ORG_FIELDS, WITHOUT_DATA, ActorF
 from .validation import validate
 
 CASE = "case"
+DECIDED_ON = "decided_on"  # the entry data's key of the step's business date
 # what `_entry_data` adds to a step's recorded data in its entry
-_ENGINE_KEYS = frozenset({"computed", "org", "entities", "competent_org"})
+_ENGINE_KEYS = frozenset({"computed", "org", "entities", "competent_org", DECIDED_ON})
 # the engine reads models and the hot path's records alike (the same attribute names)
 _AnyCase: TypeAlias = "Case | CaseRecord"
 _AnyOrg: TypeAlias = "Organisation | OrgRecord"
@@ -159,8 +162,10 @@ class Effects:
 
 
 def _entry_data(recorded: Mapping[str, Any], effects: Effects, org: Any,
-                applied: list[Applied]) -> dict[str, Any]:
+                applied: list[Applied], day: date) -> dict[str, Any]:
     data: dict[str, Any] = dict(recorded)
+    # the business date, part of the hashed entry beside the recording time (`at`)
+    data[DECIDED_ON] = day.isoformat()
     if effects.facts or effects.data:
         data["computed"] = {**effects.data, **effects.facts}
     if effects.org:
@@ -174,7 +179,8 @@ def _record_digest(case: CaseRecord) -> str:
     """The row digest of a case as the step leaves it, over the JSON texts it read or wrote (`case.stored`)."""
     stored = case.stored
     return case_digest(case.workflow, case.definition_version, case.profile, case.org.id, case.competent_org_id,
-                       case.created_by_id, case.closed, stored["data"], stored["facts"], stored["fired_by"])
+                       case.created_by_id, case.closed, case.decided_on, stored["data"], stored["facts"],
+                       stored["fired_by"])
 
 
 def _append_org_entry(session: Session, org_id: int, changes: dict[str, list[Any]], actor: Actor, trigger: str,
@@ -215,12 +221,53 @@ class Engine:
     def today(self, profile: str | None = None) -> date:
         if self._clock is not None:
             return self._clock()
+        return datetime.now(self.zone(profile)).date()
+
+    def zone(self, profile: str | None = None) -> ZoneInfo:
+        """The profile's time zone (in which its days begin and end)."""
         name = profile or self.profile_name
         tz = self._zones.get(name)
         if tz is None:
             tz = self._zones[name] = ZoneInfo(
                 self.catalog.profile(name).for_workflow("common").get("timezone", "Asia/Shanghai"))
-        return datetime.now(tz).date()
+        return tz
+
+    @staticmethod
+    def business_date(value: Any, today: date) -> date | None:
+        """The step's `decided_on` as given (an ISO date "YYYY-MM-DD", a date, or None for today), or None
+        when it is no date."""
+        if value is None or value == "":
+            return today
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
+        return None
+
+    @staticmethod
+    def _check_data_and_date(specs: Any, data: Any, day: date | None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The step's data and its business date, every field's problem reported together."""
+        clean, recorded, errors = validate(specs, data)
+        if day is None:
+            errors[DECIDED_ON] = FieldError("not_date")
+        if errors:
+            raise InvalidInput(fields=errors)
+        return clean, recorded
+
+    @staticmethod
+    def _date_reasons(decided_on: date, today: date, previous: date | None) -> list[Reason]:
+        """The business date may not be in the future nor before the case's previous step's."""
+        reasons = []
+        if decided_on > today:
+            reasons.append(Reason("decided_on_future", {"decided_on": decided_on.isoformat(),
+                                                        "today": today.isoformat()}))
+        if previous is not None and decided_on < previous:
+            reasons.append(Reason("decided_on_out_of_order", {"decided_on": decided_on.isoformat(),
+                                                              "previous": previous.isoformat()}))
+        return reasons
 
     # -- lookups ---------------------------------------------------------
     def definition_of(self, case: _AnyCase) -> Definition:
@@ -401,16 +448,11 @@ class Engine:
             raise InvalidInput(fields={"comment": FieldError("too_long", max=2000)})
         return comment
 
-    @staticmethod
-    def _check_data(specs: Any, data: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        clean, recorded, errors = validate(specs, data)
-        if errors:
-            raise InvalidInput(fields=errors)
-        return clean, recorded
-
     def _repeated(self, session: Session, case: CaseRecord, candidates: tuple[Transition, ...], actor: Actor,
-                  trigger: str, comment: str, recorded: Mapping[str, Any], expected_version: int | None) -> bool:
-        """Whether this self-loop step without a version repeats the case's last entry within the window."""
+                  trigger: str, comment: str, recorded: Mapping[str, Any], expected_version: int | None,
+                  day: date) -> bool:
+        """Whether this self-loop step without a version repeats the case's last entry within the window (the
+        same business date too)."""
         if expected_version is not None or any(c.dest != case.state for c in candidates):
             return False
         window = self.catalog.profile(case.profile).for_workflow("common").get("repeat_window_seconds") or 0
@@ -423,18 +465,18 @@ class Engine:
         if not timedelta(0) <= utcnow() - last.at < timedelta(seconds=window):
             return False
         stored = json.loads(last.data)
+        if stored.get(DECIDED_ON, day.isoformat()) != day.isoformat():
+            return False
         sent = json.loads(audit.canonical_json(dict(recorded)))
         return set(stored) - set(sent) <= _ENGINE_KEYS and all(stored.get(k) == v for k, v in sent.items())
 
-    def _check_guards(self, names: Iterable[str], ctx: Context) -> None:
-        reasons = self._run_guards(names, ctx)
-        if reasons:
-            raise GuardFailed(reasons)
-
     def _change_state(self, session: Session, case: CaseRecord, definition: Definition, t: Transition,
-                      actor: Actor, recorded: Mapping[str, Any], effects: Effects) -> list[Applied]:
+                      actor: Actor, recorded: Mapping[str, Any], effects: Effects, day: date) -> list[Applied]:
         """Write the step: the case's columns it changed, the organisation's and the entities' changes."""
         changed = {"version", "fired_by", "updated_at"}
+        if case.decided_on != day:
+            case.decided_on = day
+            changed.add("decided_on")
         if t.record == "merge" and recorded:
             case.data.update(recorded)
             changed.add("data")
@@ -491,9 +533,14 @@ class Engine:
         comment: str | None = "",
         expected_version: int | None = None,
         today: date | None = None,
+        decided_on: Any = None,
     ) -> CaseRecord:
         """Fire `trigger` on the case; returns the case as it now stands (a record, not a model), as it will
-        be once the caller's unit of work commits."""
+        be once the caller's unit of work commits.
+
+        `decided_on` is the business date of the step, the day it took place (default `today`, the
+        profile's today): the rules count postings, deadlines and periods from it, and it may be neither
+        after today nor before the case's previous step's."""
         record = self.load_for_update(session, _case_id(case), actor)
         definition = self.definition_of(record)
         self._check_trigger(definition, trigger)
@@ -505,18 +552,22 @@ class Engine:
         self._check_competence(session, record, t, actor)
         self._check_four_eyes(record, t, actor)
         comment = self._check_comment(t, comment)
-        clean, recorded = self._check_data(t.data, data)
-        if self._repeated(session, record, candidates, actor, trigger, comment, recorded, expected_version):
+        today = today or self.today(record.profile)
+        found = self.business_date(decided_on, today)
+        clean, recorded = self._check_data_and_date(t.data, data, found)
+        day = cast(date, found)
+        if self._repeated(session, record, candidates, actor, trigger, comment, recorded, expected_version, day):
             return record  # the same request again: the same answer, nothing new recorded
-        ctx = self._context(record, trigger, clean, actor, today or self.today(record.profile), record.org,
-                            session=session)
-        self._check_guards(t.guards, ctx)
+        ctx = self._context(record, trigger, clean, actor, day, record.org, session=session)
+        reasons = self._date_reasons(day, today, record.decided_on) + self._run_guards(t.guards, ctx)
+        if reasons:
+            raise GuardFailed(reasons)
 
         effects, ctx = self._run_effects(definition, t.effects, ctx)
         t = machine.choose(candidates, ctx, CONDITIONS)
         before = record.state
-        applied = self._change_state(session, record, definition, t, actor, recorded, effects)
-        entry = _entry_data(recorded, effects, record.org, applied)
+        applied = self._change_state(session, record, definition, t, actor, recorded, effects, day)
+        entry = _entry_data(recorded, effects, record.org, applied, day)
         if t.fix_competent and record.competent_org is not None:
             entry["competent_org"] = record.competent_org.code
         entry[CASE_DIGEST] = _record_digest(record)
@@ -598,6 +649,7 @@ class Engine:
         data: Any = None,
         profile: str | None = None,
         today: date | None = None,
+        decided_on: Any = None,
     ) -> Case:
         if not isinstance(workflow, str) or workflow not in self.catalog.definitions:
             raise InvalidInput(fields={"workflow": FieldError("unknown_workflow")})
@@ -611,21 +663,23 @@ class Engine:
         creation = definition.creation
         if actor.role not in creation.roles:
             raise Forbidden([Reason("forbidden", {"role": actor.role})])
-        clean, recorded = self._check_data(creation.data, data)
+        today = today or self.today(profile)
+        found = self.business_date(decided_on, today)
+        clean, recorded = self._check_data_and_date(creation.data, data, found)
+        day = cast(date, found)
         if org.kind != creation.org_kind:
             raise GuardFailed([Reason("wrong_org_kind", {"kind": creation.org_kind})])
         parties = self._resolve_parties(session, definition, org, clean) if definition.parties else []
 
-        today = today or self.today(profile)
         now = utcnow()
         case = Case(
             workflow=workflow, definition_version=definition.version, profile=profile, org=org,
             state=definition.initial, version=1, data={}, facts={}, fired_by={},
-            created_by_id=actor.id, created_at=now, updated_at=now, state_since=now,
+            created_by_id=actor.id, created_at=now, updated_at=now, state_since=now, decided_on=day,
         )
-        ctx = self._context(case, "create", clean, actor, today, org,
+        ctx = self._context(case, "create", clean, actor, day, org,
                             parties={p.name: _org_facts(o) for p, o in parties}, session=session)
-        reasons = self._run_guards(creation.guards, ctx)
+        reasons = self._date_reasons(day, today, None) + self._run_guards(creation.guards, ctx)
         unique_key = self._unique_key(definition, org, clean)
         existing = session.scalar(select(Case.id).where(Case.unique_key == unique_key)) if unique_key else None
         if existing is not None:  # named, so that the page can lead to it
@@ -655,7 +709,7 @@ class Engine:
         for party, porg in parties:
             session.add(CaseParty(case_id=case.id, party=party.name, org_id=porg.id, sees_case=party.sees_case))
         applied = apply_entities(session, effects.entities) if effects.entities else []
-        entry = _entry_data(recorded, effects, org, applied)
+        entry = _entry_data(recorded, effects, org, applied, day)
         if parties:
             entry["parties"] = {p.name: o.code for p, o in parties}
         if case.competent_org is not None:
@@ -663,7 +717,7 @@ class Engine:
         session.flush()  # the organisation's changes, before its digest is read
         # the ORM stores each JSON column as json_dumps writes it: the same texts
         entry[CASE_DIGEST] = case_digest(case.workflow, case.definition_version, case.profile, case.org_id,
-                                         case.competent_org_id, case.created_by_id, case.closed,
+                                         case.competent_org_id, case.created_by_id, case.closed, case.decided_on,
                                          json_dumps(case.data), json_dumps(case.facts), json_dumps(case.fired_by))
         self._append_entries(session, case, actor, "create", None, "", entry, applied)
         if org_changes:

@@ -1,10 +1,10 @@
 """The tables of the running system: organisations, users, API tokens, cases and the parties of cases."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage import Base, utcnow
@@ -103,6 +103,8 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     state_since: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     title: Mapped[str] = mapped_column(Text, default="")
+    # the business date of the last step (the day it took place, which may precede its recording)
+    decided_on: Mapped[date | None] = mapped_column(Date)
 
     org: Mapped[Organisation] = relationship(foreign_keys=[org_id], lazy="joined")
     competent_org: Mapped[Organisation | None] = relationship(foreign_keys=[competent_org_id], lazy="joined")

@@ -65,11 +65,13 @@ def user_state(user: Any) -> str:
 
 
 def case_digest(workflow: str, definition_version: str, profile: str, org_id: int, competent_org_id: int | None,
-                created_by_id: int, closed: Any, data: str, facts: str, fired_by: str) -> str:
+                created_by_id: int, closed: Any, decided_on: Any, data: str, facts: str, fired_by: str) -> str:
     """The `_digest` a case entry records: SHA-256 over the columns that decide who sees and decides the case
-    (a JSON array, one line) and, a line each, the stored texts of its data, facts and fired_by (compact
-    JSON text holds no newline)."""
-    head = json_dumps([workflow, definition_version, profile, org_id, competent_org_id, created_by_id, bool(closed)])
+    and the business date of its last step (a JSON array, one line) and, a line each, the stored texts of its
+    data, facts and fired_by (compact JSON text holds no newline)."""
+    day = decided_on.isoformat() if hasattr(decided_on, "isoformat") else decided_on
+    head = json_dumps([workflow, definition_version, profile, org_id, competent_org_id, created_by_id, bool(closed),
+                       day])
     return _sha256(f"{head}\n{data}\n{facts}\n{fired_by}".encode()).hexdigest()
 
 
@@ -77,7 +79,8 @@ _sha256 = hashlib.sha256
 
 
 _CASE_ROWS = Prepared(select(Case.id, Case.state, Case.version, Case.workflow, Case.definition_version, Case.profile,
-                     Case.org_id, Case.competent_org_id, Case.created_by_id, Case.closed, cast(Case.data, Text),
+                     Case.org_id, Case.competent_org_id, Case.created_by_id, Case.closed, Case.decided_on,
+                     cast(Case.data, Text),
                      cast(Case.facts, Text), cast(Case.fired_by, Text)).order_by(Case.id))
 
 

@@ -70,6 +70,8 @@ class Context:
     case: Mapping[str, Any]
     params: Mapping[str, Any]
     org: OrgFacts
+    # the step's business date (`decided_on`, the day it took place; today unless it was dated back): every
+    # period and deadline counts from it, not from the day it is recorded
     today: date
     actor: ActorFacts | None = None
     common: Mapping[str, Any] = field(default_factory=dict)

@@ -191,3 +191,30 @@ def test_the_schema_made_by_the_migrations_is_the_models_schema(empty_db):
         conn.execute(text("CREATE TABLE stray (id INTEGER PRIMARY KEY)"))
     engine.dispose()
     assert [d[0] for d in _differences(empty_db)] == ["remove_table"]
+
+
+def test_cases_migrated_to_business_dates_take_the_local_day_of_their_last_change(empty_db):
+    """0011: a case of before keeps as the business date of its last step the day, in the profiles' zone
+    (UTC+8), of its last change; 20:00 UTC is the next morning in Beijing."""
+    url = empty_db
+    migrate.upgrade(url, "0010")
+    engine = _engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO organisations (id, code, name, kind, path, union_status, created_at) "
+                          "VALUES (1, 'ENT', '企业', 'enterprise', '/1/', 'none', :t)"), {"t": datetime(2026, 11, 1)})
+        conn.execute(text("INSERT INTO users (id, username, password_hash, role, org_id, active, failed_logins, "
+                          "created_at) VALUES (1, 'prep', 'x', 'preparer', 1, :yes, 0, :t)"),
+                     {"t": datetime(2026, 11, 1), "yes": True})
+        for case_id, updated in ((1, datetime(2026, 11, 10, 15, 59, 59)), (2, datetime(2026, 11, 10, 16, 0, 0))):
+            conn.execute(text(
+                "INSERT INTO cases (id, workflow, definition_version, profile, org_id, state, version, closed, data, "
+                "facts, fired_by, created_by_id, created_at, updated_at, state_since, title) VALUES (:id, 'founding', "
+                "'1', 'default', 1, 'draft', 1, :no, '{}', '{}', '{}', 1, :t, :t, :t, '')"),
+                {"id": case_id, "t": updated, "no": False})
+    engine.dispose()
+    migrate.upgrade(url, "0011")
+    engine = _engine(url)
+    with engine.connect() as conn:
+        days = [str(d) for d in conn.execute(text("SELECT decided_on FROM cases ORDER BY id")).scalars()]
+    engine.dispose()
+    assert days == ["2026-11-10", "2026-11-11"]

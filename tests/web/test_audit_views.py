@@ -156,6 +156,7 @@ def test_csv_export_of_the_filtered_trail(client, db, trail):
     assert submit["comment"] == "'=HYPERLINK(\"http://evil\")"  # defused for spreadsheets
     assert json.loads(submit["data"])["amount"] == 10
     assert submit["hash"] == next(e.hash for e in wanted if e.trigger == "submit")
+    assert submit["decided_on"] == json.loads(submit["data"])["decided_on"]  # the business date beside `at`
 
 
 def test_jsonl_export_is_verbatim_and_rehashes(client, db, trail):

@@ -44,7 +44,10 @@ def cn_date(value: date | str | None) -> str:
 
 
 def entry_day(entry: Mapping[str, Any]) -> date:
-    """The local calendar day of a trail entry (its `at` is UTC)."""
+    """The business date of a trail entry, the day its step took place (the printed documents are dated by
+    it); for an entry without one, the local calendar day it was recorded (its `at` is UTC)."""
+    if entry.get("decided_on"):
+        return date.fromisoformat(entry["decided_on"])
     at = datetime.strptime(entry["at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
     return date.fromisoformat(local_time(at, "yyyy-MM-dd"))
 

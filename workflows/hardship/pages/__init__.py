@@ -21,7 +21,7 @@ from services.attachments import MAX_ID, attachments_for
 from web.extensions import get_db, get_engine
 from web.i18n import reason_message, text
 from web.present import case_data, sees_personal_data
-from web.steps import CONFIRM_FIRST, Outcome, Step, StepPage, explain, step_view
+from web.steps import CONFIRM_FIRST, BusinessDate, Outcome, Step, StepPage, explain, sent_date, shown_date, step_view
 from web.workflow_pages import Panel
 from workflow import Actor, Case, Organisation, WorkflowError, can_view, paginate, visible_orgs
 
@@ -119,29 +119,34 @@ def new() -> Any:
     form = application_form(definition.extra)
     errors: list[str] = []
     status = 200
+    decided_on: BusinessDate | None = None
     if request.method == "POST" and form.validate_on_submit():
         if "add_rows" in request.form:
             add_rows(form, definition.extra)
         else:
             data, rows = application_data(form)
             submit = request.form.get("action") == "submit"
+            day = sent_date()
             try:
                 with get_db().write() as session:
-                    case = engine.create_case(session, WORKFLOW, actor.org_code or "", actor, data)
-                    if submit:  # created and submitted together, or neither
-                        engine.fire(session, case.id, "submit", actor, {}, "")
+                    case = engine.create_case(session, WORKFLOW, actor.org_code or "", actor, data, decided_on=day)
+                    if submit:  # created and submitted together, or neither; on the same day
+                        engine.fire(session, case.id, "submit", actor, {}, "", decided_on=day)
                     case_id = case.id
                 flash(_("申请已提交，等待企业工会审核。") if submit else
                       _("申请已保存为草稿。上传材料并核对后，请点击“提交申请”。"), "success")
                 return redirect(url_for("cases.show", case_id=case_id))
             except WorkflowError as err:
                 outcome = explain(err)
+                decided_on = shown_date(engine, None, request.form.get("decided_on"), outcome)
                 errors, status = [*outcome.messages, *place_errors(form, outcome, rows)], outcome.status
     elif request.method == "POST":
         status = 400
+    if decided_on is None:
+        decided_on = shown_date(engine, None, request.form.get("decided_on"), None)
     return render_template("hardship/application.html", form=form, errors=errors, case=None, org_name=org_name,
                            founded=founded, definition=definition, returned=None, availability=None,
-                           files={}, reason_message=reason_message), status
+                           files={}, reason_message=reason_message, decided_on=decided_on), status
 
 
 class Application(StepPage):

@@ -115,6 +115,28 @@ def test_save_and_submit_in_one_go(login, founded, db):
         assert case.data["causes"] == ["illness"] and case.facts["per_capita_income"] == "600.00"
 
 
+def test_an_application_handed_in_on_paper_is_dated_by_the_day_it_was_handed_in(login, founded, db, clock, api):
+    """The 办理日期 of the application form dates the case and its submission; tomorrow is refused, nothing saved."""
+    client = login("prep")
+    page = html(client.get("/hardship/new"))
+    assert f'name="decided_on" value="{clock.today.isoformat()}"' in page
+    tomorrow = date.fromordinal(clock.today.toordinal() + 1).isoformat()
+    refused = client.post("/hardship/new", data={**form_fields(application()), "action": "submit",
+                                                  "decided_on": tomorrow})
+    assert refused.status_code == 422 and "不能晚于今天" in visible_text(refused)
+    with db.read() as session:
+        assert session.scalars(select(Case)).all() == []
+    handed_in = date.fromordinal(clock.today.toordinal() - 3).isoformat()
+    resp = client.post("/hardship/new", data={**form_fields(application()), "action": "submit",
+                                              "decided_on": handed_in})
+    assert resp.status_code == 302
+    with db.read() as session:
+        case = session.scalars(select(Case)).one()
+        assert (case.state, case.decided_on.isoformat()) == ("applied", handed_in)
+    entries = api.get(f"/cases/{case.id}/audit", founded["prep"]).get_json()["entries"]
+    assert [(e["trigger"], e["decided_on"]) for e in entries] == [("create", handed_in), ("submit", handed_in)]
+
+
 def test_refused_submission_saves_nothing_and_marks_the_inputs(login, founded, db):
     client = login("prep")
     data = application(materials=["archive_form"])

@@ -212,6 +212,7 @@ def history(entries: Sequence[Mapping[str, Any]], extra: Mapping[str, Any]) -> l
         computed = (e.get("data") or {}).get("computed") or {}
         out.append({
             "at": datetime.strptime(e["at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc),
+            "when": {"at": e["at"], "decided_on": e.get("decided_on")},  # business date and recording time
             "trigger": e["trigger"], "actor": e["actor"], "comment": e.get("comment") or "",
             "total": computed.get("total_score"),
             "vetoes": forms.veto_labels(extra, computed.get("vetoes_applied") or []),
