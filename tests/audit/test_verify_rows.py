@@ -356,3 +356,20 @@ def test_several_processes_find_row_edits_as_one_pass_does(app, db, tree, trail,
     sql(db, ROW_EDITS[name].format(case=trail[1]))
     one_pass, parallel = _verify_both_ways(app, db)
     assert not one_pass.ok and parallel.as_dict() == one_pass.as_dict()
+
+
+def test_sign_out_everywhere_and_tokens_keep_the_users_digest(app, api, db, tree):
+    """The session and token entries of a user record its row's digest too: the comparison stays on."""
+    with db.write() as session:
+        prep = accounts.find_user(session, "prep")
+        accounts.issue_token(session, prep, "ci", actor="admin")
+        accounts.end_sessions(session, prep, actor="admin")
+    with db.read() as session:
+        rows = session.execute(select(AuditEntry.trigger, AuditEntry.to_state).where(
+            AuditEntry.subject_type == "user", AuditEntry.subject_id == "prep").order_by(AuditEntry.seq)).all()
+    assert [t for t, _s in rows][-2:] == ["issue_token", "end_sessions"]
+    assert all(state for _t, state in rows[-2:])
+    intact(app, api, tree)
+    seq = last_seq(db, "user", "prep")
+    sql(db, "UPDATE users SET role = 'admin' WHERE username = 'prep'")
+    reported(app, api, tree, seq, "user prep does not match its last entry")
