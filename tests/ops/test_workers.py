@@ -31,7 +31,7 @@ MB = 1024 * 1024
 def readme_command() -> list[str]:
     """The granian command of the README's Deploy section."""
     lines = [line for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
-             if line.startswith("granian ")]
+             if line.startswith("granian --")]
     assert lines and len(set(lines)) == 1, lines  # every place the README shows it, the same command
     return shlex.split(lines[0])
 
