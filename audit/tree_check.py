@@ -34,7 +34,7 @@ def check_rows(head: Any, entries: Iterable[tuple], stored: Iterable[tuple]) -> 
     sha, fromhex, join = hashlib.sha256, bytes.fromhex, b"".join
     nodes: Iterator[tuple] = iter(stored)
     pending = next(nodes, None)
-    size = 0
+    size = matched = 0
     for seq, digest in entries:
         if seq != size + 1:  # the chain check names gaps; the tree cannot be compared past one
             return {"seq": int(seq), "problem": f"entry {size + 1} is missing: the tree cannot be checked"}
@@ -48,8 +48,11 @@ def check_rows(head: Any, entries: Iterable[tuple], stored: Iterable[tuple]) -> 
         push(node)
         if pending is not None and pending[0] == size:
             if pending[1] != (computed := join(parts)) and bytes(pending[1]) != computed:
-                return {"seq": seq, "problem": f"the Merkle tree node stored for entry {seq} does not match "
-                                               "the entries: the tree was altered"}
+                # the rows before matched: every entry up to the last of them is the one the tree was built from
+                return {"seq": seq, "problem": f"the Merkle tree node stored for entry {seq} does not match the "
+                                               f"entries: the tree was altered, or one of entries {matched + 1} to "
+                                               f"{seq} was rewritten (the tree's rows before it match)"}
+            matched = seq
             pending = next(nodes, None)
         elif not (size + 1) & TILE_MASK:
             return {"seq": seq, "problem": f"the Merkle tree lacks entry {seq}: the tree stops at "
@@ -59,6 +62,10 @@ def check_rows(head: Any, entries: Iterable[tuple], stored: Iterable[tuple]) -> 
     if extra is not None:
         return {"seq": int(extra[0]) + 1, "problem": f"the Merkle tree holds a node for entry {int(extra[0]) + 1} "
                                                      f"but the trail has {size} entries (entries removed)"}
+    if stored_size > size:
+        return {"seq": size + 1, "problem": f"the tree head records {stored_size} leaves but the trail has {size} "
+                                            f"entries: entries {size + 1} to {stored_size} were removed "
+                                            "(entries removed)"}
     if stored_size != size or stored_frontier != _frontier_text(frontier):
         return {"seq": size or None, "problem": f"the tree head records {stored_size} leaves and a frontier that "
                                                 f"is not that of the {size} entries"}

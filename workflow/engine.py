@@ -74,7 +74,7 @@ from .validation import validate
 CASE = "case"
 DECIDED_ON = "decided_on"  # the entry data's key of the step's business date
 # what `_entry_data` adds to a step's recorded data in its entry
-_ENGINE_KEYS = frozenset({"computed", "org", "entities", "competent_org", DECIDED_ON})
+_ENGINE_KEYS = frozenset({"computed", "org", "entities", "competent_org", DECIDED_ON, CASE_DIGEST})
 # the engine reads models and the hot path's records alike (the same attribute names)
 _AnyCase: TypeAlias = "Case | CaseRecord"
 _AnyOrg: TypeAlias = "Organisation | OrgRecord"
