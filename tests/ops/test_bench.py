@@ -1,6 +1,7 @@
 """The benchmark's own code works and measures what it says (tiny sizes, nothing timed against a goal)."""
 from __future__ import annotations
 
+import os
 import sqlite3
 
 import pytest
@@ -14,6 +15,18 @@ def test_the_raw_baseline_does_the_engines_work_on_the_same_schema(tmp_path, mon
     assert engine_path.engine_steps_per_s(6) > 0
     assert engine_path.engine_steps_per_s(6, tree=False) > 0
     assert engine_path.raw_sqlite_minimal_steps_per_s(6) > 0
+    with_tree, without = engine_path.tree_pair_steps_per_s(8, block=4)
+    assert with_tree > 0 and without > 0
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="the city-scale measures need PostgreSQL")
+def test_the_city_scale_measures_commit_real_steps_on_postgresql():
+    """Each kind of process commits steps on its own case of a fresh schema, two processes at once."""
+    from bench import pg_scale
+
+    url = os.environ["TEST_DATABASE_URL"]
+    for kind in pg_scale.WORKERS:
+        assert pg_scale.processes(url, kind, 2, seconds=0.5) > 0, kind
 
 
 def test_the_large_installation_verifies_and_its_pages_answer(tmp_path):
