@@ -171,10 +171,11 @@ def test_a_killed_worker_is_respawned_while_the_other_serves(served):
     assert len(after) == served.workers and victim not in after and (before - {victim}) <= after
     # the one request the victim may have held when it died is lost; every other is answered, by the other
     # worker until the new one has started
+    # (a poll is timed when it is sent: the one the victim held may have been sent just before the kill)
     during = [status for at, status in answers if killed_at <= at <= respawned_at]
     assert len(during) > 10 and during.count(200) >= len(during) - 1, during
-    assert [status for at, status in answers if at < killed_at or at > killed_at + 0.5].count(200) == len(
-        [at for at, _ in answers if at < killed_at or at > killed_at + 0.5])
+    failed = [at for at, status in answers if status != 200]
+    assert len(failed) <= 1 and all(killed_at - 1.0 <= at <= respawned_at for at in failed), (failed, killed_at)
     assert "Respawning worker" in served.log.read_text(errors="replace")
 
 
