@@ -124,7 +124,7 @@ def _call(port: int, method: str, path: str, token: str, body: Any = None) -> tu
         return err.code, json.loads(err.read() or b"null")
 
 
-def _seed(db_url: str) -> tuple[list[Client], str]:
+def _seed(db_url: str, count: int = CLIENTS) -> tuple[list[Client], str]:
     migrate.upgrade(db_url)
     db = Database(db_url)
     clients = []
@@ -132,7 +132,7 @@ def _seed(db_url: str) -> tuple[list[Client], str]:
         create_org(session, code="FED", name="某区总工会", kind="federation")
         reviewer = create_user(session, username="fed", password="correct-horse-1", role="reviewer", org="FED")
         fed_token = issue_token(session, reviewer)
-        for i in range(CLIENTS):
+        for i in range(count):
             code = f"ENT-{i}"
             create_org(session, code=code, name=f"企业{i}", kind="enterprise", parent="FED", employees=60,
                        female_employees=20)
