@@ -20,18 +20,20 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import Select, String, cast, false, or_, select
+from sqlalchemy import Select, String, cast, false, func, or_, select
 from sqlalchemy.orm import Session
 
 import audit
 from audit import AuditEntry
 from services.accounts import find_org
+from services.people import usernames_called
 from storage import utcnow
 from workflow import Actor, Case, Organisation, Page, User, paginate
 
 from .extensions import get_db, get_engine
 from .i18n import local_time
 from .listing import COUNT_LIMIT, page_number
+from .people import load_people
 from .present import entry_json
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -99,14 +101,16 @@ def scoped_entries(session: Session, actor: Actor, args: Mapping[str, str]) -> S
         stmt = stmt.where(AuditEntry.subject_type == args["subject"])
     elif args.get("subject"):
         stmt = stmt.where(false())
-    if args.get("actor"):
-        stmt = stmt.where(AuditEntry.actor == args["actor"].strip())
+    who = (args.get("actor") or "").strip()
+    if who:
+        stmt = stmt.where(or_(AuditEntry.actor == who, AuditEntry.actor.in_(usernames_called(who))))
     if args.get("trigger"):
         stmt = stmt.where(AuditEntry.trigger == args["trigger"])
     if args.get("case"):
         stmt = stmt.where(AuditEntry.subject_type == "case", AuditEntry.subject_id == args["case"].strip().lstrip("#"))
-    if args.get("q"):
-        stmt = stmt.where(_search(args["q"].strip()))
+    q = (args.get("q") or "").strip()
+    if q:
+        stmt = stmt.where(_search(q))
     start, end = _day(args, "from"), _day(args, "to", end=True)
     if start:
         stmt = stmt.where(AuditEntry.at >= start)
@@ -122,19 +126,42 @@ def _attached_to(condition: Any) -> Any:
 
 
 def _search(q: str) -> Any:
-    """A case number, an entry number, a person, or (part of) an organisation's name or code."""
+    """A case number, an entry number, a person (username, or a real name whole or in part), or (part of)
+    an organisation's name or code."""
     q = q.lstrip("#")
+    if not q:
+        return false()
     if q.isdigit():
         return or_((AuditEntry.subject_type == "case") & (AuditEntry.subject_id == q), AuditEntry.seq == int(q))
     named = or_(Organisation.name.contains(q, autoescape=True), Organisation.code == q)
     cases = select(cast(Case.id, String)).join(Case.org).where(named)
     orgs = select(Organisation.code).where(named)
+    people = usernames_called(q)
     return or_(
         AuditEntry.actor == q,
-        (AuditEntry.subject_type == "user") & (AuditEntry.subject_id == q),
+        AuditEntry.actor.in_(people),
+        (AuditEntry.subject_type == "user") & ((AuditEntry.subject_id == q) | AuditEntry.subject_id.in_(people)),
         (AuditEntry.subject_type == "case") & AuditEntry.subject_id.in_(cases),
         (AuditEntry.subject_type == "org") & AuditEntry.subject_id.in_(orgs),
     )
+
+
+def people_of(session: Session, entries: list[dict[str, Any]]) -> None:
+    """The people the entries name, loaded for the page in one query: who acted, and the users acted on."""
+    load_people(session, [*(e["actor"] for e in entries),
+                          *(e["subject_id"] for e in entries if e["subject_type"] == "user")])
+
+
+def chain_length(session: Session) -> int:
+    """How many entries the trail holds (its last number: the numbers run from 1 without a gap, which
+    verification checks)."""
+    return session.scalar(select(func.max(AuditEntry.seq))) or 0
+
+
+def count_in_scope(session: Session, actor: Actor) -> int:
+    """How many entries the actor may read: what the unfiltered explorer counts."""
+    scoped = scoped_entries(session, actor, {}).with_only_columns(AuditEntry.seq).order_by(None)
+    return session.scalar(select(func.count()).select_from(scoped.subquery())) or 0
 
 
 def workflows_of(session: Session, entries: list[dict[str, Any]]) -> dict[str, str]:
@@ -178,10 +205,13 @@ def explorer() -> Any:
         page: Page = paginate(session, scoped_entries(session, actor, request.args), page_number(), PER_PAGE,
                               count_limit=COUNT_LIMIT)
         entries = [entry_json(e, True) for e in page.items]
+        people_of(session, entries)
         filtered = any(v for k, v in request.args.items() if k not in ("page", "lang"))
+        # unfiltered, the count is the reader's scope; the whole chain (what verification counts) beside it
+        chain = None if filtered else chain_length(session)
         return render_template("audit/explorer.html", page=page, entries=entries, args=request.args,
                                workflow_of=workflows_of(session, entries), trigger_groups=trigger_choices(),
-                               filtered=filtered, subject_types=SUBJECT_TYPES)
+                               filtered=filtered, subject_types=SUBJECT_TYPES, chain=chain)
 
 
 @bp.get("/entries/<int:seq>")
@@ -200,6 +230,7 @@ def entry(seq: int) -> Any:
             .where(AuditEntry.seq.in_(scoped.with_only_columns(AuditEntry.seq).order_by(None)))
         ))
         shown = entry_json(found, True)
+        people_of(session, [shown])
         checks = {
             "hash": _rehash(found) == found.hash,
             "prev": found.prev_hash == (previous.hash if previous else audit.GENESIS),
@@ -375,10 +406,11 @@ def verify() -> Any:
     engine = get_engine()
     with get_db().read(snapshot=True) as session:
         result = audit.verify(session, lambda: engine.subjects(session))
+        in_scope = count_in_scope(session, actor)
         bad_seq = (result.first_bad or {}).get("seq")
         bad_visible = bool(bad_seq) and session.scalar(
             scoped_entries(session, actor, {}).with_only_columns(AuditEntry.seq).where(AuditEntry.seq == bad_seq)
         ) is not None
     problem = (result.first_bad or {}).get("problem")
     return render_template("audit/verify.html", result=result, explained=explain_problem(problem), problem=problem,
-                           bad_visible=bad_visible, at=utcnow())
+                           bad_visible=bad_visible, at=utcnow(), in_scope=in_scope)
