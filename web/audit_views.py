@@ -1,16 +1,22 @@
-"""The auditor's trail explorer (审计留痕): filter, open an entry, export CSV / JSON Lines, verify.
+"""The auditor's trail explorer (审计留痕): filter, open an entry, export (Excel and CSV for people,
+JSON Lines verbatim), verify.
 
 Auditors read the entries about their subtree: the cases of its enterprises
 (and the materials attached to them, subject "<case id>:<digest>"), its
 organisations and its users. Administrators read the whole trail. ID
 numbers are always masked here, since the explorer spans many enterprises;
 the JSON Lines export is otherwise verbatim (each line re-hashes to its
-`hash`), the CSV export defuses cells that a spreadsheet would run as formulas.
+`hash`); the Excel and CSV exports show the entries as the pages do
+(web.audit_export).
+
+The unfiltered explorer counts the entries within the reader's scope, and
+says how many the whole trail holds beside it; verification checks the whole
+trail and says how many of its entries are within the scope: the two pages
+give the same two numbers (a district auditor does not see, say, the entries
+of an account of no organisation, which verification checks all the same).
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from datetime import date, datetime, time, timedelta, timezone
@@ -30,8 +36,9 @@ from services.people import usernames_called
 from storage import utcnow
 from workflow import Actor, Case, Organisation, Page, User, paginate
 
+from . import audit_export
 from .extensions import get_db, get_engine
-from .i18n import local_time
+from .i18n import local_time, text
 from .listing import COUNT_LIMIT, page_number
 from .people import load_people
 from .present import entry_json
@@ -41,6 +48,7 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 READERS = ("auditor", "admin")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SUBJECT_TYPES = ("case", "attachment", "org", "user")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PER_PAGE = 50
 
 
@@ -300,47 +308,63 @@ def _export_rows(actor: Actor, args: Mapping[str, str]) -> Iterator[dict[str, An
             yield entry_json(e, True)
 
 
-EXPORT_COLUMNS = ("seq", "at", "actor", "role", "subject_type", "subject_id", "trigger", "from", "to", "version",
-                  "comment", "data", "prev_hash", "hash")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> str:
-    """A cell as text; one that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if value is None:
-        return ""
-    cell = value if isinstance(value, str) else str(value)
-    return "'" + cell if cell.startswith(FORMULA_START) else cell
-
-
 def _filename(ext: str) -> str:
     return f"attachment; filename=audit-trail-{utcnow().strftime('%Y%m%d-%H%M%S')}.{ext}"
+
+
+def _people_rows(actor: Actor, args: Mapping[str, str]) -> Iterator[list[Any]]:
+    """The rows of the export for people (web.audit_export), read in one unit."""
+    labels = audit_export.Labels(get_engine().catalog.definitions)
+    with get_db().read() as session:
+        yield from audit_export.rows(session, scoped_entries(session, actor, args), labels)
+
+
+def _filter_label(key: str, value: str) -> str:
+    """A filter's value as the workbook's second line names it."""
+    from .templating import SUBJECT_LABELS
+
+    if key == "workflow" and value in get_engine().catalog.definitions:
+        return text(get_engine().catalog.definitions[value].title, value)
+    if key == "subject":
+        return str(SUBJECT_LABELS.get(value, value))
+    if key == "trigger":
+        found = {code: str(label) for _group, items in trigger_choices() for code, label in items}
+        return found.get(value, value)
+    return value
 
 
 @bp.get("/export.csv")
 @login_required
 def export_csv() -> Response:
+    """审计留痕 as CSV for people: Chinese headers (English on English pages), names, labels, Beijing times."""
     actor = reader()
     args = request.args.to_dict()
     with get_db().read() as session:
         scoped_entries(session, actor, args)  # a bad filter fails here, before the download starts
-
-    def generate() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        buffer.write("\ufeff")  # so that Excel and WPS open the UTF-8 text as such
-        writer.writerow((*EXPORT_COLUMNS, "at_local", "decided_on"))
-        for row in _export_rows(actor, args):
-            row = {**row, "data": json.dumps(row["data"], ensure_ascii=False, sort_keys=True)}
-            writer.writerow([csv_cell(row[c]) for c in EXPORT_COLUMNS]
-                            + [local_time(row["at"], "yyyy-MM-dd HH:mm:ss"), row["decided_on"]])
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-        yield buffer.getvalue()
-
-    return Response(stream_with_context(generate()), mimetype="text/csv; charset=utf-8",
+    return Response(stream_with_context(audit_export.csv_lines(_people_rows(actor, args))),
+                    mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": _filename("csv"), "Cache-Control": "no-store"})
+
+
+@bp.get("/export.xlsx")
+@login_required
+def export_xlsx() -> Response:
+    """审计留痕 as an Excel workbook, with the same rows as the CSV and the filters in words above them."""
+    actor = reader()
+    args = request.args.to_dict()
+    with get_db().read() as session:
+        scoped = scoped_entries(session, actor, args).with_only_columns(AuditEntry.seq).order_by(None)
+        n = session.scalar(select(func.count()).select_from(scoped.limit(audit_export.XLSX_MAX_ROWS + 1).subquery()))
+    if (n or 0) > audit_export.XLSX_MAX_ROWS:
+        return Response(_("所选记录超过 %(n)s 条，一个 Excel 工作表放不下：请缩小筛选范围，或导出 CSV。",
+                          n=audit_export.XLSX_MAX_ROWS), 400, mimetype="text/plain; charset=utf-8")
+    title = _("审计留痕")
+    subtitle = _("筛选条件：%(f)s；导出时间：%(t)s（北京时间）；共 %(n)s 条",
+                 f=audit_export.selection_text(args, _filter_label), t=local_time(utcnow(), "yyyy-MM-dd HH:mm:ss"),
+                 n=n or 0)
+    body = audit_export.workbook_bytes(_people_rows(actor, args), title, subtitle)
+    return Response(body, mimetype=XLSX,
+                    headers={"Content-Disposition": _filename("xlsx"), "Cache-Control": "no-store"})
 
 
 @bp.get("/export.jsonl")
