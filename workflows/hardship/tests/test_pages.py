@@ -298,7 +298,7 @@ def test_objection_pages(login, founded, api, fire, clock, db):
                        data={"objection_id": "1", "comment": "经核实，配偶无经营收入", "version": "6"})
     assert ok.status_code == 302
     text = visible_text(reviewer.get(f"/cases/{cid}"))
-    assert "异议不成立 · ent_rev · 2026-11-02" in text and "经核实，配偶无经营收入" in text
+    assert "异议不成立 · ent_rev（大型企业） · 2026-11-02" in text and "经核实，配偶无经营收入" in text
 
     unconfirmed = reviewer.post(f"/hardship/{cid}/objections/uphold", data={"objection_id": "2", "comment": "属实"})
     assert unconfirmed.status_code == 400 and "请勾选确认" in html(unconfirmed)
