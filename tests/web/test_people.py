@@ -116,7 +116,8 @@ def counts(client) -> tuple[dict[str, int], dict[str, int]]:
     verified = text_of(client.post("/audit/verify"))
     assert "审计链完整" in verified
     checked = re.search(r"全部 (\d+) 条记录", verified)
-    scope = re.search(r"其中 (\d+) 条在您的查看范围内，即审计留痕页列出的记录；其余 (\d+) 条不在您的查看范围内", verified)
+    scope = re.search(r"其中 (\d+) 条在您的查看范围内，即审计留痕页列出的记录；其余 (\d+) 条不在您的查看范围内",
+                      verified)
     whole = re.search(r"审计留痕页列出的正是这 (\d+) 条记录", verified)
     in_explorer = {"scope": int(shown.group(1)), "chain": int(shown.group(2) or shown.group(1)),
                    "outside": int(shown.group(3) or 0)}
