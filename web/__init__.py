@@ -66,7 +66,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from . import admin, api, audit_api, audit_views, auth, cases, cli, pages, reports, reports_api, workflow_pages
+    from . import admin, api, audit_api, audit_views, auth, cases, cli, pages, people, reports, reports_api, workflow_pages
 
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
@@ -78,6 +78,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(audit_api.bp)
     reports.init_app(app)  # the report pages and `flask orgs import`
     pages.init_app(app)
+    people.init_app(app)  # who acted, by name: person_label() and its kin in every template
     workflow_pages.init_app(app, engine)
     cli.init_app(app)
 

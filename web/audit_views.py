@@ -1,16 +1,22 @@
-"""The auditor's trail explorer (审计留痕): filter, open an entry, export CSV / JSON Lines, verify.
+"""The auditor's trail explorer (审计留痕): filter, open an entry, export (Excel and CSV for people,
+JSON Lines verbatim), verify.
 
 Auditors read the entries about their subtree: the cases of its enterprises
 (and the materials attached to them, subject "<case id>:<digest>"), its
 organisations and its users. Administrators read the whole trail. ID
 numbers are always masked here, since the explorer spans many enterprises;
 the JSON Lines export is otherwise verbatim (each line re-hashes to its
-`hash`), the CSV export defuses cells that a spreadsheet would run as formulas.
+`hash`); the Excel and CSV exports show the entries as the pages do
+(web.audit_export).
+
+The unfiltered explorer counts the entries within the reader's scope, and
+says how many the whole trail holds beside it; verification checks the whole
+trail and says how many of its entries are within the scope: the two pages
+give the same two numbers (a district auditor does not see, say, the entries
+of an account of no organisation, which verification checks all the same).
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from datetime import date, datetime, time, timedelta, timezone
@@ -20,18 +26,21 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import Select, String, cast, false, or_, select
+from sqlalchemy import Select, String, cast, false, func, or_, select
 from sqlalchemy.orm import Session
 
 import audit
 from audit import AuditEntry
 from services.accounts import find_org
+from services.people import usernames_called
 from storage import utcnow
 from workflow import Actor, Case, Organisation, Page, User, paginate
 
+from . import audit_export
 from .extensions import get_db, get_engine
-from .i18n import local_time
+from .i18n import local_time, text
 from .listing import COUNT_LIMIT, page_number
+from .people import load_people
 from .present import entry_json
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -39,6 +48,7 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 READERS = ("auditor", "admin")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SUBJECT_TYPES = ("case", "attachment", "org", "user")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PER_PAGE = 50
 
 
@@ -99,14 +109,16 @@ def scoped_entries(session: Session, actor: Actor, args: Mapping[str, str]) -> S
         stmt = stmt.where(AuditEntry.subject_type == args["subject"])
     elif args.get("subject"):
         stmt = stmt.where(false())
-    if args.get("actor"):
-        stmt = stmt.where(AuditEntry.actor == args["actor"].strip())
+    who = (args.get("actor") or "").strip()
+    if who:
+        stmt = stmt.where(or_(AuditEntry.actor == who, AuditEntry.actor.in_(usernames_called(who))))
     if args.get("trigger"):
         stmt = stmt.where(AuditEntry.trigger == args["trigger"])
     if args.get("case"):
         stmt = stmt.where(AuditEntry.subject_type == "case", AuditEntry.subject_id == args["case"].strip().lstrip("#"))
-    if args.get("q"):
-        stmt = stmt.where(_search(args["q"].strip()))
+    q = (args.get("q") or "").strip()
+    if q:
+        stmt = stmt.where(_search(q))
     start, end = _day(args, "from"), _day(args, "to", end=True)
     if start:
         stmt = stmt.where(AuditEntry.at >= start)
@@ -122,19 +134,42 @@ def _attached_to(condition: Any) -> Any:
 
 
 def _search(q: str) -> Any:
-    """A case number, an entry number, a person, or (part of) an organisation's name or code."""
+    """A case number, an entry number, a person (username, or a real name whole or in part), or (part of)
+    an organisation's name or code."""
     q = q.lstrip("#")
+    if not q:
+        return false()
     if q.isdigit():
         return or_((AuditEntry.subject_type == "case") & (AuditEntry.subject_id == q), AuditEntry.seq == int(q))
     named = or_(Organisation.name.contains(q, autoescape=True), Organisation.code == q)
     cases = select(cast(Case.id, String)).join(Case.org).where(named)
     orgs = select(Organisation.code).where(named)
+    people = usernames_called(q)
     return or_(
         AuditEntry.actor == q,
-        (AuditEntry.subject_type == "user") & (AuditEntry.subject_id == q),
+        AuditEntry.actor.in_(people),
+        (AuditEntry.subject_type == "user") & ((AuditEntry.subject_id == q) | AuditEntry.subject_id.in_(people)),
         (AuditEntry.subject_type == "case") & AuditEntry.subject_id.in_(cases),
         (AuditEntry.subject_type == "org") & AuditEntry.subject_id.in_(orgs),
     )
+
+
+def people_of(session: Session, entries: list[dict[str, Any]]) -> None:
+    """The people the entries name, loaded for the page in one query: who acted, and the users acted on."""
+    load_people(session, [*(e["actor"] for e in entries),
+                          *(e["subject_id"] for e in entries if e["subject_type"] == "user")])
+
+
+def chain_length(session: Session) -> int:
+    """How many entries the trail holds (its last number: the numbers run from 1 without a gap, which
+    verification checks)."""
+    return session.scalar(select(func.max(AuditEntry.seq))) or 0
+
+
+def count_in_scope(session: Session, actor: Actor) -> int:
+    """How many entries the actor may read: what the unfiltered explorer counts."""
+    scoped = scoped_entries(session, actor, {}).with_only_columns(AuditEntry.seq).order_by(None)
+    return session.scalar(select(func.count()).select_from(scoped.subquery())) or 0
 
 
 def workflows_of(session: Session, entries: list[dict[str, Any]]) -> dict[str, str]:
@@ -178,10 +213,13 @@ def explorer() -> Any:
         page: Page = paginate(session, scoped_entries(session, actor, request.args), page_number(), PER_PAGE,
                               count_limit=COUNT_LIMIT)
         entries = [entry_json(e, True) for e in page.items]
+        people_of(session, entries)
         filtered = any(v for k, v in request.args.items() if k not in ("page", "lang"))
+        # unfiltered, the count is the reader's scope; the whole chain (what verification counts) beside it
+        chain = None if filtered else chain_length(session)
         return render_template("audit/explorer.html", page=page, entries=entries, args=request.args,
                                workflow_of=workflows_of(session, entries), trigger_groups=trigger_choices(),
-                               filtered=filtered, subject_types=SUBJECT_TYPES)
+                               filtered=filtered, subject_types=SUBJECT_TYPES, chain=chain)
 
 
 @bp.get("/entries/<int:seq>")
@@ -200,6 +238,7 @@ def entry(seq: int) -> Any:
             .where(AuditEntry.seq.in_(scoped.with_only_columns(AuditEntry.seq).order_by(None)))
         ))
         shown = entry_json(found, True)
+        people_of(session, [shown])
         checks = {
             "hash": _rehash(found) == found.hash,
             "prev": found.prev_hash == (previous.hash if previous else audit.GENESIS),
@@ -269,47 +308,63 @@ def _export_rows(actor: Actor, args: Mapping[str, str]) -> Iterator[dict[str, An
             yield entry_json(e, True)
 
 
-EXPORT_COLUMNS = ("seq", "at", "actor", "role", "subject_type", "subject_id", "trigger", "from", "to", "version",
-                  "comment", "data", "prev_hash", "hash")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> str:
-    """A cell as text; one that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if value is None:
-        return ""
-    cell = value if isinstance(value, str) else str(value)
-    return "'" + cell if cell.startswith(FORMULA_START) else cell
-
-
 def _filename(ext: str) -> str:
     return f"attachment; filename=audit-trail-{utcnow().strftime('%Y%m%d-%H%M%S')}.{ext}"
+
+
+def _people_rows(actor: Actor, args: Mapping[str, str]) -> Iterator[list[Any]]:
+    """The rows of the export for people (web.audit_export), read in one unit."""
+    labels = audit_export.Labels(get_engine().catalog.definitions)
+    with get_db().read() as session:
+        yield from audit_export.rows(session, scoped_entries(session, actor, args), labels)
+
+
+def _filter_label(key: str, value: str) -> str:
+    """A filter's value as the workbook's second line names it."""
+    from .templating import SUBJECT_LABELS
+
+    if key == "workflow" and value in get_engine().catalog.definitions:
+        return text(get_engine().catalog.definitions[value].title, value)
+    if key == "subject":
+        return str(SUBJECT_LABELS.get(value, value))
+    if key == "trigger":
+        found = {code: str(label) for _group, items in trigger_choices() for code, label in items}
+        return found.get(value, value)
+    return value
 
 
 @bp.get("/export.csv")
 @login_required
 def export_csv() -> Response:
+    """审计留痕 as CSV for people: Chinese headers (English on English pages), names, labels, Beijing times."""
     actor = reader()
     args = request.args.to_dict()
     with get_db().read() as session:
         scoped_entries(session, actor, args)  # a bad filter fails here, before the download starts
-
-    def generate() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        buffer.write("\ufeff")  # so that Excel and WPS open the UTF-8 text as such
-        writer.writerow((*EXPORT_COLUMNS, "at_local", "decided_on"))
-        for row in _export_rows(actor, args):
-            row = {**row, "data": json.dumps(row["data"], ensure_ascii=False, sort_keys=True)}
-            writer.writerow([csv_cell(row[c]) for c in EXPORT_COLUMNS]
-                            + [local_time(row["at"], "yyyy-MM-dd HH:mm:ss"), row["decided_on"]])
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-        yield buffer.getvalue()
-
-    return Response(stream_with_context(generate()), mimetype="text/csv; charset=utf-8",
+    return Response(stream_with_context(audit_export.csv_lines(_people_rows(actor, args))),
+                    mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": _filename("csv"), "Cache-Control": "no-store"})
+
+
+@bp.get("/export.xlsx")
+@login_required
+def export_xlsx() -> Response:
+    """审计留痕 as an Excel workbook, with the same rows as the CSV and the filters in words above them."""
+    actor = reader()
+    args = request.args.to_dict()
+    with get_db().read() as session:
+        scoped = scoped_entries(session, actor, args).with_only_columns(AuditEntry.seq).order_by(None)
+        n = session.scalar(select(func.count()).select_from(scoped.limit(audit_export.XLSX_MAX_ROWS + 1).subquery()))
+    if (n or 0) > audit_export.XLSX_MAX_ROWS:
+        return Response(_("所选记录超过 %(n)s 条，一个 Excel 工作表放不下：请缩小筛选范围，或导出 CSV。",
+                          n=audit_export.XLSX_MAX_ROWS), 400, mimetype="text/plain; charset=utf-8")
+    title = _("审计留痕")
+    subtitle = _("筛选条件：%(f)s；导出时间：%(t)s（北京时间）；共 %(n)s 条",
+                 f=audit_export.selection_text(args, _filter_label), t=local_time(utcnow(), "yyyy-MM-dd HH:mm:ss"),
+                 n=n or 0)
+    body = audit_export.workbook_bytes(_people_rows(actor, args), title, subtitle)
+    return Response(body, mimetype=XLSX,
+                    headers={"Content-Disposition": _filename("xlsx"), "Cache-Control": "no-store"})
 
 
 @bp.get("/export.jsonl")
@@ -375,10 +430,11 @@ def verify() -> Any:
     engine = get_engine()
     with get_db().read(snapshot=True) as session:
         result = audit.verify(session, lambda: engine.subjects(session))
+        in_scope = count_in_scope(session, actor)
         bad_seq = (result.first_bad or {}).get("seq")
         bad_visible = bool(bad_seq) and session.scalar(
             scoped_entries(session, actor, {}).with_only_columns(AuditEntry.seq).where(AuditEntry.seq == bad_seq)
         ) is not None
     problem = (result.first_bad or {}).get("problem")
     return render_template("audit/verify.html", result=result, explained=explain_problem(problem), problem=problem,
-                           bad_visible=bad_visible, at=utcnow())
+                           bad_visible=bad_visible, at=utcnow(), in_scope=in_scope)

@@ -22,6 +22,7 @@ from .forms import attach_errors, form_data, step_form
 from .i18n import reason_message, text
 from .listing import COUNT_LIMIT, filter_org
 from .listing import page_number as _page
+from .people import load_people
 from .present import case_data, entry_json, sees_personal_data
 from .steps import BusinessDate, explain, sent_date, serve, shown_date
 from .templating import review_states
@@ -192,6 +193,7 @@ def show(case_id: int, reassign_errors: list[str] | None = None, status: int = 2
         definition = engine.definition_of(case)
         masked = not sees_personal_data(actor, case)
         entries = [entry_json(e, masked) for e in audit.entries_for(session, "case", str(case.id))]
+        load_people(session, [*(e["actor"] for e in entries), case.created_by.username if case.created_by else None])
         available = engine.available(session, case, actor)
         path = [e["to"] for e in entries if e["to"]]
         svg = workflow_svg(definition, case.state, path)

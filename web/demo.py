@@ -5,6 +5,7 @@ verifiable trail.
 """
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -37,7 +38,7 @@ ORGS: list[tuple[str, str, str, str | None, int | None, int | None]] = [
     ("ENT-AUTO", "城关汽车维修服务有限公司", "enterprise", "COM-DM", 45, 6),
 ]
 
-# (username, role, org, display name, what they do in the demo)
+# (username, role, org, what they do in the demo and their real name in brackets)
 DEMO_USERS: list[tuple[str, str, str, str]] = [
     ("admin", "admin", "-", "系统管理员"),
     ("fed_li", "reviewer", "FED-HC", "区总工会审核人（李敏）"),
@@ -52,6 +53,12 @@ DEMO_USERS: list[tuple[str, str, str, str]] = [
     ("prep_cafe", "preparer", "ENT-CAFE", "茶餐厅筹备组（何宇）"),
     ("prep_food", "preparer", "ENT-FOOD", "食品加工厂筹备组（许静）"),
 ]
+
+
+def real_name(described: str) -> str:
+    """The real name a demo user's description ends with: 区总工会审核人（李敏） → 李敏."""
+    found = re.search(r"（([^（）]+)）$", described)
+    return found.group(1) if found else described
 
 
 def _credit_code(n: int) -> str:
@@ -79,7 +86,7 @@ def load_demo(app: Flask) -> str:
                        credit_code=_credit_code(i + 1) if kind == "enterprise" else None, actor="demo")
         for username, role, org, display in DEMO_USERS:
             create_user(session, username=username, password=DEMO_PASSWORD, role=role,
-                        org=None if org == "-" else org, display_name=display, actor="demo")
+                        org=None if org == "-" else org, display_name=real_name(display), actor="demo")
     walker = _Walker(app, engine)
     walker.foundings()
     walker.hardship()

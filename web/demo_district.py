@@ -85,6 +85,7 @@ FOUNDINGS: list[tuple[str, str, int, int, str, tuple[int, int]]] = [
     ("DEMO-SQ-TEXT", "石桥锦绣纺织有限公司", 310, 220, "convene", (260, 190)),
     ("DEMO-XG-COLD", "新港冷链仓储有限公司", 180, 40, "register", (150, 30)),
 ]
+PREPARERS = ("刘洋", "黄磊", "林静", "高峰", "马丽")  # the real names of the five preparatory groups' clerks
 FOUNDING_PARENTS = {"DEMO-SQ-AUTO": "TOWN-SQ", "DEMO-XG-PORT": "TOWN-XG", "DEMO-GX-CHIP": "TOWN-GX",
                     "DEMO-SQ-TEXT": "TOWN-SQ", "DEMO-XG-COLD": "TOWN-XG"}
 
@@ -150,7 +151,7 @@ def load_district(app: Flask, walker: Any, password: str) -> str:
                        employees=employees, female_employees=female, credit_code=_credit_code(rng, used),
                        address=f"海城区工业大道{100 + i}号", actor="demo")
             create_user(session, username=f"prep_d{i}", password=password, role="preparer", org=code,
-                        display_name=f"{name}筹备组", actor="demo")
+                        display_name=PREPARERS[i - 1], actor="demo")
         result = import_register(session, register, demo, filename="海城区企业名录（演示）.csv", dry_run=False)
         if not result.written:
             raise RuntimeError("the demo register did not import: " + "; ".join(p.text() for p in result.errors[:5]))

@@ -27,6 +27,7 @@ from .diagram import escape_states
 from .extensions import get_db, get_engine
 from .i18n import remember_choice
 from .listing import filter_org, page_number
+from .people import load_people
 from .templating import review_states
 from .waiting import waiting_for, waiting_note
 
@@ -139,6 +140,7 @@ def _auditor(session: Session, actor: Actor, engine: Engine) -> dict[str, Any]:
 
     recent_rows = session.scalars(scoped_entries(session, actor, {}).limit(15)).all()
     recent = [entry_json(e, True) for e in recent_rows]
+    load_people(session, [e["actor"] for e in recent])
     week_ago = utcnow() - timedelta(days=7)
     # the trail is in time order: the week starts at one seq (index on `at`), counted from there
     first = session.scalar(select(func.min(AuditEntry.seq)).where(AuditEntry.at >= week_ago))
@@ -162,6 +164,7 @@ def _admin(session: Session, actor: Actor, engine: Engine) -> dict[str, Any]:
     locked = session.scalar(select(func.count()).select_from(User).where(User.locked_until > now)) or 0
     recent = session.scalars(select(AuditEntry).where(AuditEntry.subject_type.in_(("org", "user")))
                              .order_by(AuditEntry.seq.desc()).limit(10)).all()
+    load_people(session, [e.actor for e in recent])
     return {"kinds": kinds, "recent_admin": recent,
             "summary": [(_("组织"), sum(kinds.values()), "open"), (_("在用账号"), users.get(True, 0), "done"),
                       (_("已停用账号"), users.get(False, 0), "ended"), (_("有效令牌"), tokens, "review"),

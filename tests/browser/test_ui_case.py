@@ -24,7 +24,8 @@ def test_the_case_page_with_its_diagram_and_timeline(new_page, demo, shot):  # n
         page.locator("p.path").inner_text()
     timeline = page.locator("ol.timeline > li")
     assert timeline.count() == 6
-    assert "提名候选人并报批" in timeline.first.inner_text() and "prep_logi（经办人）" in timeline.first.inner_text()
+    newest = timeline.first.inner_text()
+    assert "提名候选人并报批" in newest and "周杰（海城顺达物流有限公司） · 经办人" in newest  # by name, not username
     assert "候选人名单已在厂区公示栏张贴" in timeline.first.inner_text()
     shot(page, "founding")
     phone(page)

@@ -13,7 +13,8 @@ from sqlalchemy import select, text
 
 from audit import AuditEntry, canonical_json, entry_hash
 from audit.ddl import create_statements, drop_statements
-from web.audit_views import _day, csv_cell
+from web.audit_export import csv_cell
+from web.audit_views import _day
 
 from .ui_support import login, text_of, world  # noqa: F401  (fixture)
 
@@ -151,12 +152,11 @@ def test_csv_export_of_the_filtered_trail(client, db, trail):
     assert body.startswith("\ufeff")
     rows = list(csv.DictReader(io.StringIO(body[1:])))
     wanted = [e for e in _entries(db, subject_type="case", subject_id=str(trail["ours"]))]
-    assert [int(r["seq"]) for r in rows] == [e.seq for e in wanted]
-    submit = next(r for r in rows if r["trigger"] == "submit")
-    assert submit["comment"] == "'=HYPERLINK(\"http://evil\")"  # defused for spreadsheets
-    assert json.loads(submit["data"])["amount"] == 10
-    assert submit["hash"] == next(e.hash for e in wanted if e.trigger == "submit")
-    assert submit["decided_on"] == json.loads(submit["data"])["decided_on"]  # the business date beside `at`
+    assert [int(r["序号"]) for r in rows] == [e.seq for e in wanted]
+    submit = next(r for r in rows if r["操作"] == "提交")
+    assert submit["说明"] == "'=HYPERLINK(\"http://evil\")"  # defused for spreadsheets
+    assert submit["哈希"] == next(e.hash for e in wanted if e.trigger == "submit")
+    assert submit["办理日期"] == json.loads(next(e.data for e in wanted if e.trigger == "submit"))["decided_on"]
 
 
 def test_jsonl_export_is_verbatim_and_rehashes(client, db, trail):

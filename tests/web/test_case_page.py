@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import update
 
-from workflow import Case
+from workflow import Case, User
 
 from .ui_support import login, text_of
 
@@ -37,11 +37,14 @@ def test_the_timeline_says_who_when_what_and_what_changed(client, tree, make_cas
     case_id = _walked(make_case, fire, tree)
     with db.write() as session:  # created at 16:30 UTC, i.e. half past midnight the next day in Shanghai
         session.execute(update(Case).where(Case.id == case_id).values(created_at=datetime(2026, 1, 1, 16, 30)))
+        session.execute(update(User).where(User.username == "fed").values(display_name="李敏"))
     login(client, "auditor")
     text = text_of(client.get(f"/cases/{case_id}"))
     timeline = text[text.index("办理记录"):]
-    assert "批准 已提交 → 已批准" in timeline and "fed（审核人）" in timeline and "同意" in timeline
-    assert "提交 草稿 → 已提交" in timeline and "prep（经办人）" in timeline and "请审批" in timeline
+    # a person by their real name and organisation; one without a real name by the username
+    assert "批准 已提交 → 已批准" in timeline and "李敏（某区总工会） · 审核人" in timeline and "同意" in timeline
+    assert "fed（" not in timeline
+    assert "提交 草稿 → 已提交" in timeline and "prep（大型企业） · 经办人" in timeline and "请审批" in timeline
     assert "创建案件 — → 草稿" in timeline
     assert "系统计算" in timeline  # the data the step recorded and computed
     assert "2026-01-02 00:30" in text

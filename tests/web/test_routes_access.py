@@ -50,6 +50,7 @@ EXPECT: dict[str, dict[str, str]] = {
     "audit.entry_proof": {"GET": "302 409 403 403 409 403 403 404"},
     "audit.export_csv": {"GET": "302 200 403 403 200 403 403 200"},
     "audit.export_jsonl": {"GET": "302 200 403 403 200 403 403 200"},
+    "audit.export_xlsx": {"GET": "302 200 403 403 200 403 403 200"},
     "audit.verify": {"POST": "302 200 403 403 200 403 403 200"},
     # administration
     "admin.orgs": {"GET": "302 200 403 403 403 403 403 403", "POST": "302 400 403 403 403 403 403 403"},

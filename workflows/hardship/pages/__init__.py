@@ -20,6 +20,7 @@ import audit
 from services.attachments import MAX_ID, attachments_for
 from web.extensions import get_db, get_engine
 from web.i18n import reason_message, text
+from web.people import load_people
 from web.present import case_data, sees_personal_data
 from web.steps import CONFIRM_FIRST, BusinessDate, Outcome, Step, StepPage, explain, sent_date, shown_date, step_view
 from web.workflow_pages import Panel
@@ -159,8 +160,9 @@ class Application(StepPage):
         files: dict[str, list[Any]] = {}
         for f in attachments_for(session, step.case.id):
             files.setdefault(f.material, []).append(f)
-        return {"returned": next((e for e in reversed(entries) if e.trigger == "return_review"), None),
-                "files": files}
+        returned = next((e for e in reversed(entries) if e.trigger == "return_review"), None)
+        load_people(session, [returned.actor if returned else None])
+        return {"returned": returned, "files": files}
 
     def form(self, step: Step) -> Any:
         form = application_form(step.definition.extra, step.data if request.method == "GET" else None)
@@ -213,6 +215,10 @@ class ObjectionDecision(Objection):
     @staticmethod
     def pending(step: Step) -> list[dict[str, Any]]:
         return [o for o in step.data.get("objections") or () if o.get("status") == "open"]
+
+    def gather(self, session: Any, step: Step) -> dict[str, Any]:
+        load_people(session, [o.get("raised_by") for o in self.pending(step)])
+        return {}
 
     def form(self, step: Step) -> Any:
         pending = self.pending(step)

@@ -11,15 +11,15 @@ from typing import Any, Iterable, Mapping
 
 from flask import current_app
 from flask_login import current_user
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.attachments import Attachment, attachments_for, may_attach, personal_kinds, size_text
 from web.extensions import get_engine
 from web.i18n import lang, text
+from web.people import load_people, person_label
 from web.present import case_data, sees_personal_data
 from web.templating import labels_by_id
-from workflow import Actor, Calendar, Case, User, as_date
+from workflow import Actor, Calendar, Case, as_date
 
 from .. import rules
 
@@ -32,11 +32,10 @@ def titles(extra: Mapping[str, Any], key: str) -> dict[str, str]:
 
 
 def display_names(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:
-    wanted = {u for u in usernames if u}
-    if not wanted:
-        return {}
-    rows = session.execute(select(User.username, User.display_name).where(User.username.in_(wanted)))
-    return {u: (d or u) for u, d in rows}
+    """{username: 姓名（组织）} of those named, looked up together (web.people)."""
+    wanted = [u for u in usernames if u]
+    load_people(session, wanted)
+    return {u: person_label(u) for u in wanted}
 
 
 def household_rows(data: Mapping[str, Any], extra: Mapping[str, Any]) -> list[dict[str, Any]]:

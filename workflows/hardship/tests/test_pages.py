@@ -6,9 +6,9 @@ import re
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from workflow import Case
+from workflow import Case, User
 from workflows.hardship.tests.support import (  # noqa: F401  (fixtures)
     APPLICANT_ID,
     CHILD_ID,
@@ -176,12 +176,15 @@ def test_more_rows_without_javascript(login, founded):
 def test_edit_and_resubmit_after_a_return(login, founded, api, fire, clock, db):
     case = walk(api, fire, founded, clock, "applied")
     fire(founded["ent_rev"], case["id"], "return_review", comment="请补充配偶收入证明")
+    with db.write() as session:
+        session.execute(update(User).where(User.username == "ent_rev").values(display_name="赵芳"))
     client = login("prep")
     page = client.get(f"/cases/{case['id']}")
     assert f'href="/hardship/{case["id"]}/application"' in html(page)  # the submit step opens the form
     form = client.get(f"/hardship/{case['id']}/application")
     body = html(form)
     assert form.status_code == 200 and "请补充配偶收入证明" in body
+    assert "（赵芳（大型企业） · " in visible_text(form) and "ent_rev" not in visible_text(form)  # who returned it
     assert f'value="{APPLICANT_ID}"' in body and 'value="1800"' in body and 'value="王芳"' in body
     version = re.search(r'name="version" type="hidden" value="(\d+)"', body).group(1)
     data = application()
@@ -285,6 +288,7 @@ def test_objection_pages(login, founded, api, fire, clock, db):
     assert "还有2件异议未处理（编号：1, 2）" in text  # why 报区总工会 is not possible yet
     page = reviewer.get(f"/hardship/{cid}/objections/dismiss?objection=2")
     assert re.search(r'<option selected value="2">|<option value="2" selected>', html(page))
+    assert "职工张某反映：申请人配偶有经营收入 prep2（大型企业）" in visible_text(page)  # who raised it, and where
     assert login("prep").get(f"/hardship/{cid}/objections/dismiss").status_code == 200  # the page, not the step
     refused = login("prep").post(f"/hardship/{cid}/objections/dismiss", data={"objection_id": "1", "comment": "…"})
     assert refused.status_code == 403 and "您的角色（经办人）不能执行此操作" in visible_text(refused)
@@ -294,7 +298,7 @@ def test_objection_pages(login, founded, api, fire, clock, db):
                        data={"objection_id": "1", "comment": "经核实，配偶无经营收入", "version": "6"})
     assert ok.status_code == 302
     text = visible_text(reviewer.get(f"/cases/{cid}"))
-    assert "异议不成立 · ent_rev · 2026-11-02" in text and "经核实，配偶无经营收入" in text
+    assert "异议不成立 · ent_rev（大型企业） · 2026-11-02" in text and "经核实，配偶无经营收入" in text
 
     unconfirmed = reviewer.post(f"/hardship/{cid}/objections/uphold", data={"objection_id": "2", "comment": "属实"})
     assert unconfirmed.status_code == 400 and "请勾选确认" in html(unconfirmed)
