@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Iterable, Mapping
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -81,6 +82,9 @@ def read_request(body: Mapping[str, Any]) -> tuple[str, str, list[Pick], Any]:
         fields["comment"] = FieldError("not_string")
     fields.update({k: FieldError("unknown_field") for k in sorted(set(body) - {"trigger", "comment", "cases",
                                                                                 "decided_on"})})
+    decided_on = body.get("decided_on")
+    if Engine.business_date(decided_on, date.min) is None:  # its format; its day is each case's to check
+        fields["decided_on"] = FieldError("not_date")
     cases = body.get("cases")
     picks: list[Pick] = []
     if not isinstance(cases, list):
@@ -109,7 +113,7 @@ def read_request(body: Mapping[str, Any]) -> tuple[str, str, list[Pick], Any]:
                 picks.append(Pick(case_id, version))
     if fields:
         raise InvalidInput(fields=fields)
-    return trigger, comment or "", picks, body.get("decided_on")
+    return trigger, comment or "", picks, decided_on
 
 
 def decide_each(db: Database, engine: Engine, actor: Actor, trigger: str, comment: str, picks: Iterable[Pick],

@@ -205,6 +205,9 @@ MALFORMED = [
     ({"trigger": 7, "cases": [{"id": 1, "version": 2}]}, "trigger"),
     ({"trigger": "approve_application", "comment": 5, "cases": [{"id": 1, "version": 2}]}, "comment"),
     ({"trigger": "approve_application", "data": {}, "cases": [{"id": 1, "version": 2}]}, "data"),
+    ({"trigger": "approve_application", "decided_on": "2026-02-30", "cases": [{"id": 1, "version": 2}]},
+     "decided_on"),
+    ({"trigger": "approve_application", "decided_on": 20261110, "cases": [{"id": 1, "version": 2}]}, "decided_on"),
 ]
 
 
@@ -293,3 +296,15 @@ def test_a_supervising_federation_is_not_competent_per_case(api, db, tree, make_
     assert (row["status"], row["error"]["code"]) == (403, "not_competent")
     row = bulk(api, tree["town"], {"trigger": "approve_application", "cases": pick}).get_json()["results"][0]
     assert (row["status"], row["state"]) == (200, "approved")
+
+
+def test_the_business_date_is_each_cases_step(api, db, tree, applied):
+    """One decided_on for every case: a day after the application passes, a future one is each case's 422."""
+    a, b = applied(2)
+    picks = [{"id": c["id"], "version": c["version"]} for c in (a, b)]
+    future = bulk(api, tree["fed"], {"trigger": "approve_application", "decided_on": "2026-11-21", "cases": picks})
+    assert [(r["status"], r["error"]["reasons"][0]["code"]) for r in future.get_json()["results"]] == [
+        (422, "decided_on_future")] * 2
+    done = bulk(api, tree["fed"], {"trigger": "approve_application", "decided_on": "2026-11-20", "cases": picks})
+    assert [r["status"] for r in done.get_json()["results"]] == [200, 200]
+    assert api.get(f"/cases/{a['id']}", tree["fed"]).get_json()["decided_on"] == "2026-11-20"
