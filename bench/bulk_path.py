@@ -101,7 +101,7 @@ def run(cases: int = 100, runs: int = 5) -> dict[str, Any]:
         "bulk_runs": runs,
         "bulk_steps_per_s": round(statistics.median(cases / s for s in bulk_s), 1),
         "single_api_steps_per_s": round(statistics.median(cases / s for s in single_s), 1),
-        "bulk_vs_single": round(statistics.median(s / b for s, b in zip(single_s, bulk_s)), 3),
+        "bulk_vs_single": round(statistics.median(s / b for s, b in zip(single_s, bulk_s, strict=True)), 3),
     }
 
 

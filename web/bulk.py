@@ -12,9 +12,10 @@ deadlock on the trail's head and each other's case rows.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -26,13 +27,13 @@ from wtforms import HiddenField, TextAreaField
 from storage import Database
 from workflow import Actor, Case, Engine, FieldError, InvalidInput, NotFound, WorkflowError, can_view
 
+from . import MAX_ID  # the database's keys: a larger id names no case
 from .extensions import get_db, get_engine
 from .i18n import error_payload, text
 from .statuses import status_of
 from .steps import explain
 
 BULK_MAX = 100  # cases in one bulk decision; more is refused whole (413 `too_many_cases`), nothing done
-MAX_ID = 2**31 - 1  # the database's keys: a larger id names no case
 WAYS = ("forward", "back")  # what the queue offers in bulk: 批量同意 (the next step) and 批量退回 (a return)
 
 
@@ -322,7 +323,7 @@ def decide() -> Any:
     results = decide_each(get_db(), engine, actor, trigger, comment, picks)
     with get_db().read() as session:
         rows = _rows(session, engine, actor, picks)
-        for row, result in zip(rows, results):
+        for row, result in zip(rows, results, strict=True):
             row.result = result
             if row.case is not None:
                 row.action = _label(engine, row.case, trigger)

@@ -167,10 +167,9 @@ def test_a_step_of_another_role_or_state_is_refused_as_the_single_step_is(api, d
     assert entries(db) == before
 
 
-def test_a_step_that_needs_data_is_refused_per_case_naming_the_field(api, db, tree, make_org, make_user, make_case, fire):
-    from workflows.hardship.tests.support import application, household_ids
-
+def test_a_step_that_needs_data_is_refused_per_case_naming_the_field(api, db, tree, make_user, make_case, fire):
     from tests.support import audited_org_update
+    from workflows.hardship.tests.support import application, household_ids
 
     with db.write() as session:
         audited_org_update(session, "ENT-L", union_status="founded", member_count=50)
@@ -259,7 +258,8 @@ def test_at_most_100_cases(api, db, tree, applied):
     assert error["fields"] == {"cases": "最多100项"}
     assert entries(db) == before and {s for s, _v in rows(db, [c["id"] for c in real]).values()} == {"applied"}
 
-    english = bulk(api, tree["fed"], {"trigger": "approve_application", "cases": picks + unknown + [{"id": 1, "version": 1}]},
+    over = picks + unknown + [{"id": 1, "version": 1}]
+    english = bulk(api, tree["fed"], {"trigger": "approve_application", "cases": over},
                    headers={"Accept-Language": "en"})
     assert english.get_json()["error"]["message"] == "A bulk decision takes at most 100 cases"
 
