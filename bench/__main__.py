@@ -10,9 +10,11 @@ machine. The measures:
    django-fsm-log doing the same two steps (installed by the `bench` extra);
 2. steps over HTTP: granian workers on 127.0.0.1 (as the README deploys it), 16 concurrent clients;
    with each worker's peak memory;
-3. `flask audit verify` on a large trail (a million entries; fewer with --quick);
-4. the case page, the review queue and the case list on that installation;
-5. with --postgres, the engine path and its raw baseline on PostgreSQL, and at city scale
+3. bulk approval of 100 cases through the API (`POST /tasks/bulk`) against 100 single steps through the API,
+   interleaved in the same run (`bench/bulk_path.py`);
+4. `flask audit verify` on a large trail (a million entries; fewer with --quick);
+5. the case page, the review queue and the case list on that installation;
+6. with --postgres, the engine path and its raw baseline on PostgreSQL, and at city scale
    (`bench/pg_scale.py`): the engine in 1, 2 and 4 processes against raw psycopg doing the same
    statements and a minimal step, the database's own commit rate, and HTTP on two granian servers.
 """
@@ -30,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import big, engine_path, http_path, pg_scale
+from . import big, bulk_path, engine_path, http_path, pg_scale
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,6 +99,7 @@ def main() -> None:
     http.update({f"http_gunicorn_{key[5:]}": gunicorn[key] for key in ("http_steps_per_s", "http_p99_ms")})
     two = http_path.run(seconds=seconds, threads=2)  # granian with two threads a worker (long exports)
     http.update({f"http_2threads_{key[5:]}": two[key] for key in ("http_steps_per_s", "http_p99_ms")})
+    bulk = bulk_path.run(cases=100, runs=runs)
     with tempfile.TemporaryDirectory() as tmp:
         large = big.run(Path(tmp), big_cases, big_entries, samples=40 if args.quick else 200)
     result: dict[str, Any] = {
@@ -117,6 +120,7 @@ def main() -> None:
         "django_fsm_log_steps_per_s": _median(m["django"]),
         "engine_vs_django_fsm_log": _median(vs_django),
         **http,
+        **bulk,
         **large,
     }
     if args.postgres:
@@ -158,6 +162,9 @@ ROWS = [
     ("HTTP under gunicorn gthread (steps/s)", "http_gunicorn_steps_per_s", "{:,.0f}"),
     ("HTTP under gunicorn gthread, p99 (ms)", "http_gunicorn_p99_ms", "{:.1f}"),
     ("peak memory per worker (MB)", "worker_peak_mb", "{:.0f}"),
+    ("API: 100 single steps (steps/s)", "single_api_steps_per_s", "{:,.0f}"),
+    ("API: one bulk decision of 100 (steps/s)", "bulk_steps_per_s", "{:,.0f}"),
+    ("bulk / single steps (goal >= 0.8)", "bulk_vs_single", "{:.2f}"),
     ("large installation: cases", "big_cases", "{:,}"),
     ("large installation: audit entries", "big_entries", "{:,}"),
     ("audit verify (entries/s)", "verify_entries_per_s", "{:,.0f}"),

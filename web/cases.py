@@ -16,6 +16,7 @@ from wtforms import HiddenField, SelectField, TextAreaField
 import audit
 from workflow import Actor, Case, Organisation, WorkflowError, can_view, list_cases, review_queue, visible_orgs
 
+from .bulk import BulkForm, queue_bulk
 from .diagram import workflow_svg
 from .extensions import get_db, get_engine
 from .forms import attach_errors, form_data, step_form
@@ -70,8 +71,10 @@ def queue(scope: str = "mine") -> Any:
                             count_limit=COUNT_LIMIT, scope=scope)
         engine = get_engine()
         overdue = {c.id: engine.overdue(c) for c in page.items}
+        # 批量审批: the rows the reviewer may decide now in bulk (supervision decides nothing here)
+        bulk = queue_bulk(session, engine, page.items, actor) if scope == "mine" else {}
         return render_template("review/queue.html", page=page, workflow=workflow, org=org, overdue=overdue,
-                               supervision=scope == "subtree")
+                               supervision=scope == "subtree", bulk=bulk, bulk_form=BulkForm() if bulk else None)
 
 
 @bp.get("/supervision")

@@ -147,6 +147,19 @@ def paths(catalog: Catalog) -> dict[str, Any]:
             "responses": {"200": _json(ref("Case"), "the case, decided by the new organisation"),
                           **_errors(*WRITE_ERRORS, 403, 404, 409, 422)},
         }},
+        "/tasks/bulk": {"post": {
+            "operationId": "post_tasks_bulk", "tags": ["cases", "tasks"],
+            "summary": "A bulk decision (批量审批): one trigger on up to 100 cases, each as its own step",
+            "description": ("Each case goes through the same checks as `POST /cases/{case_id}/events` with its "
+                            "version and no data, in a unit of work of its own: a refused case changes nothing "
+                            "and does not stop the others. Each result carries the status and error the single "
+                            "step would have answered (an invisible case looks like an unknown one, 404). A "
+                            "malformed request is refused whole with nothing done: 400 `invalid_input` naming "
+                            "each field, 413 `too_many_cases` beyond 100 cases."),
+            "requestBody": _body(ref("BulkDecision")),
+            "responses": {"200": _json(ref("BulkResults"), "what each case's step answered"),
+                          **_errors(*WRITE_ERRORS)},
+        }},
         "/cases/{case_id}/audit": {"get": {
             "operationId": "get_case_audit", "tags": ["cases", "audit"],
             "summary": "The case's audit entries, oldest first",

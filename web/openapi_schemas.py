@@ -181,6 +181,37 @@ def schemas(catalog: Catalog) -> dict[str, Any]:
                 "version": {"type": "integer", "description": "apply only to this version of the case (else 409)"},
             },
         },
+        "BulkDecision": {
+            "type": "object", "required": ["trigger", "cases"], "additionalProperties": False,
+            "properties": {
+                "trigger": {"type": "string", "minLength": 1, "description": "the one trigger fired on every case"},
+                "comment": {**STRING, "description": "the one comment of every case's step (a return needs it)"},
+                "cases": {"type": "array", "minItems": 1, "maxItems": 100,
+                          "description": "at most 100 cases, each once (more: 413 `too_many_cases`; "
+                                         "one case twice: 400 `invalid_input`)",
+                          "items": {"type": "object", "required": ["id", "version"], "additionalProperties": False,
+                                    "properties": {"id": INT, "version": {
+                                        **INT, "description": "the version the caller saw (else that case's 409 "
+                                                              "`stale_version`)"}}}},
+                "decided_on": DECIDED_ON,
+            },
+        },
+        "BulkResults": {
+            "type": "object", "required": ["results"],
+            "properties": {"results": {"type": "array", "description": "one per case, in the order sent", "items": {
+                "type": "object", "required": ["id", "status", "error"],
+                "properties": {
+                    "id": INT,
+                    "status": {"type": "integer", "description": "the HTTP status the single step would have "
+                                                                 "answered: 200, 400, 403, 404, 409 or 422"},
+                    "error": {"type": ["object", "null"], "description": "null when done; else the single "
+                                                                         "step's error object (code, message, "
+                                                                         "reasons, fields)"},
+                    "state": {**STRING, "description": "when done: the case's new state"},
+                    "version": {**INT, "description": "when done: the case's new version"},
+                },
+            }}},
+        },
         "Available": {
             "type": "object", "required": ["trigger", "dest", "allowed", "reasons"],
             "properties": {"trigger": STRING, "dest": STRING, "label": STRING, "allowed": {"type": "boolean"},

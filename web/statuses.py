@@ -18,6 +18,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "stale_version": 409,
     "too_many_tokens": 409,
     "payload_too_large": 413,
+    "too_many_cases": 413,
     "unsupported_media_type": 415,
     "guard_failed": 422,
 }

@@ -16,6 +16,7 @@ FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     "not_list": ("应为列表", "must be a list"),
     "too_many": ("最多{max}项", "must have at most {max} items"),
     "not_object": ("应为对象", "must be an object"),
+    "duplicate": ("与前面的项重复", "repeats an earlier item"),
     "bad_key": ("键名无效", "is not a valid key"),
     "unknown_field": ("未知字段", "is not a known field"),
     "malformed_json": ("不是有效的 JSON", "is not valid JSON"),
@@ -49,6 +50,7 @@ ERROR_MESSAGES: dict[str, tuple[str, str]] = {
     "payload_too_large": ("提交的内容超过1 MiB", "The request body exceeds 1 MiB"),
     "method_not_allowed": ("不支持此请求方法", "Method not allowed"),
     "rate_limited": ("尝试次数过多，请稍后再试", "Too many attempts; try again later"),
+    "too_many_cases": ("一次最多批量办理100件", "A bulk decision takes at most 100 cases"),
     "too_many_tokens": ("该用户已有10个有效令牌，请先吊销不再使用的令牌",
                         "The user already holds 10 live tokens; revoke one that is no longer used first"),
 }

@@ -77,6 +77,11 @@ TABLE: dict[str, Call] = {
     "api.post_event": Call("POST", lambda c: f"/cases/{_new_hardship_case(c)}/events",
                            row(admin=403, prep=200, fed=403, auditor=403, prep_x=404, fed2=404, auditor2=404),
                            body=lambda c: {"trigger": "submit", "data": {}}),
+    # a bulk decision answers 200 to every caller with a token; each case's row says what its single step would
+    # have (test_a_bulk_row_answers_as_the_single_step_for_every_role)
+    "api.post_tasks_bulk": Call("POST", lambda c: "/tasks/bulk", EVERYONE,
+                                body=lambda c: {"trigger": "submit",
+                                                "cases": [{"id": _new_hardship_case(c), "version": 1}]}),
     # a fresh case decided by ENT-L's own union: only a reviewer above it may take the decision up
     "api.post_reassign": Call("POST", lambda c: f"/cases/{_new_hardship_case(c)}/reassign",
                               row(admin=403, prep=403, fed=200, auditor=403, prep_x=404, fed2=404, auditor2=404),
@@ -167,3 +172,20 @@ def test_authorisation_matrix(app, client, tree, ctx):
             elif expected >= 400 and resp.mimetype == "application/json":
                 assert set(resp.get_json()["error"]) >= {"code", "message", "reasons"}
     assert wrong == [], "\n".join(wrong)
+
+
+def test_a_bulk_row_answers_as_the_single_step_for_every_role(api, tree, ctx):
+    """Every role, inside and outside the subtree: a fresh draft submitted in bulk gets, in its row, exactly the
+    status a single step gets (`api.post_event`'s row of the table); an unknown case is every caller's 404."""
+    for who, expected in TABLE["api.post_event"].expect.items():
+        case_id = _new_hardship_case(ctx)
+        resp = api.post("/tasks/bulk", tree[who], {"trigger": "submit", "cases": [
+            {"id": case_id, "version": 1}, {"id": 2**31 - 1, "version": 1}]})
+        assert resp.status_code == 200, (who, resp.get_json())
+        mine, unknown = resp.get_json()["results"]
+        assert (mine["id"], mine["status"]) == (case_id, expected), (who, mine)
+        assert (unknown["status"], unknown["error"]["code"]) == (404, "not_found"), who
+        single = api.post(f"/cases/{_new_hardship_case(ctx)}/events", tree[who], {"trigger": "submit", "version": 1})
+        assert single.status_code == expected, who
+        if expected != 200:
+            assert mine["error"]["code"] == single.get_json()["error"]["code"], who

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from bench import big, engine_path, http_path
+from bench import big, bulk_path, engine_path, http_path
 
 
 def test_the_raw_baseline_does_the_engines_work_on_the_same_schema(tmp_path, monkeypatch):
@@ -17,6 +17,14 @@ def test_the_raw_baseline_does_the_engines_work_on_the_same_schema(tmp_path, mon
     assert engine_path.raw_sqlite_minimal_steps_per_s(6) > 0
     with_tree, without = engine_path.tree_pair_steps_per_s(8, block=4)
     assert with_tree > 0 and without > 0
+
+
+def test_the_bulk_measure_releases_every_case_both_ways():
+    """Both contenders release real held cases through the API (a refused case would raise), in the same run."""
+    result = bulk_path.run(cases=4, runs=2)
+    assert (result["bulk_cases"], result["bulk_runs"]) == (4, 2)
+    assert result["bulk_steps_per_s"] > 0 and result["single_api_steps_per_s"] > 0
+    assert result["bulk_vs_single"] > 0
 
 
 @pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="the city-scale measures need PostgreSQL")

@@ -40,6 +40,9 @@ EXPECT: dict[str, dict[str, str]] = {
     "cases.queue": {"GET": "302 403 403 200 403 403 200 403"},
     "cases.supervision": {"GET": "302 403 403 200 403 403 200 403"},
     "cases.reassign": {"POST": "302 403 403 422 403 404 404 404"},
+    # 批量审批 from the queue: reviewers only; an empty form asks for nothing to be done (400)
+    "bulk.confirm": {"POST": "302 403 403 400 403 403 400 403"},
+    "bulk.decide": {"POST": "302 403 403 400 403 403 400 403"},
     "cases.show": {"GET": "302 200 200 200 200 404 404 404"},
     "cases.new": {"GET": "302 403 200 403 403 200 403 403", "POST": "302 403 422 403 403 302 403 403"},
     "cases.step": {"GET": "302 200 200 200 200 404 404 404", "POST": "302 403 400 403 403 404 404 404"},
@@ -77,6 +80,7 @@ EXPECT: dict[str, dict[str, str]] = {
     "api.get_case": {"GET": "401 200 200 200 200 404 404 404"},
     "api.post_event": {"POST": "401 400 400 400 400 404 404 404"},
     "api.post_reassign": {"POST": "401 403 403 422 403 404 404 404"},
+    "api.post_tasks_bulk": {"POST": "401 400 400 400 400 400 400 400"},
     "api.get_case_audit": {"GET": "401 200 200 200 200 404 404 404"},
     "api.get_verify": {"GET": "401 200 403 403 200 403 403 200"},
     "audit_api.get_tree": {"GET": "401 200 403 403 200 403 403 200"},
