@@ -70,6 +70,7 @@ from .rows import CASE_DIGEST, ORG, case_digest, case_subjects, org_digest, org_
 from .rows import ORG_FIELDS as ORG_ROW_FIELDS
 from .rules import CONDITIONS, EFFECTS, GUARDS, ORG_FIELDS, WITHOUT_DATA, ActorFacts, Context, OrgFacts, Reason
 from .validation import validate
+from .workdays import Calendar
 
 CASE = "case"
 DECIDED_ON = "decided_on"  # the entry data's key of the step's business date
@@ -204,6 +205,7 @@ class Engine:
         catalog.profile(profile)  # fail early on an unknown profile
         self._clock = clock
         self._zones: dict[str, ZoneInfo] = {}  # each profile's time zone, by profile name
+        self._calendars: dict[str, Calendar] = {}  # and its working days
         self.entity_names = self._declared_entities(catalog)
 
     @staticmethod
@@ -222,6 +224,15 @@ class Engine:
         if self._clock is not None:
             return self._clock()
         return datetime.now(self.zone(profile)).date()
+
+    def calendar(self, profile: str | None = None) -> Calendar:
+        """The profile's working days (its `common` holidays and make-up days), for every period counted in
+        working days."""
+        name = profile or self.profile_name
+        cal = self._calendars.get(name)
+        if cal is None:
+            cal = self._calendars[name] = Calendar.from_params(self.catalog.profile(name).for_workflow("common"))
+        return cal
 
     def zone(self, profile: str | None = None) -> ZoneInfo:
         """The profile's time zone (in which its days begin and end)."""
