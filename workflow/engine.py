@@ -28,7 +28,7 @@ party's organisation.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -46,6 +46,9 @@ from storage import json_dumps, utcnow
 from storage.prepared import Prepared
 
 from .competence import FIXED, RULES, OrgNode
+from .deadlines import DEFAULT_DUE_SOON_WORKING_DAYS, ESCALATED, rule_for
+from .deadlines import due_on as deadline_of
+from .deadlines import status as deadline_status_of
 from .entities import ENTITIES, Applied, EntityChange, append_entries
 from .entities import apply as apply_entities
 from .entities import check as check_entities
@@ -74,6 +77,7 @@ from .workdays import Calendar
 
 CASE = "case"
 DECIDED_ON = "decided_on"  # the entry data's key of the step's business date
+SYSTEM = "system"  # the actor and role of the entries the system writes itself (reminders, escalations)
 # what `_entry_data` adds to a step's recorded data in its entry
 _ENGINE_KEYS = frozenset({"computed", "org", "entities", "competent_org", DECIDED_ON, CASE_DIGEST})
 # the engine reads models and the hot path's records alike (the same attribute names)
@@ -101,6 +105,15 @@ class Actor:
 
     def facts(self) -> ActorFacts:
         return ActorFacts(self.username, self.role, self.org_code)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Whose step a case waits for (`Engine.waiting_on`)."""
+
+    org: Any  # the organisation (model or record) that decides it
+    roles: tuple[str, ...]
+    triggers: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -508,9 +521,14 @@ class Engine:
         if effects.org:
             update_org(session, case.org.id, effects.org)
         case.updated_at = now = utcnow()
-        if t.dest != case.state:
+        entered = t.dest != case.state
+        if entered:
             case.state, case.state_since = t.dest, now
             changed.update(("state", "state_since"))
+        due = self._due_on(case, day, entered)
+        if due != case.due_on:
+            case.due_on = due
+            changed.add("due_on")
         case.version += 1
         if t.dest in definition.final_states and not case.closed:
             case.closed = True
@@ -521,6 +539,17 @@ class Engine:
                 changed.add("unique_key")
         save_case(session, case, frozenset(changed))
         return apply_entities(session, effects.entities) if effects.entities else []
+
+    def _due_on(self, case: Case | CaseRecord, day: date, entered: bool) -> date | None:
+        """The deadline of the step the case now waits for: set by the step that began the wait (its business
+        date), kept by the steps taken while it waits unless the period runs from a date of the case."""
+        rule = rule_for(self.params_of(case), case.state)
+        if rule is None:
+            return None
+        if not entered and not rule.get("from"):
+            return cast("date | None", case.due_on)
+        values = {**(case.data or {}), **(case.facts or {})}
+        return deadline_of(rule, self.calendar(case.profile), day, values, self.params_of(case))
 
     @staticmethod
     def _append_entries(session: Session, case: Case | CaseRecord, actor: Actor, trigger: str,
@@ -687,6 +716,7 @@ class Engine:
             workflow=workflow, definition_version=definition.version, profile=profile, org=org,
             state=definition.initial, version=1, data={}, facts={}, fired_by={},
             created_by_id=actor.id, created_at=now, updated_at=now, state_since=now, decided_on=day,
+            due_on=None,
         )
         ctx = self._context(case, "create", clean, actor, day, org,
                             parties={p.name: _org_facts(o) for p, o in parties}, session=session)
@@ -702,6 +732,7 @@ class Engine:
         case.facts = effects.facts
         case.unique_key = unique_key
         case.fired_by = {"create": [actor.id, 1]}
+        case.due_on = self._due_on(case, day, entered=True)
         if creation.fix_competent:
             node = RULES[creation.fix_competent](_node(org), [_node(a) for a in ancestors_of(session, org)],
                                                  self.catalog.profile(profile).for_workflow(workflow))
@@ -782,6 +813,50 @@ class Engine:
         ctx = self._context(case, trigger, {}, actor, today or self.today(case.profile), case.org, session=session)
         effects, ctx = self._run_effects(definition, candidates[0].effects, ctx)
         return machine.choose(candidates, ctx, CONDITIONS).dest, dict(effects.facts)
+
+    # -- deadlines (办理时限, domain.md §6) --------------------------------------
+    def waiting_on(self, session: Session, case: Case | CaseRecord) -> Waiting | None:
+        """Whose step the case waits for: the organisation that decides it, the roles that may take it and the
+        triggers (the forward and return decisions from its state); None when nothing waits in its state."""
+        if case.closed:
+            return None
+        definition = self.definition_of(case)
+        steps = [t for t in definition.transitions if t.source == case.state and t.way != "leave"]
+        if not steps:
+            return None
+        first = steps[0]
+        if first.party is not None:
+            org = self.party_org(case, first.party)
+            if org is None:
+                return None
+        else:
+            org = self.competent_org(session, case, first.competent)
+        roles = tuple(dict.fromkeys(r for t in steps for r in t.roles))
+        return Waiting(org, roles, tuple(dict.fromkeys(t.trigger for t in steps)))
+
+    def deadline_status(self, case: Case | CaseRecord, today: date | None = None) -> str | None:
+        """`due_soon`, `overdue`, `escalated` or None for the step the case waits for."""
+        if case.closed or case.due_on is None:
+            return None
+        soon = int(self.catalog.profile(case.profile).for_workflow("common").get("due_soon_working_days")
+                   or DEFAULT_DUE_SOON_WORKING_DAYS)
+        return deadline_status_of(self.calendar(case.profile), case.due_on, today or self.today(case.profile), soon)
+
+    def record_alert(self, session: Session, case_id: int, kind: str, due_on: date, notified: Sequence[str],
+                     org_code: str) -> CaseRecord | None:
+        """A reminder (`remind`: due soon or overdue, to the deciding organisation) or an escalation
+        (`escalate`: to the organisation above) as an audited event of the case, written by the system. The
+        case is locked and must still wait for the same deadline; it is not changed (its version stays, so
+        that no open form goes stale). None when the case has moved on meanwhile."""
+        record = load_case(session, case_id, lock=True)
+        if record is None or record.closed or record.due_on != due_on:
+            return None
+        trigger = "escalate" if kind == ESCALATED else "remind"
+        audit.append(session, actor=SYSTEM, role=SYSTEM, subject_type=CASE, subject_id=str(record.id),
+                     trigger=trigger, from_state=record.state, to_state=record.state, version=record.version,
+                     comment="", data={"kind": kind, "due_on": due_on.isoformat(), "org": org_code,
+                                       "notified": list(notified), CASE_DIGEST: _record_digest(record)})
+        return record
 
     def overdue(self, case: Case, today: date | None = None) -> list[str]:
         """The deadline facts that have passed while the case stands in their states."""
