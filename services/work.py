@@ -235,3 +235,41 @@ def owns(session: Session, user_id: int, notification_id: int) -> bool:
                                                         Notification.user_id == user_id)) is not None
 
 
+
+
+# -- what a step tells the people it concerns -------------------------------------
+
+RETURNED, WAITING, DECIDED = "returned", "waiting", "decided"
+STEP_KINDS = (RETURNED, WAITING, DECIDED)
+
+
+def _people(session: Session, org_id: int, roles: Sequence[str], besides: int) -> list[int]:
+    return list(session.scalars(select(User.id).where(User.org_id == org_id, User.role.in_(roles),
+                                                      User.active.is_(True), User.id != besides)))
+
+
+def notify_step(session: Session, engine: Engine, case: Any, t: Any, actor: Any, before: str, comment: str) -> None:
+    """A step's notifications, in its unit of work (an engine step listener):
+
+    * a return for correction (`way: back`) tells the preparers of the case's organisation — returned to them,
+      by whom and why;
+    * a decision that ends the case (a final state) tells them it is decided;
+    * a step after which the case waits for somebody else (another organisation or role) tells them it waits
+      for them.
+
+    The person who took the step is never told of it."""
+    params = {"title": case.title or "", "workflow": case.workflow, "org": case.org.name, "trigger": t.trigger,
+              "state": case.state, "by": actor.username, "comment": comment or ""}
+    if t.way == "back":
+        kind, people = RETURNED, _people(session, case.org.id, ("preparer",), actor.id)
+    elif case.closed:
+        kind, people = DECIDED, _people(session, case.org.id, ("preparer",), actor.id)
+    elif case.state != before:
+        waiting = engine.waiting_on(session, case)
+        if waiting is None or (waiting.org.id == actor.org_id and actor.role in waiting.roles):
+            return  # the next step is the actor's own (or nobody's)
+        kind, people = WAITING, _people(session, waiting.org.id, waiting.roles, actor.id)
+        params["triggers"] = list(waiting.triggers)
+    else:
+        return  # a step that leaves the case where it was (an objection, more members): nothing new waits
+    notify(session, people, kind, case.id, params)

@@ -36,7 +36,17 @@ from .idnumber import id_number_problem, is_valid_id_number, mask_id_number
 from .messages import error_message, field_message
 from .models import ORG_KINDS, ROLES, UNION_STATUSES, ApiToken, Case, CaseParty, Organisation, User
 from .privacy import can_see_personal_data, mask
-from .queries import MAX_PAGE, MAX_PER_PAGE, Page, list_cases, paginate, review_queue, visible_cases, visible_orgs
+from .queries import (
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    Page,
+    list_cases,
+    paginate,
+    review_queue,
+    task_list,
+    visible_cases,
+    visible_orgs,
+)
 from .rows import org_digest, org_state, user_state
 from .rules import Context, OrgFacts, Outcome, Reason, condition, effect, guard
 from .workdays import Calendar, as_date
@@ -51,6 +61,6 @@ __all__ = [
     "checked_catalog", "condition", "create_entity", "credit_code_check_character", "deadline_alerts",
     "deadline_of", "deadline_rule", "default_catalog", "effect", "error_message", "field_message", "guard",
     "id_number_check_character", "id_number_problem", "is_valid_credit_code", "is_valid_id_number", "list_cases",
-    "mask", "mask_id_number", "org_digest", "org_state", "paginate", "register_entity", "review_queue",
+    "mask", "mask_id_number", "org_digest", "org_state", "paginate", "register_entity", "review_queue", "task_list",
     "update_entity", "user_state", "visible_cases", "visible_orgs",
 ]

@@ -28,7 +28,7 @@ party's organisation.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -105,6 +105,9 @@ class Actor:
 
     def facts(self) -> ActorFacts:
         return ActorFacts(self.username, self.role, self.org_code)
+
+
+StepListener: TypeAlias = "Callable[[Session, Engine, CaseRecord, Transition, Actor, str, str], None]"
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,12 @@ def _entry_data(recorded: Mapping[str, Any], effects: Effects, org: Any,
     return data
 
 
+def _waited_for(definition: Definition, state: str) -> list[Transition]:
+    """The steps a case standing in `state` waits for: those that move it on, back or out (not a withdrawal
+    open at every step, nor a step that leaves it where it is, such as an objection)."""
+    return [t for t in definition.transitions if t.source == state and t.way != "leave" and t.dest != state]
+
+
 def _record_digest(case: CaseRecord) -> str:
     """The row digest of a case as the step leaves it, over the JSON texts it read or wrote (`case.stored`)."""
     stored = case.stored
@@ -219,6 +228,10 @@ class Engine:
         self._clock = clock
         self._zones: dict[str, ZoneInfo] = {}  # each profile's time zone, by profile name
         self._calendars: dict[str, Calendar] = {}  # and its working days
+        # called at the end of every step, in its unit of work (e.g. the notifications of `services.work`):
+        # listener(session, engine, case record, transition, actor, state before, comment)
+        self.step_listeners: list[StepListener] = []
+        self._waits: dict[str, dict[str, tuple[str, ...]]] | None = None
         self.entity_names = self._declared_entities(catalog)
 
     @staticmethod
@@ -615,6 +628,8 @@ class Engine:
         org_changes = {k: [getattr(record.org, k), v] for k, v in effects.org.items() if getattr(record.org, k) != v}
         if org_changes:
             _append_org_entry(session, record.org.id, org_changes, actor, trigger, record.id)
+        for listener in self.step_listeners:  # in the step's unit: what they write commits with it or not at all
+            listener(session, self, record, t, actor, before, comment)
         return record
 
     # -- creating a case ---------------------------------------------------
@@ -820,8 +835,7 @@ class Engine:
         triggers (the forward and return decisions from its state); None when nothing waits in its state."""
         if case.closed:
             return None
-        definition = self.definition_of(case)
-        steps = [t for t in definition.transitions if t.source == case.state and t.way != "leave"]
+        steps = _waited_for(self.definition_of(case), case.state)
         if not steps:
             return None
         first = steps[0]
@@ -833,6 +847,17 @@ class Engine:
             org = self.competent_org(session, case, first.competent)
         roles = tuple(dict.fromkeys(r for t in steps for r in t.roles))
         return Waiting(org, roles, tuple(dict.fromkeys(t.trigger for t in steps)))
+
+    def waits(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        """Per workflow and state, the roles whose step a case waits for there (for the task lists)."""
+        if self._waits is None:
+            out: dict[str, dict[str, tuple[str, ...]]] = {}
+            for name, d in self.catalog.definitions.items():
+                states = {t.source for t in d.transitions}
+                out[name] = {s: tuple(dict.fromkeys(r for t in _waited_for(d, s) for r in t.roles))
+                             for s in sorted(states) if _waited_for(d, s)}
+            self._waits = out
+        return self._waits
 
     def deadline_status(self, case: Case | CaseRecord, today: date | None = None) -> str | None:
         """`due_soon`, `overdue`, `escalated` or None for the step the case waits for."""
@@ -854,7 +879,7 @@ class Engine:
         trigger = "escalate" if kind == ESCALATED else "remind"
         audit.append(session, actor=SYSTEM, role=SYSTEM, subject_type=CASE, subject_id=str(record.id),
                      trigger=trigger, from_state=record.state, to_state=record.state, version=record.version,
-                     comment="", data={"kind": kind, "due_on": due_on.isoformat(), "org": org_code,
+                     comment="", data={"alert": kind, "due_on": due_on.isoformat(), "notified_org": org_code,
                                        "notified": list(notified), CASE_DIGEST: _record_digest(record)})
         return record
 

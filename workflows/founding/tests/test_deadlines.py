@@ -18,16 +18,17 @@ from workflows.founding.tests.flow import (  # noqa: F401  (clock, app_config: f
 )
 
 
-def _notified(db, case_id: int) -> list[tuple[str, str]]:
+def _notified(db, case_id: int, kinds=("due_soon", "overdue", "escalated")) -> list[tuple[str, str]]:
     with db.read() as session:
         rows = session.execute(select(User.username, Notification.kind).join(User, User.id == Notification.user_id)
-                               .where(Notification.case_id == case_id).order_by(Notification.id))
+                               .where(Notification.case_id == case_id, Notification.kind.in_(kinds))
+                               .order_by(Notification.id))
         return [tuple(r) for r in rows]
 
 
 def _alerts(api, who, case_id: int) -> list[tuple]:
     entries = api.get(f"/cases/{case_id}/audit", who).get_json()["entries"]
-    return [(e["trigger"], e["actor"], e["data"]["kind"], e["data"]["due_on"], e["data"]["org"],
+    return [(e["trigger"], e["actor"], e["data"]["alert"], e["data"]["due_on"], e["data"]["notified_org"],
              e["data"]["notified"], e["version"]) for e in entries if e["trigger"] in ("remind", "escalate")]
 
 
@@ -84,7 +85,7 @@ def test_the_sweep_reminds_then_escalates_once_each(app, db, engine, api, tree, 
     fire(tree["town"], case_id, "approve_application", {}, comment="同意", version=version)
     with db.read() as session:
         assert audit.verify(session, lambda: engine.subjects(session)).ok
-        assert unread_count(session, tree["town"].id) == 2
+        assert unread_count(session, tree["town"].id) == 3  # waiting for the town's decision, due soon, overdue
         items, total = inbox(session, tree["fed"].id)
         assert (total, items[0].kind, items[0].params["due_on"]) == (1, "escalated", "2026-12-01")
 
@@ -122,3 +123,21 @@ def test_flask_sweep(app, tree, make_case, fire):
     assert "0 due soon, 0 overdue, 0 escalated; 0 notifications" in again.output
     bad = runner.invoke(args=["sweep", "--today", "12/02/2026"])
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
+
+
+def test_a_step_tells_whom_it_concerns_and_never_its_own_actor(db, tree, make_case, fire):
+    steps = ("returned", "waiting", "decided")
+    case_id = make_case(tree["prep_m"], "founding")["id"]
+    walk(fire, case_id, "group_formed", tree["prep_m"], tree["town"])
+    assert _notified(db, case_id, steps) == []  # the preparer's own next step: nobody else waits
+    fire(tree["prep_m"], case_id, "apply", {}, comment="申请成立工会")
+    assert _notified(db, case_id, steps) == [("town", "waiting")]
+    fire(tree["town"], case_id, "return_application", {}, comment="材料不全，请补充")
+    assert _notified(db, case_id, steps)[-1] == ("prep_m", "returned")
+    with db.read() as session:
+        items, _ = inbox(session, tree["prep_m"].id)
+        assert (items[0].params["by"], items[0].params["comment"]) == ("town", "材料不全，请补充")
+    fire(tree["prep_m"], case_id, "apply", {}, comment="已补充")
+    fire(tree["town"], case_id, "reject_application", {}, comment="不符合条件")
+    assert _notified(db, case_id, steps) == [("town", "waiting"), ("prep_m", "returned"), ("town", "waiting"),
+                                             ("prep_m", "decided")]
