@@ -94,3 +94,13 @@ def test_the_pages(client, tree, applied, db, engine, clock):
     assert '<span class="count"' not in client.get("/").get_data(as_text=True)
     assert client.post("/notifications/read", data={"id": "999999"}).status_code == 404
     assert client.get("/tasks?scope=everyone").status_code == 400
+
+
+def test_the_case_page_shows_the_deadline_and_where_it_stands(client, tree, applied, clock):
+    login(client, "town")
+    page = text_of(client.get(f"/cases/{applied}"))
+    assert "办理期限：2026-12-01" in page and "即将到期" not in page
+    clock.today = date(2026, 11, 26)
+    assert "即将到期" in text_of(client.get(f"/cases/{applied}"))
+    clock.today = date(2026, 12, 2)
+    assert "已逾期" in text_of(client.get(f"/cases/{applied}"))
