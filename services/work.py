@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, func, select, update
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage import Base, utcnow
@@ -70,8 +70,15 @@ class Notification(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(DateTime)
+    in_inbox: Mapped[bool] = mapped_column(Boolean, default=True)  # False: sent by e-mail only
+    # the e-mail of it (services.mail): None when none is to be sent, else pending, sent, failed or skipped
+    email_status: Mapped[str | None] = mapped_column(String(8))
+    email_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    emailed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    email_error: Mapped[str | None] = mapped_column(String(300))
 
-    __table_args__ = (Index("ix_notifications_user", "user_id", "read_at", "id"),)
+    __table_args__ = (Index("ix_notifications_user", "user_id", "read_at", "id"),
+                      Index("ix_notifications_email", "email_status"))
 
 
 @dataclass
@@ -185,34 +192,45 @@ def _alert(session: Session, engine: Engine, case_id: int, kinds: Iterable[str],
         session.add(DeadlineAlert(case_id=case.id, state=case.state, due_on=case.due_on, kind=kind, sent_on=today))
         params = {"title": case.title or "", "due_on": case.due_on.isoformat(), "org": waiting.org.name,
                   "workflow": case.workflow, "triggers": list(waiting.triggers)}
-        for person in people:
-            session.add(Notification(user_id=person.id, kind=kind, case_id=case.id, params=params))
         result.alerts[kind] += 1
-        result.notifications += len(people)
+        result.notifications += notify(session, people, kind, case.id, params)
     session.flush()
 
 
 # -- the inbox -------------------------------------------------------------------
 
-def notify(session: Session, users: Iterable[User | int], kind: str, case_id: int | None,
+def wants(user: Any, channel: str, kind: str) -> bool:
+    """Whether the person receives `kind` in the inbox or by e-mail (by e-mail only with an address)."""
+    if channel == "email" and not getattr(user, "email", None):
+        return False
+    return kind not in ((getattr(user, "notify_off", None) or {}).get(channel) or ())
+
+
+def notify(session: Session, users: Iterable[Any], kind: str, case_id: int | None,
            params: Mapping[str, Any]) -> int:
-    """Notifications of one kind to several people, in the caller's unit of work."""
+    """Notifications of one kind to several people (users, or rows with their id, email and notify_off), in
+    the caller's unit of work: in the inbox of those who want it there, and an e-mail to send after the commit
+    for those who want it by e-mail. The number of people told."""
     n = 0
     for user in users:
-        uid = user if isinstance(user, int) else user.id
-        session.add(Notification(user_id=uid, kind=kind, case_id=case_id, params=dict(params)))
+        inbox, email = wants(user, "inbox", kind), wants(user, "email", kind)
+        if not (inbox or email):
+            continue
+        session.add(Notification(user_id=user.id, kind=kind, case_id=case_id, params=dict(params),
+                                 in_inbox=inbox, email_status="pending" if email else None))
         n += 1
     return n
 
 
 def unread_count(session: Session, user_id: int) -> int:
     return session.scalar(select(func.count()).select_from(Notification)
-                          .where(Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+                          .where(Notification.user_id == user_id, Notification.in_inbox.is_(True),
+                                 Notification.read_at.is_(None))) or 0
 
 
 def inbox(session: Session, user_id: int, unread_only: bool = False, page: int = 1,
           per_page: int = 20) -> tuple[list[Notification], int]:
-    where = [Notification.user_id == user_id]
+    where = [Notification.user_id == user_id, Notification.in_inbox.is_(True)]
     if unread_only:
         where.append(Notification.read_at.is_(None))
     total = session.scalar(select(func.count()).select_from(Notification).where(*where)) or 0
@@ -232,7 +250,8 @@ def mark_read(session: Session, user_id: int, notification_id: int | None = None
 
 def owns(session: Session, user_id: int, notification_id: int) -> bool:
     return session.scalar(select(Notification.id).where(Notification.id == notification_id,
-                                                        Notification.user_id == user_id)) is not None
+                                                        Notification.user_id == user_id,
+                                                        Notification.in_inbox.is_(True))) is not None
 
 
 
@@ -241,11 +260,13 @@ def owns(session: Session, user_id: int, notification_id: int) -> bool:
 
 RETURNED, WAITING, DECIDED = "returned", "waiting", "decided"
 STEP_KINDS = (RETURNED, WAITING, DECIDED)
+ALL_KINDS = (*DEADLINE_KINDS, *STEP_KINDS)
 
 
-def _people(session: Session, org_id: int, roles: Sequence[str], besides: int) -> list[int]:
-    return list(session.scalars(select(User.id).where(User.org_id == org_id, User.role.in_(roles),
-                                                      User.active.is_(True), User.id != besides)))
+def _people(session: Session, org_id: int, roles: Sequence[str], besides: int) -> list[Any]:
+    return list(session.execute(select(User.id, User.email, User.notify_off)
+                                .where(User.org_id == org_id, User.role.in_(roles), User.active.is_(True),
+                                       User.id != besides)))
 
 
 def notify_step(session: Session, engine: Engine, case: Any, t: Any, actor: Any, before: str, comment: str) -> None:
@@ -273,3 +294,27 @@ def notify_step(session: Session, engine: Engine, case: Any, t: Any, actor: Any,
     else:
         return  # a step that leaves the case where it was (an objection, more members): nothing new waits
     notify(session, people, kind, case.id, params)
+
+
+def set_notification_settings(session: Session, user: User, email: str | None, *, inbox: Iterable[str],
+                              email_kinds: Iterable[str]) -> dict[str, list[Any]]:
+    """The person's e-mail address and the kinds they receive, by channel (those not listed are turned off);
+    an audited change of the user (`update_user`). Returns {field: [old, new]}."""
+    from .accounts import _user_entry
+
+    wanted = set(email_kinds)
+    shown = set(inbox)
+    off = {"inbox": [k for k in ALL_KINDS if k not in shown], "email": [k for k in ALL_KINDS if k not in wanted]}
+    current = user.notify_off or {}
+    changes: dict[str, list[Any]] = {}
+    if (user.email or None) != email:
+        changes["email"] = [user.email, email]
+    for channel in ("inbox", "email"):
+        if sorted(current.get(channel) or []) != sorted(off[channel]):
+            changes[f"notify_off.{channel}"] = [sorted(current.get(channel) or []), sorted(off[channel])]
+    if not changes:
+        return {}
+    user.email, user.notify_off = email, off
+    session.flush()
+    _user_entry(session, user, "update_user", {"changes": changes}, user.username, user.role)
+    return changes

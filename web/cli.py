@@ -460,6 +460,11 @@ def sweep_command(today: str | None) -> None:
                f"{result.alerts['due_soon']} due soon, {result.alerts['overdue']} overdue, "
                f"{result.alerts['escalated']} escalated; {result.notifications} notifications"
                + (f"; {result.deadlines_set} deadlines set" if result.deadlines_set else ""))
+    from .work import send_mail
+
+    mailed = send_mail(current_app._get_current_object())  # type: ignore[attr-defined]
+    if mailed is not None:
+        click.echo(f"e-mail: {mailed.sent} sent, {mailed.failed} failed (tried again at the next run)")
 
 
 def init_app(app: Flask) -> None:

@@ -11,12 +11,16 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import SelectMultipleField, StringField, widgets
+from wtforms.validators import Email, Length, Optional
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audit import AuditEntry
-from services.work import STEP_KINDS, inbox, mark_read, owns, unread_count
+from services.work import STEP_KINDS, inbox, mark_read, owns, set_notification_settings, unread_count
 from workflow import (
     DEADLINE_KINDS,
     Actor,
@@ -26,6 +30,7 @@ from workflow import (
     InvalidInput,
     NotFound,
     Page,
+    User,
     task_list,
 )
 
@@ -244,3 +249,65 @@ def init_app(app: Any) -> None:
                 return unread_count(session, current_user.id)
 
         return {"unread_notifications": unread_notifications}
+
+
+# -- e-mail ---------------------------------------------------------------------
+
+def send_mail(app: Any) -> Any:
+    """Send the pending e-mails of the notifications (after their commit), when an SMTP server is configured;
+    None when none is. The texts are in the recipient's language."""
+    from flask_babel import force_locale
+
+    from services.mail import send_pending
+
+    url = app.config.get("SMTP_URL")
+    if not url:
+        return None
+
+    def render(n: Any, user: Any) -> tuple[str, str | None]:
+        with force_locale("en" if user.language == "en" else "zh_CN"):
+            text_ = notification_text(n.kind, n.params or {})
+        base = app.config.get("BASE_URL")
+        return text_, (f"{base}/cases/{n.case_id}" if base and n.case_id else None)
+
+    with app.test_request_context("/"):
+        return send_pending(get_db(app), url, app.config["MAIL_FROM"], render)
+
+
+# -- what a person receives ----------------------------------------------------------
+
+class SettingsForm(FlaskForm):
+    email = StringField(_l("电子邮箱"), validators=[Optional(), Length(max=254, message=_l("邮箱地址过长")),
+                                                   Email(message=_l("邮箱地址格式不正确"), check_deliverability=False)],
+                        description=_l("填写后，勾选的通知也会发到这个邮箱；不填则只在站内通知。"),
+                        render_kw={"autocomplete": "email", "inputmode": "email"})
+    inbox = SelectMultipleField(_l("站内通知"), widget=widgets.ListWidget(prefix_label=False),
+                                option_widget=widgets.CheckboxInput(), validate_choice=True)
+    mail = SelectMultipleField(_l("邮件通知"), widget=widgets.ListWidget(prefix_label=False),
+                               option_widget=widgets.CheckboxInput(), validate_choice=True)
+
+
+def _kind_choices() -> list[tuple[str, str]]:
+    return [(k, pick(ALERT_LABELS[k])) for k in KINDS]
+
+
+@bp.route("/notifications/settings", methods=["GET", "POST"])
+@login_required
+def settings_page() -> Any:
+    form = SettingsForm()
+    form.inbox.choices = form.mail.choices = _kind_choices()
+    with get_db().read() as session:
+        user = session.get(User, current_user.id)
+        off = user.notify_off or {}
+        if request.method == "GET":
+            form.email.data = user.email or ""
+            form.inbox.data = [k for k in KINDS if k not in (off.get("inbox") or ())]
+            form.mail.data = [k for k in KINDS if k not in (off.get("email") or ())]
+    if form.validate_on_submit():
+        with get_db().write() as session:
+            user = session.get(User, current_user.id)
+            set_notification_settings(session, user, (form.email.data or "").strip() or None,
+                                      inbox=form.inbox.data or [], email_kinds=form.mail.data or [])
+        flash(_("通知设置已保存"), "success")
+        return redirect(url_for("work.settings_page"))
+    return render_template("work/settings.html", form=form), 400 if form.errors else 200

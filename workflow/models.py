@@ -48,6 +48,10 @@ class User(Base):
     org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     language: Mapped[str | None] = mapped_column(String(8))
+    # where notifications go besides the inbox (邮件通知), and the kinds the user turned off, by channel:
+    # {"inbox": [kind, ...], "email": [kind, ...]}
+    email: Mapped[str | None] = mapped_column(String(254))
+    notify_off: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -86,6 +86,7 @@ EXPECT: dict[str, dict[str, str]] = {
     "work.tasks_page": {"GET": "302 200 200 200 200 200 200 200"},
     "work.inbox_page": {"GET": "302 200 200 200 200 200 200 200"},
     "work.inbox_read": {"POST": "302 404 404 404 404 404 404 404"},
+    "work.settings_page": {"GET": "302 200 200 200 200 200 200 200", "POST": "302 302 302 302 302 302 302 302"},
     "work_api.get_tasks": {"GET": "401 200 200 200 200 200 200 200"},
     "work_api.get_notifications": {"GET": "401 200 200 200 200 200 200 200"},
     "work_api.post_notification_read": {"POST": "401 404 200 404 404 404 404 404"},
