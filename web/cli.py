@@ -467,7 +467,28 @@ def sweep_command(today: str | None) -> None:
         click.echo(f"e-mail: {mailed.sent} sent, {mailed.failed} failed (tried again at the next run)")
 
 
+@click.command("worker")
+@with_appcontext
+@click.option("--name", default=None, help="The worker's name in the logs.")
+def worker_command(name: str | None) -> None:
+    """Run a task queue worker (PostgreSQL): the periodic deadline sweep, once a period however many workers
+    run, and the notifications' e-mail. Stops on SIGINT or SIGTERM."""
+    from . import queue
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not queue.is_postgres(app):
+        click.echo("flask worker 需要 PostgreSQL；SQLite 上请用 cron 每天运行 flask sweep "
+                   "(the task queue lives in PostgreSQL: on SQLite run `flask sweep` from cron)", err=True)
+        sys.exit(2)
+    if queue.ensure_schema(app):
+        click.echo("task queue tables created", err=True)
+    click.echo(f"worker {name or ''} started: sweep at {app.config.get('SWEEP_CRON')} (UTC), e-mail every minute",
+               err=True)
+    queue.run_worker(app, name=name, wait=True)
+
+
 def init_app(app: Flask) -> None:
     for group in (db_cli, users_cli, demo_cli, audit_cli):
         app.cli.add_command(group)
     app.cli.add_command(sweep_command)
+    app.cli.add_command(worker_command)
