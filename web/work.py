@@ -248,7 +248,18 @@ def init_app(app: Any) -> None:
             with get_db().read() as session:
                 return unread_count(session, current_user.id)
 
-        return {"unread_notifications": unread_notifications}
+        def returned_note(case: Any) -> dict[str, Any] | None:
+            """For the case's preparers: who returned it, when and why, while it waits for them to resubmit."""
+            if not current_user.is_authenticated or current_user.role != "preparer" or case is None:
+                return None
+            with get_db().read() as session:
+                found = _returned(session, [case], get_engine()).get(case.id)
+                if found is not None:
+                    name = session.scalar(select(User.display_name).where(User.username == found["by"]))
+                    found = {**found, "name": name or found["by"]}
+            return found
+
+        return {"unread_notifications": unread_notifications, "returned_note": returned_note}
 
 
 # -- e-mail ---------------------------------------------------------------------

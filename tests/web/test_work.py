@@ -104,3 +104,13 @@ def test_the_case_page_shows_the_deadline_and_where_it_stands(client, tree, appl
     assert "即将到期" in text_of(client.get(f"/cases/{applied}"))
     clock.today = date(2026, 12, 2)
     assert "已逾期" in text_of(client.get(f"/cases/{applied}"))
+
+
+def test_a_returned_case_says_who_returned_it_when_and_why_on_the_case_and_the_form(client, tree, applied, fire):
+    fire(tree["town"], applied, "return_application", comment="材料不全，请补充营业执照")
+    login(client, "prep_m")
+    for url in (f"/cases/{applied}", f"/cases/{applied}/founding/apply"):
+        page = text_of(client.get(url))
+        assert "本案已被退回，请修改后重新提交" in page and "材料不全，请补充营业执照" in page, url
+    fire(tree["prep_m"], applied, "apply", comment="已补充")
+    assert "本案已被退回" not in text_of(client.get(f"/cases/{applied}"))
