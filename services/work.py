@@ -21,7 +21,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, func, select, update
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage import Base, utcnow
@@ -106,15 +120,18 @@ def _recipients(session: Session, org_id: int, roles: Sequence[str]) -> list[Use
 def _set_missing_deadlines(db: Any, engine: Engine, result: SweepResult) -> None:
     """Cases waiting since before deadlines were recorded: the deadline of their wait, from their last step's
     business date (as the step itself would have set it)."""
-    waiting_states = {(name, state) for name in engine.catalog.definitions
-                      for state in (engine.catalog.profile(engine.profile_name).for_workflow(name).get("due") or {})}
-    if not waiting_states:
+    waiting: dict[str, set[str]] = defaultdict(set)  # the states with a deadline, by workflow, in any profile
+    for profile in set(engine.catalog.profiles) or {engine.profile_name}:
+        for name in engine.catalog.definitions:
+            waiting[name].update(engine.catalog.profile(profile).for_workflow(name).get("due") or {})
+    pairs = [(Case.workflow == name) & Case.state.in_(sorted(states)) for name, states in waiting.items() if states]
+    if not pairs:
         return
     after = 0
     while True:
         with db.write() as session:
             cases = list(session.scalars(
-                select(Case).where(Case.closed.is_(False), Case.due_on.is_(None), Case.id > after)
+                select(Case).where(Case.closed.is_(False), Case.due_on.is_(None), Case.id > after, or_(*pairs))
                 .order_by(Case.id).limit(BATCH)))
             if not cases:
                 return
