@@ -114,3 +114,13 @@ def test_a_returned_case_says_who_returned_it_when_and_why_on_the_case_and_the_f
         assert "本案已被退回，请修改后重新提交" in page and "材料不全，请补充营业执照" in page, url
     fire(tree["prep_m"], applied, "apply", comment="已补充")
     assert "本案已被退回" not in text_of(client.get(f"/cases/{applied}"))
+
+
+def test_the_home_counters_open_the_filtered_task_list(client, tree, applied, clock):
+    clock.today = date(2026, 12, 2)
+    login(client, "town")
+    home = client.get("/").get_data(as_text=True)
+    assert 'href="/tasks?overdue=1"><strong>1</strong><span>已逾期' in home
+    clock.today = date(2026, 11, 26)
+    home = client.get("/").get_data(as_text=True)
+    assert 'href="/tasks"><strong>1</strong><span>即将到期' in home
