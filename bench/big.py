@@ -240,6 +240,53 @@ def proof_times(app: Any, samples: int) -> dict[str, float]:
             "checkpoint_verify_s": round(checkpoint_s, 3), "checkpoint_entries": old}
 
 
+def work_times(app: Any, samples: int) -> dict[str, float]:
+    """The work (办理时限): the task list of a federation reviewer over the API and as a page, p95 in
+    milliseconds; then one deadline sweep over every open case (writing its reminders, escalations and
+    notifications) and a second sweep the same day, which finds everything sent and writes nothing."""
+    from services.accounts import find_user, issue_token
+    from services.work import sweep
+    from web.demo import DEMO_PASSWORD
+    from web.extensions import get_db, get_engine
+
+    with app.app_context(), get_db(app).write() as session:
+        token = issue_token(session, find_user(session, "fed_li"))
+    headers = {"Authorization": f"Bearer {token}"}
+    api, page = app.test_client(), app.test_client()
+    _login(page, "fed_li", DEMO_PASSWORD)
+    rng = random.Random(20)
+
+    def timed(client: Any, paths: list[str], **kw: Any) -> list[float]:
+        out = []
+        for path in paths:
+            start = time.perf_counter()
+            resp = client.get(path, **kw)
+            out.append((time.perf_counter() - start) * 1000)
+            if resp.status_code != 200:
+                raise RuntimeError(f"{path}: {resp.status_code} {resp.get_data(as_text=True)[:200]}")
+        return out
+
+    paths = [f"/api/v1/tasks?page={rng.randint(1, 50)}" for _ in range(samples)]
+    timed(api, paths[:5], headers=headers)
+    api_times = timed(api, paths, headers=headers)
+    pages = [f"/tasks?page={rng.randint(1, 50)}" for _ in range(samples)]
+    timed(page, pages[:5])
+    page_times_ = timed(page, pages)
+    with app.app_context():
+        db, engine = get_db(app), get_engine(app)
+        start = time.perf_counter()
+        first = sweep(db, engine)
+        sweep_s = time.perf_counter() - start
+        start = time.perf_counter()
+        again = sweep(db, engine)
+        sweep_again_s = time.perf_counter() - start
+    return {"tasks_api_p95_ms": round(_p(api_times, 0.95), 2), "tasks_page_p95_ms": round(_p(page_times_, 0.95), 2),
+            "tasks_p95_ms": round(max(_p(api_times, 0.95), _p(page_times_, 0.95)), 2),
+            "sweep_s": round(sweep_s, 2), "sweep_again_s": round(sweep_again_s, 3),
+            "sweep_open_cases": first.looked_at, "sweep_alerts": first.written,
+            "sweep_notifications": first.notifications, "sweep_again_alerts": again.written}
+
+
 def run(directory: Path, cases: int, entries: int, samples: int, verify_runs: int = 3) -> dict[str, Any]:
     from web import create_app
 
@@ -259,8 +306,10 @@ def run(directory: Path, cases: int, entries: int, samples: int, verify_runs: in
     verify_rate = statistics.median(rates)
     pages = page_times(app, samples)
     proofs = proof_times(app, max(samples, 20))
+    work = work_times(app, max(samples, 20))
     return {
         **proofs,
+        **work,
         "big_cases": sizes["cases"],
         "big_entries": sizes["entries"],
         "big_build_s": round(built, 1),

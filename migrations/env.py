@@ -8,6 +8,7 @@ import audit.models  # noqa: F401  (registers the trail's tables)
 import workflow.models  # noqa: F401  (registers the domain tables)
 import services.attachments  # noqa: F401
 import services.login_throttle  # noqa: F401  (failed logins)
+import services.work  # noqa: F401  (deadline alerts, notifications)
 from storage import Base
 from storage import normalise_url
 

@@ -55,6 +55,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         extra = tuple(app.config.get("UNIONFLOW_WORKFLOW_PACKAGES") or ())
         catalog = checked_catalog(extra=extra) if extra else default_catalog()
     engine = Engine(catalog, app.config["UNIONFLOW_PROFILE"], clock=app.config.get("UNIONFLOW_CLOCK"))
+    from services.work import notify_step
+
+    engine.step_listeners.append(notify_step)  # returned, waiting, decided: in the inbox of those concerned
     app.extensions["unionflow.db"] = db
     app.extensions["unionflow.engine"] = engine
 
@@ -83,6 +86,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     people.init_app(app)  # who acted, by name: person_label() and its kin in every template
     workflow_pages.init_app(app, engine)
     cli.init_app(app)
+    from . import work
+
+    work.init_app(app)  # the task list and the inbox
 
     @app.url_value_preprocessor
     def _bound_ids(endpoint: str | None, values: dict[str, Any] | None) -> None:

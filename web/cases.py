@@ -213,6 +213,7 @@ def show(case_id: int, reassign_errors: list[str] | None = None, status: int = 2
             waiting_for=waiting, waiting_note=waiting_note(engine, case, waiting), json=json,
             panel_template=panel.template if panel else None, panel=shown,
             reassign_form=reassign_form, reassign_errors=reassign_errors or [], next_case=following,
+            deadline=engine.deadline_status(case),
         ), status
 
 

@@ -12,7 +12,7 @@ from typing import NoReturn
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.engine import make_url
 
 import audit
@@ -438,6 +438,57 @@ def audit_prove(seq: int, checkpoint_file: str, out: str) -> None:
     click.echo(f"proof of entry {seq} in the tree of {body['tree_size']} entries written to {out}", err=True)
 
 
+@click.command("sweep")
+@with_appcontext
+@click.option("--today", default=None, metavar="YYYY-MM-DD",
+              help="The day to sweep for (default: today in the profile's zone).")
+def sweep_command(today: str | None) -> None:
+    """Send the deadline reminders and escalations whose day has come (办理时限); safe to run again."""
+    from datetime import date
+
+    from services.work import sweep
+
+    day = None
+    if today is not None:
+        try:
+            day = date.fromisoformat(today)
+        except ValueError:
+            click.echo(f"--today: 日期格式应为 YYYY-MM-DD (not a date: {today!r})", err=True)
+            sys.exit(2)
+    result = sweep(get_db(), get_engine(), day)
+    click.echo(f"swept {result.looked_at} open cases near or past their deadline: "
+               f"{result.alerts['due_soon']} due soon, {result.alerts['overdue']} overdue, "
+               f"{result.alerts['escalated']} escalated; {result.notifications} notifications"
+               + (f"; {result.deadlines_set} deadlines set" if result.deadlines_set else ""))
+    from .work import send_mail
+
+    mailed = send_mail(current_app._get_current_object())  # type: ignore[attr-defined]
+    if mailed is not None:
+        click.echo(f"e-mail: {mailed.sent} sent, {mailed.failed} failed (tried again at the next run)")
+
+
+@click.command("worker")
+@with_appcontext
+@click.option("--name", default=None, help="The worker's name in the logs.")
+def worker_command(name: str | None) -> None:
+    """Run a task queue worker (PostgreSQL): the periodic deadline sweep, once a period however many workers
+    run, and the notifications' e-mail. Stops on SIGINT or SIGTERM."""
+    from . import queue
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not queue.is_postgres(app):
+        click.echo("flask worker 需要 PostgreSQL；SQLite 上请用 cron 每天运行 flask sweep "
+                   "(the task queue lives in PostgreSQL: on SQLite run `flask sweep` from cron)", err=True)
+        sys.exit(2)
+    if queue.ensure_schema(app):
+        click.echo("task queue tables created", err=True)
+    click.echo(f"worker {name or ''} started: sweep at {app.config.get('SWEEP_CRON')} (UTC), e-mail every minute",
+               err=True)
+    queue.run_worker(app, name=name, wait=True)
+
+
 def init_app(app: Flask) -> None:
     for group in (db_cli, users_cli, demo_cli, audit_cli):
         app.cli.add_command(group)
+    app.cli.add_command(sweep_command)
+    app.cli.add_command(worker_command)

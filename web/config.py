@@ -42,4 +42,10 @@ def from_env(instance_path: str) -> dict[str, Any]:
         "LOGIN_FREE_FAILURES_PER_ADDRESS": int(os.environ.get("UNIONFLOW_LOGIN_FREE_FAILURES_PER_ADDRESS", 20)),
         "LOGIN_MAX_DELAY_SECONDS": int(os.environ.get("UNIONFLOW_LOGIN_MAX_DELAY", 15 * 60)),
         "TRUSTED_PROXIES": int(os.environ.get("UNIONFLOW_TRUSTED_PROXIES", "0")),
+        # e-mail of the notifications (services.mail): none is sent without an SMTP server
+        "SMTP_URL": os.environ.get("UNIONFLOW_SMTP_URL") or None,
+        "MAIL_FROM": os.environ.get("UNIONFLOW_MAIL_FROM", "UnionFlow <unionflow@localhost>"),
+        "BASE_URL": os.environ.get("UNIONFLOW_BASE_URL", "").rstrip("/"),  # for links in e-mails
+        # the task queue's periodic deadline sweep on PostgreSQL (cron, UTC: 23:00 is 07:00 in Beijing)
+        "SWEEP_CRON": os.environ.get("UNIONFLOW_SWEEP_CRON", "0 23 * * *"),
     }

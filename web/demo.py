@@ -92,10 +92,14 @@ def load_demo(app: Flask) -> str:
     walker.hardship()
     walker.inspections()
     _district(app, walker)
+    from services.work import sweep
+
+    swept = sweep(db, engine)  # what is due soon or overdue today: reminders and escalations in the inboxes
     with db.read() as session:
         orgs = session.scalar(select(func.count()).select_from(Organisation))
         users = session.scalar(select(func.count()).select_from(User))
-    return f"demo data loaded: {orgs} organisations, {users} users, {walker.cases} cases"
+    return (f"demo data loaded: {orgs} organisations, {users} users, {walker.cases} cases, "
+            f"{swept.written} deadline reminders")
 
 
 class _Walker:

@@ -27,6 +27,7 @@ ROLE_LABELS = {
     "reviewer": ("审核人", "Reviewer"),
     "auditor": ("审计人员", "Auditor"),
     "admin": ("系统管理员", "Administrator"),
+    "system": ("系统", "System"),  # the actor of the reminders and escalations the deadline sweep writes
 }
 KIND_LABELS = {
     "federation": ("总工会", "Federation"),
@@ -34,6 +35,10 @@ KIND_LABELS = {
     "community": ("社区工会", "Community union"),
     "enterprise": ("企事业单位", "Enterprise"),
 }
+# the deadline alerts (办理时限, domain.md §6) and the other notifications of the inbox
+ALERT_LABELS = {"due_soon": ("即将到期", "Due soon"), "overdue": ("已逾期", "Overdue"),
+                "escalated": ("逾期上报", "Escalated"), "returned": ("被退回", "Returned"),
+                "waiting": ("待办理", "Waiting for you"), "decided": ("已办结", "Decided")}
 UNION_STATUS_LABELS = {"none": ("未建会", "No union"), "founding": ("筹建中", "Founding"),
                        "founded": ("已建会", "Founded")}
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from definitions import Catalog
 
-from .openapi_schemas import ID, ref, spoken_list
+from .openapi_schemas import ID, INT, ref, spoken_list
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -159,6 +159,42 @@ def paths(catalog: Catalog) -> dict[str, Any]:
             "requestBody": _body(ref("BulkDecision")),
             "responses": {"200": _json(ref("BulkResults"), "what each case's step answered"),
                           **_errors(*WRITE_ERRORS)},
+        }},
+        "/tasks": {"get": {
+            "operationId": "get_tasks", "tags": ["work"],
+            "summary": "The open decisions waiting for the caller's organisation (mine, org) or its subtree's",
+            "parameters": [
+                _query("scope", {"type": "string", "enum": ["mine", "org", "subtree"], "default": "mine"},
+                       "mine and org: what the caller's organisation takes; subtree: supervision of the others"),
+                _query("workflow", {"type": "string"}, "only this workflow"),
+                _query("overdue", {"type": "string", "enum": ["", "0", "1", "true", "false"]},
+                       "only decisions past their deadline"),
+                _query("q", {"type": "string", "maxLength": 100}, "the case number, or part of the organisation's "
+                                                                   "name or of the case's title"),
+                _query("page", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1, "default": 1}, "page number"),
+                _query("per_page", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1, "default": 20},
+                       "tasks per page (capped)"),
+            ],
+            "responses": {"200": _json(ref("TaskPage"), "one page of tasks, longest waiting first"),
+                          **_errors(400, 401)},
+        }},
+        "/notifications": {"get": {
+            "operationId": "get_notifications", "tags": ["work"],
+            "summary": "The caller's inbox, newest first, with the unread count",
+            "parameters": [
+                _query("unread", {"type": "string", "enum": ["", "0", "1", "true", "false"]}, "only unread ones"),
+                _query("page", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1, "default": 1}, "page number"),
+                _query("per_page", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1, "default": 20},
+                       "notifications per page (at most 100)"),
+            ],
+            "responses": {"200": _json(ref("NotificationPage"), "one page of notifications"), **_errors(400, 401)},
+        }},
+        "/notifications/{notification_id}/read": {"post": {
+            "operationId": "post_notification_read", "tags": ["work"],
+            "summary": "Mark one of the caller's notifications read (another person's is not found)",
+            "parameters": [_path("notification_id", ID, "the notification's id")],
+            "responses": {"200": _json({"type": "object", "properties": {"id": INT, "read": {"type": "boolean"}}},
+                                       "marked read"), **_errors(401, 404)},
         }},
         "/cases/{case_id}/audit": {"get": {
             "operationId": "get_case_audit", "tags": ["cases", "audit"],

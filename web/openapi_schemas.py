@@ -231,8 +231,45 @@ def schemas(catalog: Catalog) -> dict[str, Any]:
                 "decided_on": {**nullable(DAY), "description": "the business date of the case's last step (`at` of its "
                                                                "entry is when it was recorded)"},
                 "overdue": {"type": "array", "items": STRING, "description": "deadline facts that have passed"},
+                "due_on": {**nullable(DAY), "description": "the deadline of the step the case waits for (办理时限)"},
+                "deadline": {"type": ["string", "null"], "enum": ["due_soon", "overdue", "escalated", None],
+                             "description": "where that deadline stands today"},
                 "available": {"type": "array", "items": ref("Available")},
             },
+        },
+        "Task": {
+            "type": "object",
+            "required": ["case", "workflow", "org", "org_name", "subject", "state", "triggers", "competent_org",
+                         "since", "due_on", "due_soon", "overdue", "assignee", "returned"],
+            "properties": {
+                "case": INT, "workflow": STRING, "org": STRING, "org_name": STRING,
+                "subject": {**STRING, "description": "what a person recognises the case by: the applicant's name "
+                                                     "(hardship), else the organisation's"},
+                "state": STRING, "triggers": {"type": "array", "items": STRING,
+                                              "description": "the decisions waited for"},
+                "competent_org": STRING, "competent_org_name": STRING, "since": TIME,
+                "due_on": nullable(DAY), "due_soon": {"type": "boolean"}, "overdue": {"type": "boolean"},
+                "assignee": nullable(STRING),
+                "returned": {"type": ["object", "null"], "description": "who returned the case to its preparer, "
+                                                                        "when and why",
+                             "properties": {"by": STRING, "at": TIME, "comment": STRING}},
+            },
+        },
+        "TaskPage": {
+            "type": "object", "required": ["items", "total", "page", "per_page"],
+            "properties": {"items": {"type": "array", "items": ref("Task")}, "total": INT, "page": INT,
+                           "per_page": INT, "more": {"type": "boolean"}},
+        },
+        "Notification": {
+            "type": "object", "required": ["id", "kind", "case", "text", "at", "read"],
+            "properties": {"id": INT, "kind": {"type": "string", "enum": ["due_soon", "overdue", "escalated",
+                                                                          "returned", "waiting", "decided"]},
+                           "kind_label": STRING, "case": nullable(INT), "text": STRING, "at": TIME,
+                           "read": {"type": "boolean"}},
+        },
+        "NotificationPage": {
+            "type": "object", "required": ["items", "total", "unread"],
+            "properties": {"items": {"type": "array", "items": ref("Notification")}, "total": INT, "unread": INT},
         },
         "CasePage": {
             "type": "object", "required": ["items", "total", "page", "per_page"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Flask, render_template, request
+from flask import Blueprint, Flask, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
@@ -82,13 +82,14 @@ def _preparer(session: Session, actor: Actor, engine: Engine) -> dict[str, Any]:
             mine += 1
         elif row["reviewing"]:
             waiting += 1
-        late += bool(row["overdue"])
+        late += bool(row["overdue"]) or engine.deadline_status(c) in ("overdue", "escalated")
     closed = list_cases(session, actor, page=1, per_page=5)
     recent_closed = [c for c in closed.items if c.closed]
     creatable = [name for name, d in engine.catalog.definitions.items() if actor.role in d.creation.roles]
     return {"cases": page, "rows": rows, "recent_closed": recent_closed, "creatable": creatable,
-            "summary": [(_("待我办理"), mine, "todo"), (_("等待上级审核"), waiting, "review"),
-                      (_("已逾期"), late, "late"), (_("未办结案件"), len(everything), "open")]}
+            "summary": [(_("待我办理"), mine, "todo", url_for("work.tasks_page")),
+                        (_("等待上级审核"), waiting, "review"),
+                        (_("已逾期"), late, "late"), (_("未办结案件"), len(everything), "open", url_for("cases.index"))]}
 
 
 def _case_row(session: Session, engine: Engine, case: Case, actor: Actor, shown: bool = True) -> dict[str, Any]:
@@ -117,7 +118,9 @@ def _reviewer(session: Session, actor: Actor, engine: Engine) -> dict[str, Any]:
                          per_page=PER_PAGE, count_limit=TILE_LIMIT)
     overdue = {c.id: engine.overdue(c) for c in queue.items}
     everything = review_queue(session, actor, review_states(), page=1, per_page=COUNT_LIMIT, count_limit=TILE_LIMIT)
-    late = sum(1 for c in everything.items if engine.overdue(c))
+    late = sum(1 for c in everything.items
+               if engine.overdue(c) or engine.deadline_status(c) in ("overdue", "escalated"))
+    soon = sum(1 for c in everything.items if engine.deadline_status(c) == "due_soon")
     by_workflow: dict[str, int] = {}
     for c in everything.items:
         by_workflow[c.workflow] = by_workflow.get(c.workflow, 0) + 1
@@ -129,8 +132,10 @@ def _reviewer(session: Session, actor: Actor, engine: Engine) -> dict[str, Any]:
         AuditEntry.actor == actor.username, AuditEntry.seq >= first)) or 0
     return {"queue": queue, "overdue": overdue, "workflow": workflow, "org": org, "by_workflow": by_workflow,
             "org_options": org_options(session, actor),
-            "summary": [(_("待我审核"), _shown(everything), "review"), (_("已逾期"), late, "late"),
-                      (_("近30天我办理的"), decided, "done"),
+            "summary": [(_("待我审核"), _shown(everything), "review", url_for("work.tasks_page")),
+                        (_("即将到期"), soon, "review", url_for("work.tasks_page")),
+                        (_("已逾期"), late, "late", url_for("work.tasks_page", overdue=1)),
+                        (_("近30天我办理的"), decided, "done"),
                       (_("辖区未办结案件"), _open_total(session, actor), "open")]}
 
 

@@ -53,6 +53,9 @@ def case_json(session: Session, engine: Engine, case: Case, actor: Actor, with_a
         "state_since": iso(case.state_since),
         "decided_on": case.decided_on.isoformat() if case.decided_on is not None else None,
         "overdue": engine.overdue(case),
+        # the deadline of the step the case waits for (办理时限) and where it stands: due_soon, overdue, escalated
+        "due_on": case.due_on.isoformat() if case.due_on is not None else None,
+        "deadline": engine.deadline_status(case),
     }
     if with_available:
         out["available"] = [

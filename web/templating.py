@@ -17,6 +17,7 @@ from workflow import DECIDED_ON
 from .diagram import escape_states, path_labels
 from .extensions import get_engine
 from .i18n import (
+    ALERT_LABELS,
     KIND_LABELS,
     ROLE_LABELS,
     UNION_STATUS_LABELS,
@@ -32,7 +33,8 @@ from .i18n import (
 )
 
 # values the organisations' and users' entries record, by key
-SYSTEM_VALUES = {"kind": KIND_LABELS, "role": ROLE_LABELS, "union_status": UNION_STATUS_LABELS}
+SYSTEM_VALUES = {"kind": KIND_LABELS, "role": ROLE_LABELS, "union_status": UNION_STATUS_LABELS,
+                 "alert": ALERT_LABELS}
 
 # entries of the trail that are not steps of a workflow
 ADMIN_TRIGGERS = {
@@ -51,10 +53,13 @@ ADMIN_TRIGGERS = {
     "import_create": _l("导入新增单位"),
     "import_update": _l("导入更新单位"),
     "attach": _l("上传材料"),
+    "remind": _l("办理提醒"),
+    "escalate": _l("逾期上报"),
 }
 SUBJECT_LABELS = {"case": _l("案件"), "attachment": _l("材料"), "org": _l("组织"), "user": _l("用户")}
 # keys that the engine adds to an entry's data
-ENTRY_KEYS = {"computed": _l("系统计算"), "org": _l("单位信息变更"), "competent_org": _l("审批单位"),
+ENTRY_KEYS = {"computed": _l("系统计算"), "alert": _l("提醒类型"), "due_on": _l("办理期限"),
+              "notified": _l("通知对象"), "notified_org": _l("通知单位"), "org": _l("单位信息变更"), "competent_org": _l("审批单位"),
               "changes": _l("变更内容"), "name": _l("名称"), "kind": _l("类型"), "parent": _l("上级组织"),
               "employees": _l("职工人数"), "female_employees": _l("女职工人数"), "credit_code": _l("统一社会信用代码"),
               "role": _l("角色"), "display_name": _l("姓名"), "address": _l("地址"), "from_parent": _l("原上级组织"),

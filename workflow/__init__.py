@@ -8,7 +8,12 @@ from .catalog import default as default_catalog
 from .creditcode import ALPHABET as CREDIT_CODE_ALPHABET
 from .creditcode import check_character as credit_code_check_character
 from .creditcode import is_valid_credit_code
-from .engine import DECIDED_ON, Actor, Availability, Engine, ancestors_of, can_view, can_view_case
+from .deadlines import DEFAULT_DUE_SOON_WORKING_DAYS, ESCALATED
+from .deadlines import KINDS as DEADLINE_KINDS
+from .deadlines import due_on as deadline_of
+from .deadlines import reached as deadline_alerts
+from .deadlines import rule_for as deadline_rule
+from .engine import DECIDED_ON, SYSTEM, Actor, Availability, Engine, Waiting, ancestors_of, can_view, can_view_case
 from .entities import EntityChange, EntityType
 from .entities import create as create_entity
 from .entities import register as register_entity
@@ -31,21 +36,31 @@ from .idnumber import id_number_problem, is_valid_id_number, mask_id_number
 from .messages import error_message, field_message
 from .models import ORG_KINDS, ROLES, UNION_STATUSES, ApiToken, Case, CaseParty, Organisation, User
 from .privacy import can_see_personal_data, mask
-from .queries import MAX_PAGE, MAX_PER_PAGE, Page, list_cases, paginate, review_queue, visible_cases, visible_orgs
+from .queries import (
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    Page,
+    list_cases,
+    paginate,
+    review_queue,
+    task_list,
+    visible_cases,
+    visible_orgs,
+)
 from .rows import org_digest, org_state, user_state
 from .rules import Context, OrgFacts, Outcome, Reason, condition, effect, guard
 from .workdays import Calendar, as_date
 
 __all__ = [
-    "CREDIT_CODE_ALPHABET", "DECIDED_ON", "MAX_PAGE", "MAX_PER_PAGE", "ORG_KINDS", "ROLES", "UNION_STATUSES",
-    "Actor", "ApiToken", "Availability", "Calendar", "Case", "CaseParty", "Context", "Engine", "EntityChange",
-    "EntityType", "FieldError", "Forbidden", "FourEyes", "GuardFailed", "InvalidInput", "InvalidState",
-    "NotCompetent", "NotFound", "OrgFacts", "Organisation", "Outcome", "Page", "Reason", "StaleVersion",
-    "UnknownTrigger", "User", "WorkflowError",
-    "ancestors_of", "as_date", "can_see_personal_data", "can_view", "can_view_case", "checked_catalog", "condition",
-    "create_entity",
-    "credit_code_check_character", "default_catalog", "effect", "error_message", "field_message", "guard",
+    "CREDIT_CODE_ALPHABET", "DEADLINE_KINDS", "DECIDED_ON", "DEFAULT_DUE_SOON_WORKING_DAYS", "ESCALATED",
+    "MAX_PAGE", "MAX_PER_PAGE", "ORG_KINDS", "ROLES", "SYSTEM", "UNION_STATUSES", "Actor", "ApiToken",
+    "Availability", "Calendar", "Case", "CaseParty", "Context", "Engine", "EntityChange", "EntityType",
+    "FieldError", "Forbidden", "FourEyes", "GuardFailed", "InvalidInput", "InvalidState", "NotCompetent",
+    "NotFound", "OrgFacts", "Organisation", "Outcome", "Page", "Reason", "StaleVersion", "UnknownTrigger", "User",
+    "Waiting", "WorkflowError", "ancestors_of", "as_date", "can_see_personal_data", "can_view", "can_view_case",
+    "checked_catalog", "condition", "create_entity", "credit_code_check_character", "deadline_alerts",
+    "deadline_of", "deadline_rule", "default_catalog", "effect", "error_message", "field_message", "guard",
     "id_number_check_character", "id_number_problem", "is_valid_credit_code", "is_valid_id_number", "list_cases",
-    "mask", "mask_id_number", "org_digest", "org_state", "paginate", "register_entity", "review_queue",
+    "mask", "mask_id_number", "org_digest", "org_state", "paginate", "register_entity", "review_queue", "task_list",
     "update_entity", "user_state", "visible_cases", "visible_orgs",
 ]

@@ -28,7 +28,7 @@ party's organisation.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -46,6 +46,9 @@ from storage import json_dumps, utcnow
 from storage.prepared import Prepared
 
 from .competence import FIXED, RULES, OrgNode
+from .deadlines import DEFAULT_DUE_SOON_WORKING_DAYS, ESCALATED, rule_for
+from .deadlines import due_on as deadline_of
+from .deadlines import status as deadline_status_of
 from .entities import ENTITIES, Applied, EntityChange, append_entries
 from .entities import apply as apply_entities
 from .entities import check as check_entities
@@ -70,9 +73,11 @@ from .rows import CASE_DIGEST, ORG, case_digest, case_subjects, org_digest, org_
 from .rows import ORG_FIELDS as ORG_ROW_FIELDS
 from .rules import CONDITIONS, EFFECTS, GUARDS, ORG_FIELDS, WITHOUT_DATA, ActorFacts, Context, OrgFacts, Reason
 from .validation import validate
+from .workdays import Calendar
 
 CASE = "case"
 DECIDED_ON = "decided_on"  # the entry data's key of the step's business date
+SYSTEM = "system"  # the actor and role of the entries the system writes itself (reminders, escalations)
 # what `_entry_data` adds to a step's recorded data in its entry
 _ENGINE_KEYS = frozenset({"computed", "org", "entities", "competent_org", DECIDED_ON, CASE_DIGEST})
 # the engine reads models and the hot path's records alike (the same attribute names)
@@ -100,6 +105,18 @@ class Actor:
 
     def facts(self) -> ActorFacts:
         return ActorFacts(self.username, self.role, self.org_code)
+
+
+StepListener: TypeAlias = "Callable[[Session, Engine, CaseRecord, Transition, Actor, str, str], None]"
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Whose step a case waits for (`Engine.waiting_on`)."""
+
+    org: Any  # the organisation (model or record) that decides it
+    roles: tuple[str, ...]
+    triggers: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -175,6 +192,12 @@ def _entry_data(recorded: Mapping[str, Any], effects: Effects, org: Any,
     return data
 
 
+def _waited_for(definition: Definition, state: str) -> list[Transition]:
+    """The steps a case standing in `state` waits for: those that move it on, back or out (not a withdrawal
+    open at every step, nor a step that leaves it where it is, such as an objection)."""
+    return [t for t in definition.transitions if t.source == state and t.way != "leave" and t.dest != state]
+
+
 def _record_digest(case: CaseRecord) -> str:
     """The row digest of a case as the step leaves it, over the JSON texts it read or wrote (`case.stored`)."""
     stored = case.stored
@@ -204,6 +227,11 @@ class Engine:
         catalog.profile(profile)  # fail early on an unknown profile
         self._clock = clock
         self._zones: dict[str, ZoneInfo] = {}  # each profile's time zone, by profile name
+        self._calendars: dict[str, Calendar] = {}  # and its working days
+        # called at the end of every step, in its unit of work (e.g. the notifications of `services.work`):
+        # listener(session, engine, case record, transition, actor, state before, comment)
+        self.step_listeners: list[StepListener] = []
+        self._waits: dict[str, dict[str, tuple[str, ...]]] | None = None
         self.entity_names = self._declared_entities(catalog)
 
     @staticmethod
@@ -222,6 +250,15 @@ class Engine:
         if self._clock is not None:
             return self._clock()
         return datetime.now(self.zone(profile)).date()
+
+    def calendar(self, profile: str | None = None) -> Calendar:
+        """The profile's working days (its `common` holidays and make-up days), for every period counted in
+        working days."""
+        name = profile or self.profile_name
+        cal = self._calendars.get(name)
+        if cal is None:
+            cal = self._calendars[name] = Calendar.from_params(self.catalog.profile(name).for_workflow("common"))
+        return cal
 
     def zone(self, profile: str | None = None) -> ZoneInfo:
         """The profile's time zone (in which its days begin and end)."""
@@ -497,9 +534,14 @@ class Engine:
         if effects.org:
             update_org(session, case.org.id, effects.org)
         case.updated_at = now = utcnow()
-        if t.dest != case.state:
+        entered = t.dest != case.state
+        if entered:
             case.state, case.state_since = t.dest, now
             changed.update(("state", "state_since"))
+        due = self._due_on(case, day, entered)
+        if due != case.due_on:
+            case.due_on = due
+            changed.add("due_on")
         case.version += 1
         if t.dest in definition.final_states and not case.closed:
             case.closed = True
@@ -510,6 +552,17 @@ class Engine:
                 changed.add("unique_key")
         save_case(session, case, frozenset(changed))
         return apply_entities(session, effects.entities) if effects.entities else []
+
+    def _due_on(self, case: Case | CaseRecord, day: date, entered: bool) -> date | None:
+        """The deadline of the step the case now waits for: set by the step that began the wait (its business
+        date), kept by the steps taken while it waits unless the period runs from a date of the case."""
+        rule = rule_for(self.params_of(case), case.state)
+        if rule is None:
+            return None
+        if not entered and not rule.get("from"):
+            return cast("date | None", case.due_on)
+        values = {**(case.data or {}), **(case.facts or {})}
+        return deadline_of(rule, self.calendar(case.profile), day, values, self.params_of(case))
 
     @staticmethod
     def _append_entries(session: Session, case: Case | CaseRecord, actor: Actor, trigger: str,
@@ -575,6 +628,8 @@ class Engine:
         org_changes = {k: [getattr(record.org, k), v] for k, v in effects.org.items() if getattr(record.org, k) != v}
         if org_changes:
             _append_org_entry(session, record.org.id, org_changes, actor, trigger, record.id)
+        for listener in self.step_listeners:  # in the step's unit: what they write commits with it or not at all
+            listener(session, self, record, t, actor, before, comment)
         return record
 
     # -- creating a case ---------------------------------------------------
@@ -676,6 +731,7 @@ class Engine:
             workflow=workflow, definition_version=definition.version, profile=profile, org=org,
             state=definition.initial, version=1, data={}, facts={}, fired_by={},
             created_by_id=actor.id, created_at=now, updated_at=now, state_since=now, decided_on=day,
+            due_on=None,
         )
         ctx = self._context(case, "create", clean, actor, day, org,
                             parties={p.name: _org_facts(o) for p, o in parties}, session=session)
@@ -691,6 +747,7 @@ class Engine:
         case.facts = effects.facts
         case.unique_key = unique_key
         case.fired_by = {"create": [actor.id, 1]}
+        case.due_on = self._due_on(case, day, entered=True)
         if creation.fix_competent:
             node = RULES[creation.fix_competent](_node(org), [_node(a) for a in ancestors_of(session, org)],
                                                  self.catalog.profile(profile).for_workflow(workflow))
@@ -771,6 +828,60 @@ class Engine:
         ctx = self._context(case, trigger, {}, actor, today or self.today(case.profile), case.org, session=session)
         effects, ctx = self._run_effects(definition, candidates[0].effects, ctx)
         return machine.choose(candidates, ctx, CONDITIONS).dest, dict(effects.facts)
+
+    # -- deadlines (办理时限, domain.md §6) --------------------------------------
+    def waiting_on(self, session: Session, case: Case | CaseRecord) -> Waiting | None:
+        """Whose step the case waits for: the organisation that decides it, the roles that may take it and the
+        triggers (the forward and return decisions from its state); None when nothing waits in its state."""
+        if case.closed:
+            return None
+        steps = _waited_for(self.definition_of(case), case.state)
+        if not steps:
+            return None
+        first = steps[0]
+        if first.party is not None:
+            org = self.party_org(case, first.party)
+            if org is None:
+                return None
+        else:
+            org = self.competent_org(session, case, first.competent)
+        roles = tuple(dict.fromkeys(r for t in steps for r in t.roles))
+        return Waiting(org, roles, tuple(dict.fromkeys(t.trigger for t in steps)))
+
+    def waits(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        """Per workflow and state, the roles whose step a case waits for there (for the task lists)."""
+        if self._waits is None:
+            out: dict[str, dict[str, tuple[str, ...]]] = {}
+            for name, d in self.catalog.definitions.items():
+                states = {t.source for t in d.transitions}
+                out[name] = {s: tuple(dict.fromkeys(r for t in _waited_for(d, s) for r in t.roles))
+                             for s in sorted(states) if _waited_for(d, s)}
+            self._waits = out
+        return self._waits
+
+    def deadline_status(self, case: Case | CaseRecord, today: date | None = None) -> str | None:
+        """`due_soon`, `overdue`, `escalated` or None for the step the case waits for."""
+        if case.closed or case.due_on is None:
+            return None
+        soon = int(self.catalog.profile(case.profile).for_workflow("common").get("due_soon_working_days")
+                   or DEFAULT_DUE_SOON_WORKING_DAYS)
+        return deadline_status_of(self.calendar(case.profile), case.due_on, today or self.today(case.profile), soon)
+
+    def record_alert(self, session: Session, case_id: int, kind: str, due_on: date, notified: Sequence[str],
+                     org_code: str) -> CaseRecord | None:
+        """A reminder (`remind`: due soon or overdue, to the deciding organisation) or an escalation
+        (`escalate`: to the organisation above) as an audited event of the case, written by the system. The
+        case is locked and must still wait for the same deadline; it is not changed (its version stays, so
+        that no open form goes stale). None when the case has moved on meanwhile."""
+        record = load_case(session, case_id, lock=True)
+        if record is None or record.closed or record.due_on != due_on:
+            return None
+        trigger = "escalate" if kind == ESCALATED else "remind"
+        audit.append(session, actor=SYSTEM, role=SYSTEM, subject_type=CASE, subject_id=str(record.id),
+                     trigger=trigger, from_state=record.state, to_state=record.state, version=record.version,
+                     comment="", data={"alert": kind, "due_on": due_on.isoformat(), "notified_org": org_code,
+                                       "notified": list(notified), CASE_DIGEST: _record_digest(record)})
+        return record
 
     def overdue(self, case: Case, today: date | None = None) -> list[str]:
         """The deadline facts that have passed while the case stands in their states."""

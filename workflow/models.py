@@ -48,6 +48,10 @@ class User(Base):
     org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     language: Mapped[str | None] = mapped_column(String(8))
+    # where notifications go besides the inbox (邮件通知), and the kinds the user turned off, by channel:
+    # {"inbox": [kind, ...], "email": [kind, ...]}
+    email: Mapped[str | None] = mapped_column(String(254))
+    notify_off: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -105,6 +109,8 @@ class Case(Base):
     title: Mapped[str] = mapped_column(Text, default="")
     # the business date of the last step (the day it took place, which may precede its recording)
     decided_on: Mapped[date | None] = mapped_column(Date)
+    # the deadline of the step the case waits for (办理时限, domain.md §6): set by the step that began the wait
+    due_on: Mapped[date | None] = mapped_column(Date)
 
     org: Mapped[Organisation] = relationship(foreign_keys=[org_id], lazy="joined")
     competent_org: Mapped[Organisation | None] = relationship(foreign_keys=[competent_org_id], lazy="joined")
@@ -120,6 +126,7 @@ class Case(Base):
         Index("ix_cases_created", "created_at"),
         # the review queue: open cases, longest waiting first, read in index order page by page
         Index("ix_cases_open_since", "closed", "state_since", "id"),
+        Index("ix_cases_due", "due_on"),  # the deadline sweep: open cases whose deadline is near or past
     )
 
 

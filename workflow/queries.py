@@ -134,3 +134,57 @@ def review_queue(
         stmt = stmt.where(Organisation.path.startswith(org.path, autoescape=True))
     stmt = stmt.order_by(Case.state_since.asc(), Case.id.asc())
     return paginate(session, stmt, page, per_page, count_limit)
+
+
+def task_list(
+    session: Session,
+    actor: Actor,
+    waits: dict[str, dict[str, Sequence[str]]],
+    *,
+    scope: str = "mine",
+    workflow: str | None = None,
+    due_before: Any = None,
+    search: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+    count_limit: int | None = None,
+) -> Page:
+    """The open decisions (待办) of api.md's `GET /tasks`, longest waiting first. `waits` gives, per workflow and
+    state, the roles whose step the case waits for there. `mine` and `org`: those the actor's organisation
+    takes (a reviewer's where it is competent or the deciding party, a preparer's in its own cases); `subtree`
+    (supervision, 下级待办): those its subtree's other organisations take. `due_before`: only those whose
+    deadline lies before that day (overdue); `search`: the case number, or part of its organisation's name or
+    of its title."""
+    pairs = [(wf, [s for s, roles in states.items() if actor.role in roles or scope == "subtree"])
+             for wf, states in waits.items() if workflow in (None, wf)]
+    pairs = [(wf, states) for wf, states in pairs if states]
+    if not pairs or not actor.org_path or actor.org_id is None:
+        return Page([], 0, 1, per_page)
+    competent = aliased(Organisation)
+    deciding_id = func.coalesce(Case.competent_org_id, Case.org_id)
+    stmt = (
+        select(Case)
+        .join(Case.org)
+        .outerjoin(competent, Case.competent_org_id == competent.id)
+        .where(visible_cases(actor), Case.closed.is_(False))
+        .where(or_(*[(Case.workflow == wf) & Case.state.in_(states) for wf, states in pairs]))
+    )
+    if scope == "subtree":
+        stmt = stmt.where(deciding_id != actor.org_id).where(or_(
+            competent.path.startswith(actor.org_path, autoescape=True),
+            competent.id.is_(None) & Organisation.path.startswith(actor.org_path, autoescape=True)))
+    elif actor.role == "preparer":
+        stmt = stmt.where(Case.org_id == actor.org_id)
+    else:
+        parties = select(CaseParty.case_id).where(CaseParty.org_id == actor.org_id)
+        stmt = stmt.where(or_(deciding_id == actor.org_id, Case.id.in_(parties)))
+    if due_before is not None:
+        stmt = stmt.where(Case.due_on < due_before)
+    if search:
+        needle = search.strip()
+        clauses = [Organisation.name.contains(needle, autoescape=True), Case.title.contains(needle, autoescape=True)]
+        if needle.lstrip("#").isdigit() and len(needle) < 10:
+            clauses.append(Case.id == int(needle.lstrip("#")))
+        stmt = stmt.where(or_(*clauses))
+    stmt = stmt.order_by(Case.state_since.asc(), Case.id.asc())
+    return paginate(session, stmt, page, per_page, count_limit)

@@ -68,6 +68,7 @@ class CaseRecord:
     fired_by: dict[str, Any]
     unique_key: str | None
     decided_on: Any  # the business date of the last step (a date; None only before it was recorded)
+    due_on: Any  # the deadline of the step the case waits for (domain.md §6), None when nothing is due
     created_by_id: int
     org: OrgRecord
     competent_org: OrgRecord | None
@@ -96,9 +97,10 @@ JSON_COLUMNS = ("data", "facts", "fired_by")
 # the JSON columns are read as their stored text (parsed here, and kept for the row's digest)
 _CASE_COLUMNS = (Case.id, Case.workflow, Case.definition_version, Case.profile, Case.state, Case.version,
                  Case.closed, Case.competent_org_id, sql_cast(Case.data, Text), sql_cast(Case.facts, Text),
-                 sql_cast(Case.fired_by, Text), Case.unique_key, Case.decided_on, Case.created_by_id)
+                 sql_cast(Case.fired_by, Text), Case.unique_key, Case.decided_on, Case.due_on, Case.created_by_id)
+# CaseRecord's first fields, in order
 _CASE_FIELDS = ("id", "workflow", "definition_version", "profile", "state", "version", "closed", "competent_org_id",
-                *JSON_COLUMNS, "unique_key", "decided_on", "created_by_id")  # CaseRecord's first fields, in order
+                *JSON_COLUMNS, "unique_key", "decided_on", "due_on", "created_by_id")
 
 # the case with its organisations, times, title and creator: all that the engine and a case's JSON use
 _load = (
@@ -119,7 +121,7 @@ _PARTIES = Prepared(
 _ORGS_BY_ID: dict[int, Prepared] = {}  # by the number of ids (an organisation's depth)
 _UPDATES: dict[frozenset[str], Prepared] = {}  # by the columns a step changes
 UPDATABLE = frozenset(("state", "version", "closed", "competent_org_id", "data", "facts", "fired_by", "unique_key",
-                       "updated_at", "state_since", "decided_on"))
+                       "updated_at", "state_since", "decided_on", "due_on"))
 
 
 class JSONText(TypeDecorator):

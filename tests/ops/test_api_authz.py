@@ -108,6 +108,12 @@ TABLE: dict[str, Call] = {
     "reports_api.get_coverage_xlsx": Call("GET", lambda c: "/reports/coverage.xlsx?org=FED", READERS_OF_FED),
     "reports_api.get_coverage_csv": Call("GET", lambda c: "/reports/coverage.csv?org=FED", READERS_OF_FED),
     "openapi.openapi_json": Call("GET", lambda c: "/openapi.json", EVERYONE, public=True),
+    "work_api.get_tasks": Call("GET", lambda c: "/tasks", EVERYONE),
+    "work_api.get_notifications": Call("GET", lambda c: "/notifications", EVERYONE),
+    # one of the preparer's notifications: nobody else's to mark
+    "work_api.post_notification_read": Call(
+        "POST", lambda c: f"/notifications/{c['notification']}/read",
+        row(admin=404, prep=200, fed=404, auditor=404, prep_x=404, fed2=404, auditor2=404)),
 }
 
 
@@ -144,6 +150,13 @@ def ctx(api, tree, db) -> dict[str, Any]:
                              content_type="multipart/form-data")
     assert upload.status_code == 201, upload.get_json()
     ctx["attachment"] = upload.get_json()["id"]
+    with db.write() as session:
+        from services.work import Notification
+
+        note = Notification(user_id=tree["prep"].id, kind="waiting", case_id=ctx["case"], params={"title": "困难帮扶"})
+        session.add(note)
+        session.flush()
+        ctx["notification"] = note.id
     return ctx
 
 

@@ -87,6 +87,14 @@ EXPECT: dict[str, dict[str, str]] = {
     "audit_api.get_inclusion": {"GET": "401 200 403 403 200 403 403 404"},
     "audit_api.get_consistency": {"GET": "401 200 403 403 200 403 403 200"},
     "openapi.openapi_json": {"GET": "200 200 200 200 200 200 200 200"},
+    # the work: tasks and the inbox (a notification of the preparer's; another's does not exist for you)
+    "work.tasks_page": {"GET": "302 200 200 200 200 200 200 200"},
+    "work.inbox_page": {"GET": "302 200 200 200 200 200 200 200"},
+    "work.inbox_read": {"POST": "302 404 404 404 404 404 404 404"},
+    "work.settings_page": {"GET": "302 200 200 200 200 200 200 200", "POST": "302 302 302 302 302 302 302 302"},
+    "work_api.get_tasks": {"GET": "401 200 200 200 200 200 200 200"},
+    "work_api.get_notifications": {"GET": "401 200 200 200 200 200 200 200"},
+    "work_api.post_notification_read": {"POST": "401 404 200 404 404 404 404 404"},
     # founding pages (the case is a draft: most steps are not possible yet, 409)
     "founding.form_group": {"GET": "302 200 200 200 200 404 404 404", "POST": "302 403 422 403 403 404 404 404"},
     "founding.apply": {"GET": "302 200 200 200 200 404 404 404", "POST": "302 403 409 403 403 404 404 404"},
@@ -153,7 +161,7 @@ def _values(w: Any) -> dict[str, Any]:
         "trigger": "submit", "workflow": "sample", "name": "sample", "code": "FED", "table": "statistics",
         "kind": "application", "username": "town", "filename": "style.css",
         "seq": w.ids["entry"], "user_id": w.ids["user"], "token_id": w.ids["token"], "org_id": w.ids["org"],
-        "attachment_id": w.ids["attachment"],
+        "attachment_id": w.ids["attachment"], "notification_id": w.ids["notification"],
     }
 
 

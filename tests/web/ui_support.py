@@ -81,4 +81,12 @@ def world(tree, db, make_case, api) -> World:
                                                                    AuditEntry.subject_id == str(cases["sample"]))
                                      ).first(),
         }
+    with db.write() as session:  # a notification in the preparer's inbox
+        from services.work import Notification
+
+        note = Notification(user_id=tree["prep"].id, kind="waiting", case_id=cases["founding"],
+                            params={"title": "样例"})
+        session.add(note)
+        session.flush()
+        ids["notification"] = note.id
     return World(tree, cases, ids)

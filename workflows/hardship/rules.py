@@ -359,7 +359,7 @@ def posted_on_valid(ctx: Context) -> Iterator[Reason]:
 @guard("hardship_posting_elapsed")
 def posting_elapsed(ctx: Context) -> Iterator[Reason]:
     n = int(ctx.params["posting_working_days"])
-    calendar = Calendar.from_params(ctx.params)
+    calendar = Calendar.from_params(ctx.common)
     posted_on = as_date(ctx.case["posted_on"])
     elapsed = calendar.working_days_between(posted_on, ctx.today)
     if elapsed < n:
@@ -437,7 +437,7 @@ def record_review(ctx: Context) -> Outcome:
 @effect("hardship_start_posting")
 def start_posting(ctx: Context) -> Outcome:
     n = int(ctx.params["posting_working_days"])
-    allowed = Calendar.from_params(ctx.params).first_allowed_day(ctx.data["posted_on"], n)
+    allowed = Calendar.from_params(ctx.common).first_allowed_day(ctx.data["posted_on"], n)
     return Outcome(facts={"posting_working_days": n, "submit_allowed_on": allowed.isoformat()})
 
 

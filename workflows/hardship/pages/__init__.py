@@ -269,7 +269,7 @@ def notice(case_id: int) -> Any:
             abort(404)
         definition = engine.definition_of(case)
         recorded = {**(case.data or {}), **(case.facts or {})}
-        period = posting(recorded, engine.params_of(case), engine.today(case.profile))
+        period = posting(recorded, engine.params_of(case), engine.today(case.profile), engine.calendar(case.profile))
         shown = {
             "name": (recorded.get("applicant") or {}).get("name", ""),
             "unit": case.org.name,

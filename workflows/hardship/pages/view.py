@@ -77,13 +77,13 @@ def checklist(data: Mapping[str, Any], extra: Mapping[str, Any], files: list[Att
     return out
 
 
-def posting(data: Mapping[str, Any], params: Mapping[str, Any], today: date) -> dict[str, Any] | None:
+def posting(data: Mapping[str, Any], params: Mapping[str, Any], today: date,
+            calendar: Calendar) -> dict[str, Any] | None:
     """The posting period (公示期) in working days: which days count, how many have run, when it ends."""
     if not data.get("posted_on"):
         return None
     posted_on = as_date(data["posted_on"])
     n = int(data.get("posting_working_days") or params["posting_working_days"])
-    calendar = Calendar.from_params(params)
     ends_on = calendar.first_allowed_day(posted_on, n)
     days = []
     day, counted = posted_on + timedelta(days=1), 0
@@ -148,7 +148,7 @@ def case_view(session: Session, case: Case, actor: Actor, entries: Iterable[Mapp
         "files": files,
         "can_upload": may_attach(actor, case),
         "upload_limit": size_text(int(current_app.config["UPLOAD_MAX_BYTES"])),
-        "posting": posting(data, params, today),
+        "posting": posting(data, params, today, engine.calendar(case.profile)),
         "objections": objections(data, entries, extra, names),
         "open_objections": [o for o in data.get("objections") or () if o.get("status") == "open"],
         "amount": data.get("amount"),

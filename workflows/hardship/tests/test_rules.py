@@ -2,6 +2,7 @@
 rule, categories and objections, at their exact boundaries on both sides."""
 from __future__ import annotations
 
+import functools
 import shutil
 from datetime import date
 from decimal import Decimal
@@ -56,9 +57,15 @@ def with_x_check() -> str:
     raise AssertionError("no sequence code gives X")
 
 
+@functools.cache
+def _common():
+    return checked_catalog().profile("default").for_workflow("common")
+
+
 def make_ctx(params, data=None, case=None, today=TODAY, status="founded", username="reviewer1"):
+    common = _common()
     return Context(workflow="hardship", trigger="test", state="", data=data or {}, case=case or {},
-                   params=params, org=OrgFacts("ENT-001", "某物流公司", "enterprise", union_status=status),
+                   params=params, common=common, org=OrgFacts("ENT-001", "某物流公司", "enterprise", union_status=status),
                    today=today, actor=ActorFacts(username, "reviewer", "ENT-001"))
 
 
@@ -317,8 +324,8 @@ def test_categories_follow_the_profile(params):
 
 # ---------------------------------------------------------------- posting and submission
 
-def test_working_days_across_weekend_holiday_and_make_up_day(params):
-    cal = Calendar.from_params(params)
+def test_working_days_across_weekend_holiday_and_make_up_day(catalog):
+    cal = Calendar.from_params(catalog.profile("default").for_workflow("common"))
     assert cal.working_days_between(date(2026, 9, 30), date(2026, 10, 10)) == 3  # 8, 9 and Saturday 10 (调休)
     assert cal.working_days_between(date(2026, 9, 30), date(2026, 10, 12)) == 4
     assert cal.working_days_between(date(2026, 9, 30), date(2026, 10, 13)) == 5
