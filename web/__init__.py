@@ -66,7 +66,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from . import admin, api, audit_api, audit_views, auth, cases, cli, pages, reports, reports_api, workflow_pages
+    from . import admin, api, audit_api, audit_views, auth, cases, cli, pages, reports, reports_api, waiting
+    from . import workflow_pages
 
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
@@ -79,6 +80,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     reports.init_app(app)  # the report pages and `flask orgs import`
     pages.init_app(app)
     workflow_pages.init_app(app, engine)
+    waiting.init_app(app, engine)  # the rows' subject and awaited action
     cli.init_app(app)
 
     @app.url_value_preprocessor

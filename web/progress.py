@@ -83,14 +83,6 @@ class Progress:
             return _("%(total)s步均已完成，后续：%(step)s", total=self.numbered, step=cur.label)
         return _("%(total)s步均已完成", total=self.numbered)
 
-    @property
-    def count(self) -> str:
-        """Only 第n步，共m步 (the founding panel's heading shows its own words for the other cases)."""
-        cur = self.current
-        if cur is not None and cur.n and not self.closed:
-            return _("第%(n)s步，共%(total)s步", n=cur.n, total=self.numbered)
-        return ""
-
 
 def main_line(definition: Definition) -> list[tuple[str, Any]]:
     """The states of the main line in order, each with the label of the forward step that reaches it

@@ -27,6 +27,10 @@ def amount(value: Any) -> str:
         return str(value)
 
 
+def paren(words: str) -> str:
+    return f"（{words}）" if lang() == "zh" else f" ({words})"
+
+
 def _last(entries: Sequence[Mapping[str, Any]], trigger: str) -> Mapping[str, Any] | None:
     return next((e for e in reversed(entries) if e.get("trigger") == trigger), None)
 
@@ -42,6 +46,7 @@ def summary(view: CaseView) -> Summary:
     data = mask(dict(view.data))  # a step form shows ID numbers masked, whoever looks at it
     out = Summary()
     yuan = _("元")
+    sep = "、" if lang() == "zh" else ", "
 
     # 申请人与家庭
     applicant = data.get("applicant") or {}
@@ -54,11 +59,9 @@ def summary(view: CaseView) -> Summary:
     household_note = ""
     if rows:
         household_note = _("（共列%(listed)s人：%(names)s）", listed=len(rows),
-                           names=("、" if lang() == "zh" else ", ").join(
-                               f"{r['name']}（{r['relation']}）" for r in counted) or "—")
+                           names=sep.join(f"{r['name']}{paren(r['relation'])}" for r in counted) or "—")
         if left_out:
-            household_note += _("不计入：%(names)s", names=("、" if lang() == "zh" else ", ").join(
-                f"{r['name']}（{r['why']}）" for r in left_out))
+            household_note += _("不计入：%(names)s", names=sep.join(f"{r['name']}{paren(r['why'])}" for r in left_out))
     causes = [titles(extra, "causes").get(c, c) for c in data.get("causes") or ()]
     out.add(_("申请人与家庭"), [
         Fact(_("申请人"), applicant.get("name") or "—",
@@ -67,7 +70,7 @@ def summary(view: CaseView) -> Summary:
         Fact(_("婚姻状况"), text(status["title"]) if status else "—",
              _("（家庭人口按%(rule)s计算）", rule=text(status["counts"])) if status else ""),
         Fact(_("家庭人口"), _("%(n)s人", n=size) if size is not None else "—", household_note),
-        Fact(_("致困原因"), ("、" if lang() == "zh" else ", ").join(causes) if causes else "—"),
+        Fact(_("致困原因"), sep.join(causes) if causes else "—"),
     ])
 
     # 收入与类别

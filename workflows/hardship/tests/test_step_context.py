@@ -127,5 +127,80 @@ def test_the_review_form_in_english(api, fire, founded, clock, login):
     case = walk(api, fire, founded, clock, "applied")
     text = seen(login("ent_rev", "en").get(f"/cases/{case['id']}/steps/approve_review"))
     assert "Step 2 of 5: Approve" in text
-    assert "Applicant 王芳" in text and "Household size 3" in text
+    assert "Applicant 王芳 ID number 110105" in text and "Household 3 people (3 listed; counted: 王芳 (Self)" in text
     assert "Per-capita monthly income 600.00 yuan" in text and "Proposed category Category 1" in text
+
+
+# ---------------------------------------------------------------- the rows of the queue and the case list
+
+def applications(api, fire, founded, clock, names, until="applied"):
+    from workflows.hardship.tests.support import household_ids
+
+    return [walk(api, fire, founded, clock, until, application(name=name, ids=household_ids(i + 1)))
+            for i, name in enumerate(names)]
+
+
+def selects_during(db, call):
+    """How many SELECT statements `call` sends to the database."""
+    from sqlalchemy import event
+
+    seen = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        call()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def rows_of(body: str) -> list[str]:
+    table = body.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [seen_text(r) for r in table.split("</tr>")[:-1]]
+
+
+def test_queue_rows_name_the_applicant_and_the_action_waited_for(api, fire, founded, clock, login):
+    cases = applications(api, fire, founded, clock, ["王芳", "赵敏", "孙丽"])
+    posted = walk(api, fire, founded, clock, "posting", application(name="周杰", ids=_ids(9)))
+    rows = rows_of(login("ent_rev").get("/review").get_data(as_text=True))
+    assert len(rows) == 4
+    for case, name in zip(cases, ["王芳", "赵敏", "孙丽"]):
+        row = next(r for r in rows if f"#{case['id']}" in r)
+        assert row.lstrip().startswith(name) and "大型企业 · 困难职工帮扶" in row and "待审核困难申请" in row
+        assert "已申请待审核" not in row  # the action, not the state
+    row = next(r for r in rows if f"#{posted['id']}" in r)
+    assert row.lstrip().startswith("周杰") and "待公示期满后报送" in row and "单位内公示中" not in row
+
+
+def test_the_case_list_names_the_applicant_the_action_and_who_acts(api, fire, founded, clock, login):
+    applications(api, fire, founded, clock, ["王芳"])
+    walk(api, fire, founded, clock, "submitted", application(name="赵敏", ids=_ids(5)))
+    rows = rows_of(login("fed").get("/cases?workflow=hardship").get_data(as_text=True))
+    assert any(r.lstrip().startswith("赵敏") and "待确定帮扶对象 由某区总工会办理" in r for r in rows), rows
+    assert any(r.lstrip().startswith("王芳") and "待审核困难申请 由大型企业办理" in r for r in rows), rows
+
+
+def test_queue_rows_in_english(api, fire, founded, clock, login):
+    applications(api, fire, founded, clock, ["王芳"])
+    rows = rows_of(login("ent_rev", "en").get("/review").get_data(as_text=True))
+    assert len(rows) == 1 and rows[0].lstrip().startswith("王芳") and "Next: review the application" in rows[0]
+
+
+def test_the_rows_cost_no_query_of_their_own(api, fire, founded, clock, login, db):
+    """The subject and the action come from the row itself: two rows or five, the same queries."""
+    client = login("ent_rev")
+    applications(api, fire, founded, clock, ["王芳", "赵敏"])
+    client.get("/review")
+    few = selects_during(db, lambda: client.get("/review"))
+    listed = selects_during(db, lambda: client.get("/cases"))
+    applications_more = [walk(api, fire, founded, clock, "applied", application(name=n, ids=_ids(20 + i)))
+                         for i, n in enumerate(["孙丽", "周杰", "吴敏"])]
+    assert len(applications_more) == 3
+    assert selects_during(db, lambda: client.get("/review")) == few
+    assert selects_during(db, lambda: client.get("/cases")) == listed
+    body = client.get("/review?page=1").get_data(as_text=True)
+    assert len(rows_of(body)) == 5
