@@ -41,7 +41,8 @@ def case_subject(engine: Engine, case: Case) -> str:
     `{placeholders}` filled from the case's stored data and facts (`{org}` is its organisation's name), else
     the organisation's name. No query: a list shows it for every row."""
     org = case.org.name if case.org is not None else ""
-    pattern = engine.catalog.definition(case.workflow).extra.get("subject")
+    definition = engine.catalog.definitions.get(case.workflow)
+    pattern = definition.extra.get("subject") if definition is not None else None
     if pattern:
         try:
             shown = text(pattern).format_map({**(case.data or {}), **(case.facts or {}), "org": org}).strip()
