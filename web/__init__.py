@@ -70,7 +70,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
 
     from . import (admin, api, audit_api, audit_views, auth, bulk, cases, cli, pages, people, reports, reports_api,
-                   workflow_pages)
+                   waiting, workflow_pages)
 
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
@@ -85,6 +85,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     pages.init_app(app)
     people.init_app(app)  # who acted, by name: person_label() and its kin in every template
     workflow_pages.init_app(app, engine)
+    waiting.init_app(app, engine)  # the rows' subject and awaited action
     cli.init_app(app)
     from . import work
 

@@ -25,6 +25,7 @@ from .listing import COUNT_LIMIT, filter_org
 from .listing import page_number as _page
 from .people import load_people
 from .present import case_data, entry_json, sees_personal_data
+from .progress import actor_names, progress
 from .steps import BusinessDate, explain, sent_date, serve, shown_date
 from .templating import review_states
 from .waiting import waiting_for, waiting_note
@@ -207,6 +208,8 @@ def show(case_id: int, reassign_errors: list[str] | None = None, status: int = 2
         shown = panel.build(CaseView(session, engine, actor, case, definition, data, entries, available, overdue)) \
             if panel else None
         following = next_in_queue(session, actor, case) if not any(a.allowed for a in available) else None
+        steps = None if panel is not None and panel.progress else \
+            progress(definition, case, entries, names=actor_names(session, entries))
         return render_template(
             "cases/show.html", case=case, definition=definition, data=data, entries=entries,
             available=available, reason_message=reason_message, svg=svg, overdue=overdue,
@@ -214,6 +217,7 @@ def show(case_id: int, reassign_errors: list[str] | None = None, status: int = 2
             panel_template=panel.template if panel else None, panel=shown,
             reassign_form=reassign_form, reassign_errors=reassign_errors or [], next_case=following,
             deadline=engine.deadline_status(case),
+            progress=steps,
         ), status
 
 

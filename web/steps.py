@@ -28,8 +28,10 @@ from workflow import DECIDED_ON, Actor, Availability, Case, Engine, Reason, Work
 from .extensions import get_db, get_engine
 from .forms import attach_errors, form_data, step_form
 from .i18n import error_payload, field_errors, local_time, reason_message, text
-from .present import case_data
+from .present import case_data, entry_json, sees_personal_data
+from .progress import Progress, progress
 from .statuses import status_of
+from .workflow_pages import CaseView, Summary
 
 # the engine's refusals for who is asking, not for what was sent
 AUTHORITY = frozenset({"forbidden", "not_competent", "four_eyes"})
@@ -51,6 +53,9 @@ class Step:
     gathered: dict[str, Any] = field(default_factory=dict)  # what the page read beside the case (StepPage.gather)
     # for a step whose destination is computed (the conditions choose it): where it leads now, and the facts
     computed: tuple[str, dict[str, Any]] | None = None
+    entries: list[dict[str, Any]] = field(default_factory=list)  # the case's trail, as this person may see it
+    progress: Progress | None = None  # the step the case is at, of how many ("第n步，共m步")
+    summary: Summary | None = None  # what the form shows of the case the decision is about
 
     @property
     def dest(self) -> str:
@@ -166,6 +171,12 @@ class StepPage:
         """What else the template shows beside the step, the case and the form."""
         return {}
 
+    def summary(self, view: CaseView) -> Summary | None:
+        """What the form shows of the case the decision is about, read in the step's read unit: by default
+        the workflow's own summary (its pages' `SUMMARIES`)."""
+        build = current_app.extensions["unionflow.pages"].summary(view.case.workflow)
+        return build(view) if build is not None else None
+
     def done(self, step: Step) -> tuple[str, str]:
         """The message and the address after the step was taken."""
         return _("已办理：%(step)s", step=text(step.transition.label, step.trigger)), url_for("cases.show",
@@ -220,7 +231,14 @@ def load_step(case_id: int, trigger: str, workflow: str | None = None, page: Ste
         step = Step(actor, case, definition, t, availability, case_data(actor, case), engine.params_of(case), engine)
         if availability is not None and availability.allowed:
             step.computed = engine.computed_destination(session, case, trigger, actor)
-        step.gathered = (page or pages_of(case.workflow, trigger)).gather(session, step)
+        page = page or pages_of(case.workflow, trigger)
+        masked = not sees_personal_data(actor, case)
+        step.entries = [entry_json(e, masked) for e in audit.entries_for(session, "case", str(case.id))]
+        step.progress = progress(definition, case, step.entries)
+        step.summary = page.summary(CaseView(session, engine, actor, case, definition, step.data, step.entries,
+                                             [availability] if availability is not None else [],
+                                             engine.overdue(case)))
+        step.gathered = page.gather(session, step)
         return step
 
 

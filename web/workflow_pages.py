@@ -8,6 +8,8 @@ For every workflow of the engine's catalogue whose package was imported (`catalo
 * `PANELS` — {workflow: Panel(template, build)}: a panel on the case page under the header; `build(view)`
   gets what the case page read (`CaseView`) in the page's own unit of work and returns what the template
   shows as `panel` (templates never open a unit of work);
+* `SUMMARIES` — {workflow: build(view) -> Summary}: what every step form of the workflow shows of the case
+  the decision is about (built, like a panel, from a `CaseView` in the page's own unit of work);
 * `STEPS` — {trigger: StepPage} forms and templates of its own for some steps, served by the one step
   page of `web.steps` (see there);
 * `ADDRESSES` — {trigger: endpoint} where a step keeps an address of its own (routed to `web.steps.serve`),
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from flask import Flask, current_app, url_for
@@ -47,10 +49,35 @@ class CaseView:
 
 @dataclass(frozen=True)
 class Panel:
-    """A workflow's panel on the case page: its template, and what the template shows, built from the view."""
+    """A workflow's panel on the case page: its template, and what the template shows, built from the view;
+    `progress` when the panel shows the case's steps itself (else the case page shows them above it)."""
 
     template: str
     build: Callable[[CaseView], Any]
+    progress: bool = False
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One line of a case summary: a label and its value, already in words, with an optional note."""
+
+    label: str
+    value: str
+    note: str = ""
+    strong: bool = False
+
+
+@dataclass
+class Summary:
+    """What a step form shows of its case: groups of facts under a heading each (empty groups are left out)."""
+
+    groups: list[tuple[str, list[Fact]]] = field(default_factory=list)
+
+    def add(self, heading: str, facts: list[Fact | None]) -> "Summary":
+        shown = [f for f in facts if f is not None]
+        if shown:
+            self.groups.append((heading, shown))
+        return self
 
 
 class WorkflowPages:
@@ -58,11 +85,15 @@ class WorkflowPages:
 
     def __init__(self) -> None:
         self.panels: dict[str, Panel] = {}
+        self.summaries: dict[str, Callable[[CaseView], Summary]] = {}
         self.steps: dict[tuple[str, str], Any] = {}  # (workflow, trigger) -> StepPage
         self.addresses: dict[tuple[str, str], str] = {}  # (workflow, trigger) -> endpoint
 
     def panel(self, workflow: str) -> Panel | None:
         return self.panels.get(workflow)
+
+    def summary(self, workflow: str) -> Callable[[CaseView], Summary] | None:
+        return self.summaries.get(workflow)
 
     def step(self, workflow: str, trigger: str) -> Any:
         return self.steps.get((workflow, trigger))
@@ -83,6 +114,7 @@ def init_app(app: Flask, engine: Engine) -> None:
         for blueprint in blueprints:
             app.register_blueprint(blueprint)
         pages.panels.update(getattr(page_module, "PANELS", {}))
+        pages.summaries.update(getattr(page_module, "SUMMARIES", {}))
         pages.steps.update({(name, t): page for t, page in getattr(page_module, "STEPS", {}).items()})
         pages.addresses.update({(name, t): e for t, e in getattr(page_module, "ADDRESSES", {}).items()})
 

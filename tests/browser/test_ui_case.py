@@ -6,14 +6,15 @@ from tests.browser.ui_demo import demo, phone, sign_in  # noqa: F401  (fixture)
 
 
 def _case_id(page, text: str) -> int:
-    href = page.locator("a", has_text=text).first.get_attribute("href")
+    """The case of the list row that says `text` (its link names the case's subject)."""
+    href = page.locator("tr", has_text=text).first.locator("a").first.get_attribute("href")
     return int(href.rstrip("/").split("/")[-1])
 
 
 def test_the_case_page_with_its_diagram_and_timeline(new_page, demo, shot):  # noqa: F811
     page = new_page()
     sign_in(page, "prep_logi", "text=我的案件")
-    page.click("a:has-text('建会（组建基层工会） #2')")
+    page.locator("tr", has_text="建会（组建基层工会） #2").locator("a").first.click()
     page.wait_for_selector("svg.diagram")
     assert page.locator(".head-state .state").inner_text() == "候选人已报批"
     assert page.locator("svg.diagram g.node.current").get_attribute("data-state") == "candidates_submitted"

@@ -24,11 +24,13 @@ from workflow import Case, can_view
 
 from . import steps as founding_steps
 from . import view
+from .summary import summary
 
 bp = Blueprint("founding", __name__)
 PANELS: dict[str, Panel] = {}  # set below, once `panel` is defined
 STEPS = {trigger: founding_steps.PAGES.get(trigger, founding_steps.DECISION) for trigger in founding_steps.TRIGGERS}
 ADDRESSES = {trigger: f"founding.{trigger}" for trigger in founding_steps.TRIGGERS}
+SUMMARIES = {"founding": summary}  # what every founding step form shows of the case
 
 # every founding step keeps its own address (`founding.<trigger>`), served by the one step page
 for _trigger, _page in STEPS.items():
@@ -159,4 +161,4 @@ def reply(case_id: int, kind: str) -> Any:
     )
 
 
-PANELS["founding"] = Panel("founding/panel.html", panel)
+PANELS["founding"] = Panel("founding/panel.html", panel, progress=True)  # its panel shows the eight steps

@@ -14,6 +14,8 @@ from flask_babel import gettext as _
 
 from definitions import Definition
 from web.i18n import lang, local_time, text
+from web.progress import Phase
+from web.progress import phases as progress_phases
 from workflow import Case
 
 from ..rules import ELECTED_BODIES, required_candidates, seat_range
@@ -62,16 +64,6 @@ def labels(definition: Definition, group: str, short: bool = False) -> dict[str,
 
 
 @dataclass
-class Phase:
-    n: int | None
-    label: str
-    status: str  # done | current | todo | stopped | not_reached
-    done_on: date | None = None
-    done_by: str = ""
-    note: str = ""
-
-
-@dataclass
 class Candidate:
     name: str
     stands: list[str]
@@ -81,29 +73,10 @@ class Candidate:
 
 
 def phases(definition: Definition, case: Case, entries: Sequence[Mapping[str, Any]], waiting: str) -> list[Phase]:
-    order = [s.name for s in definition.states if not s.final] + ["registered"]
-    stopped = case.state in definition.ended_states
-    here = entries[-1]["from"] if stopped and entries else case.state
-    rank = order.index(here) if here in order else 0
-    out = []
-    for p in definition.extra.get("phases", ()):
-        start, done = order.index(p["from"]), order.index(p["done"])
-        finished = next((e for e in reversed(entries) if e["to"] == p["done"]), None)
-        if rank >= done:
-            status = "done"
-        elif rank >= start:
-            status = "stopped" if stopped else "current"
-        else:
-            status = "not_reached" if stopped else "todo"
-        note = ""
-        if status == "current":
-            note = waiting
-        elif status == "stopped":
-            note = _("本案已撤回") if case.state in definition.left_states else _("上级工会不予批准")
-        out.append(Phase(p["n"], text(p["label"]), status,
-                         entry_day(finished) if finished and status == "done" else None,
-                         finished["actor"] if finished and status == "done" else "", note))
-    return out
+    """The eight steps of `extra.phases` (and the registration after them), as every workflow's progress is
+    worked out (`web.progress`); a case refused stopped where the higher union did not approve."""
+    refused = None if case.state in definition.left_states else _("上级工会不予批准")
+    return progress_phases(definition, case, entries, waiting, stopped_note=refused)
 
 
 def candidate_rows(data: Mapping[str, Any]) -> list[Candidate]:

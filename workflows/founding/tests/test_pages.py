@@ -346,7 +346,7 @@ def test_step_pages_fill_in_the_profile_numbers_and_show_what_is_decided(browse,
     assert "{" not in plain(html)
     fire(tree["prep"], case_id, "apply")
     text = plain(page(browse(tree["fed"]), step_path(case_id, "approve_application")))
-    assert "审查建会申请，同意筹建。" in text and "筹备组成员张伟王芳李娜刘洋陈静" in text
+    assert "审查建会申请，同意筹建。" in text and "筹备组成员张伟、王芳、李娜、刘洋、陈静" in text
 
 
 def test_the_candidate_review_page_shows_the_slate_and_the_posting(browse, tree, case_at):

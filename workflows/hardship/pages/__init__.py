@@ -341,3 +341,7 @@ def _per_enterprise(session: Any, actor: Actor) -> list[dict[str, Any]]:
 from . import files  # noqa: E402  (its pages use this module's blueprint name space only through url_for)
 
 BLUEPRINTS = (bp, files.bp)
+
+from .summary import summary as _summary  # noqa: E402
+
+SUMMARIES = {WORKFLOW: _summary}  # what every hardship step form shows of the application

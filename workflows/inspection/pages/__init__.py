@@ -271,3 +271,7 @@ PANELS[WORKFLOW] = Panel("inspection/panel.html",
 from . import year  # noqa: E402  (its pages use this module's blueprint name space only through url_for)
 
 BLUEPRINTS = (bp, year.bp)
+
+from .summary import summary as _summary  # noqa: E402
+
+SUMMARIES = {WORKFLOW: _summary}  # what every inspection step form shows of the inspection
