@@ -39,6 +39,7 @@ from .extensions import csrf, get_db, get_engine
 from .i18n import ALERT_LABELS, pick, text
 from .listing import page_number
 from .present import iso
+from .waiting import case_subject
 
 api_bp = Blueprint("work_api", __name__, url_prefix="/api/v1")
 csrf.exempt(api_bp)  # bearer tokens only, as the rest of the API
@@ -53,11 +54,9 @@ KINDS = (*DEADLINE_KINDS, *STEP_KINDS)
 # -- tasks ------------------------------------------------------------------------
 
 def subject_of(case: Case) -> str:
-    """What a person recognises the case by: the applicant's name (hardship), else the organisation's."""
-    applicant = (case.data or {}).get("applicant")
-    if isinstance(applicant, dict) and applicant.get("name"):
-        return str(applicant["name"])
-    return case.org.name
+    """What a person recognises the case by (the definition's `extra.subject`: the applicant's name for
+    hardship), else the organisation's name."""
+    return case_subject(get_engine(), case)
 
 
 def _returned(session: Session, cases: list[Case], engine: Engine) -> dict[int, dict[str, Any]]:
