@@ -97,7 +97,7 @@ def summary(view: CaseView) -> Summary:
 
     # 审核与公示
     params, today = view.engine.params_of(case), view.engine.today(case.profile)
-    period = posting(data, params, today)
+    period = posting(data, params, today, view.engine.calendar(case.profile))
     submitted = _last(entries, "submit_to_federation")
     objections = list(data.get("objections") or ())
     still_open = sum(1 for o in objections if o.get("status") == "open")
