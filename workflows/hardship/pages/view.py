@@ -14,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.attachments import Attachment, attachments_for, may_attach, personal_kinds, size_text
+from services.attachments import Attachment, attachments_for, may_attach, may_change, personal_kinds, size_text
 from web.extensions import get_engine
 from web.i18n import lang, text
 from web.present import case_data, sees_personal_data
@@ -148,6 +148,8 @@ def case_view(session: Session, case: Case, actor: Actor, entries: Iterable[Mapp
         "checklist": checklist(data, extra, files, names, sees_personal_data(actor, case)),
         "files": files,
         "can_upload": may_attach(actor, case),
+        # delete or replace an upload: only before the step that uses the materials
+        "can_change": may_change(session, engine, actor, case),
         "upload_limit": size_text(int(current_app.config["UPLOAD_MAX_BYTES"])),
         "posting": posting(data, params, today),
         "objections": objections(data, entries, extra, names),
