@@ -76,7 +76,7 @@ def test_fail_rectify_reinspect_pass(new_page, founded, shot, clock):
     fed = new_page()
     login(fed, "fed")
     open_step(fed, case_url, "检查验收打分")
-    assert "29 / 30" in fed.content() and "96.6%" in fed.content()
+    assert "29 / 30" in fed.content() and "96.7%" in fed.content()
     fill_scores(fed, full_scores(ITEMS), {"rights_contract": "未签订集体合同"})
     fed.check("input[name=vetoes][value=no_collective_contract]")
     fed.click("button[value=recalculate]")
