@@ -104,3 +104,32 @@ def test_a_refused_submission_keeps_the_draft(new_page, founded):
     assert prep.input_value("input[name=score_org_structure]") == "3"
     assert len(drafts(prep)) == 1
     assert not prep.locator("[data-draft-notice]").is_visible()  # the server's answers, not a restored draft
+
+
+def test_the_household_income_totals_as_one_types(new_page, tree, found, shot):
+    """The counted members follow the marital status and the 已婚 box; per-capita is rounded down to the fen."""
+    found("ENT-M", 29)
+    prep = new_page()
+    login(prep, "prep_m")
+    prep.goto("/cases/new/hardship")
+    totals = prep.locator("[data-household-totals]")
+    assert totals.is_visible()
+    prep.select_option("select[name=marital_status]", "married")
+    rows = [("王芳", "self", "1800.50"), ("李强", "spouse", "1000"), ("李小明", "child", "0"),
+            ("李大明", "child", "5000")]
+    for i, (name, relation, income) in enumerate(rows):
+        prep.fill(f"input[name=household-{i}-name]", name)
+        prep.select_option(f"select[name=household-{i}-relation]", relation)
+        prep.fill(f"input[name=household-{i}-monthly_income]", income)
+    count, income, per_capita = (prep.locator(f"[data-hh-{k}]") for k in ("count", "income", "per-capita"))
+    assert (count.inner_text(), income.inner_text(), per_capita.inner_text()) == ("4", "7,800.50", "1,950.12")
+    prep.check("input[name=household-3-married]")  # a married child does not count
+    assert (count.inner_text(), income.inner_text(), per_capita.inner_text()) == ("3", "2,800.50", "933.50")
+    prep.fill("input[name=household-1-monthly_income]", "1000.01")  # 2,800.51 ÷ 3 = 933.503…: down to 933.50
+    assert (income.inner_text(), per_capita.inner_text()) == ("2,800.51", "933.50")
+    prep.fill("input[name=household-1-monthly_income]", "1000.02")  # 2,800.52 ÷ 3 = 933.506…: still 933.50
+    assert per_capita.inner_text() == "933.50"
+    prep.select_option("select[name=marital_status]", "unmarried")  # parents, self, siblings: only 王芳
+    assert (count.inner_text(), income.inner_text(), per_capita.inner_text()) == ("1", "1,800.50", "1,800.50")
+    assert "按规定向下取整到分" in totals.inner_text()
+    shot(prep, "household-totals")

@@ -10,6 +10,9 @@
  * answers the server sent and goes on saving them. Submitting marks the draft; the next page that no
  * longer shows this form (the step was done) removes it.
  *
+ * The hardship household ([data-household-totals]): counted members, their income and the per-capita
+ * figure as one types, by the household rule the page carries.
+ *
  * Totals: <input data-score data-group="G" data-max="M" data-step="S"> counts towards every
  * [data-total-of="G"] and [data-total-all] of its form, when it is a number in 0..M on the step S.
  */
@@ -164,10 +167,62 @@
     recount();
   }
 
+  /* The hardship household: who counts under the chosen marital status (the rule the server sends in
+   * data-household-totals), their monthly incomes added in fen, and the per-capita figure rounded down. */
+  function fen(raw) {
+    var m = /^\s*(\d{1,12})(?:\.(\d{1,2}))?\s*$/.exec(raw || "");
+    if (!m) return null;
+    return Number(m[1]) * 100 + Number(((m[2] || "") + "00").slice(0, 2));
+  }
+
+  function yuan(cents) {
+    var whole = String(Math.floor(cents / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    var part = String(cents % 100);
+    return whole + "." + (part.length < 2 ? "0" + part : part);
+  }
+
+  function setUpHousehold(out) {
+    var form = out.closest("form");
+    var rule;
+    try {
+      rule = JSON.parse(out.getAttribute("data-household-totals"));
+    } catch (e) {
+      return;
+    }
+    function field(i, name) {
+      return form.querySelector('[name="household-' + i + "-" + name + '"]');
+    }
+    function recount() {
+      var status = form.querySelector('[name="marital_status"]');
+      var counts = rule.counted[status ? status.value : ""] || [];
+      var members = 0;
+      var income = 0;
+      for (var i = 0; field(i, "relation"); i += 1) {
+        var relation = field(i, "relation").value;
+        var married = field(i, "married");
+        var name = field(i, "name");
+        var cents = fen(field(i, "monthly_income") ? field(i, "monthly_income").value : "");
+        if (!relation || !(name && name.value.trim()) && cents === null) continue;
+        if (counts.indexOf(relation) < 0) continue;
+        if (rule.marry_out.indexOf(relation) >= 0 && married && married.checked) continue;
+        members += 1;
+        income += cents || 0;
+      }
+      out.querySelector("[data-hh-count]").textContent = String(members);
+      out.querySelector("[data-hh-income]").textContent = yuan(income);
+      out.querySelector("[data-hh-per-capita]").textContent = members ? yuan(Math.floor(income / members)) : "\u2014";
+    }
+    out.hidden = false;
+    form.addEventListener("input", recount);
+    form.addEventListener("change", recount);
+    recount();
+  }
+
   function start() {
     forgetSubmitted();
     Array.prototype.forEach.call(document.querySelectorAll("form[data-draft]"), setUpDraft);
     Array.prototype.forEach.call(document.querySelectorAll("form"), setUpTotals);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-household-totals]"), setUpHousehold);
   }
 
   if (document.readyState === "loading") {

@@ -155,6 +155,8 @@ def case_view(session: Session, case: Case, actor: Actor, entries: Iterable[Mapp
         "objections": objections(data, entries, extra, names),
         "open_objections": [o for o in data.get("objections") or () if o.get("status") == "open"],
         "amount": data.get("amount"),
+        # from version 2 the per-capita figure shown is rounded down (the tests compare exactly)
+        "per_capita_floor": int(definition.version) >= 2,
         "recheck_due": as_date(due) if due else None,
         "recheck_overdue": bool(due) and case.state == "assisted" and today > as_date(due),
         "notice": case.state in NOTICE_STATES,
