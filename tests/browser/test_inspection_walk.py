@@ -57,7 +57,7 @@ def test_fail_rectify_reinspect_pass(new_page, founded, shot, clock):
     fill_scores(prep, self_scores, {"org_seal": "印章已送公安机关备案刻制"})
     prep.click("button[value=recalculate]")
     prep.wait_for_selector("text=已按填写的分值重新计算各项合计")
-    assert "98 / 100" in prep.content()
+    assert "98 / 100" in prep.locator("main").inner_text()
     shot(prep, "1-self-assessment")
     prep.click("button[value=submit]")
     prep.wait_for_selector("text=已办理：自查自评")
