@@ -201,11 +201,11 @@ def replace_file(attachment_id: int) -> Any:
     """Put a new file in place of an upload; the form checks its CSRF token itself (see `upload`)."""
     _raise_body_limit()
     case_id = _case_of(attachment_id)
+    if case_id is None:
+        abort(404)
     try:
         form = UploadForm()
         if not form.validate_on_submit():
-            if case_id is None:
-                abort(404)
             return _upload_page(case_id, current_user.actor(), UploadForm(formdata=None),
                                 [_("表单已过期或无效，请返回上一页刷新后重新提交。")], 400)
         filename, content = _read_upload()
@@ -214,8 +214,6 @@ def replace_file(attachment_id: int) -> Any:
                            max_bytes())
             name, case_id = done.attachment.filename, done.attachment.case_id
     except RequestEntityTooLarge:
-        if case_id is None:
-            abort(404)
         return _upload_page(case_id, current_user.actor(), UploadForm(formdata=None),
                             [reason_message(_too_large().reasons[0])], 413)
     except NotFound:
