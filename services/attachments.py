@@ -14,6 +14,15 @@ the record of its steps).
 The checklist of the definition stays the rule for submitting (the preparer
 ticks the materials handed in); uploads are shown beside it.
 
+One file once per case: the same bytes (SHA-256) uploaded again, as any kind,
+are refused with the earlier upload named. Until the step that uses the
+materials (the definition's `materials_used_by`, 困难职工帮扶: the enterprise
+union's 审核同意) has been taken, an upload may be deleted or replaced by those
+who may attach; afterwards it is part of the record (409). A deletion is an
+entry "detach" of the upload's own subject, a replacement a "detach" of the old
+file and an "attach" of the new one, written the same way as the upload; the
+bytes stay in the content-addressed store, which other cases may share.
+
 A material kind marked `personal` (身份证复印件: scans of ID cards show the
 numbers in full) is served only to those who see ID numbers unmasked (the
 engine's `can_see_personal_data`); everyone else who may see the case gets
@@ -24,7 +33,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Iterable
 
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, select
@@ -49,6 +58,7 @@ from workflow import (
 
 SUBJECT = "attachment"
 TRIGGER = "attach"
+DETACH = "detach"
 UPLOAD_ROLES = ("preparer", "reviewer")
 MAX_ID = 2**31 - 1  # the largest id an INTEGER column holds on both databases
 MAX_FILENAME = 200
@@ -104,6 +114,11 @@ class UploadTooLarge(UploadRejected):
 
 class UnsupportedFileType(UploadRejected):
     code = "unsupported_media_type"
+
+
+class DuplicateUpload(UploadRejected):
+    """The same bytes are already attached to the case."""
+    code = "invalid_state"  # a conflict with what the case holds: 409
 
 
 # ---------------------------------------------------------------- pure checks
@@ -184,12 +199,23 @@ def may_attach(actor: Actor, case: Case) -> bool:
 @dataclass(frozen=True)
 class Attached:
     attachment: Attachment
-    created: bool  # False: the same file was already attached as this material
+    created: bool  # always True: a file already attached to the case is refused (DuplicateUpload)
 
 
-def attach(session: Session, engine: Engine, case_id: int, actor: Actor, material: Any, filename: Any,
-           content: bytes, store: FileStore, max_bytes: int) -> Attached:
-    """Check and record one upload in the caller's unit of work; nothing is stored when a check fails."""
+def _title(extra: Any, material: str) -> Any:
+    """The material kind's title ({"zh", "en"}), or its id."""
+    for m in (extra or {}).get("materials", ()):
+        if m["id"] == material:
+            return dict(m["title"])
+    return material
+
+
+def _local(engine: Engine, case: Any, at: datetime) -> str:
+    return at.replace(tzinfo=UTC).astimezone(engine.zone(case.profile)).strftime("%Y-%m-%d %H:%M")
+
+
+def _load_for_change(session: Session, engine: Engine, case_id: int, actor: Actor) -> tuple[Any, list[str]]:  # the engine's locked case record
+    """The case, locked, for someone who may attach to it while it is open; and its material kinds."""
     if not 0 < case_id <= MAX_ID:
         raise NotFound()
     case = engine.load_for_update(session, case_id, actor)  # 404 outside the actor's subtree
@@ -200,28 +226,132 @@ def attach(session: Session, engine: Engine, case_id: int, actor: Actor, materia
         raise Forbidden([Reason("attachment_forbidden", {"role": actor.role})])
     if case.closed:
         raise InvalidState([Reason("attachments_closed", {"state": case.state})])
-    if not isinstance(material, str) or material not in kinds:
-        raise UploadRejected([Reason("material_unknown", {"material": str(material or "—")[:40]})])
+    return case, kinds
+
+
+def _checked(session: Session, engine: Engine, case: Any, filename: Any, content: bytes,
+             max_bytes: int) -> tuple[str, str, str]:
+    """(name, content type, SHA-256) of a file the case does not hold yet."""
     name = clean_filename(filename)
     content_type = check_file(name, content, max_bytes)
-
     digest = sha256_of(content)
-    existing = session.scalars(select(Attachment).where(
-        Attachment.case_id == case.id, Attachment.material == material, Attachment.sha256 == digest)).first()
-    if existing is not None:
-        return Attached(existing, False)
+    earlier = session.scalars(select(Attachment).where(
+        Attachment.case_id == case.id, Attachment.sha256 == digest).order_by(Attachment.id)).first()
+    if earlier is not None:
+        by = earlier.uploaded_by
+        raise DuplicateUpload([Reason("duplicate_upload", {
+            "filename": name, "earlier": earlier.filename,
+            "material": _title(engine.definition_of(case).extra, earlier.material),
+            "by": (by.display_name or by.username) if by else "—",
+            "at": _local(engine, case, earlier.uploaded_at)})])
+    return name, content_type, digest
+
+
+def _record(session: Session, case: Any, actor: Actor, material: str, name: str, content: bytes,
+            content_type: str, digest: str, replaces: Attachment | None = None) -> Attachment:
     row = Attachment(case_id=case.id, material=material, filename=name, size=len(content),
                      content_type=content_type, sha256=digest, uploaded_by_id=actor.id, uploaded_at=utcnow())
     session.add(row)
     session.flush()
+    data: dict[str, Any] = {"case_id": case.id, "attachment_id": row.id, "material": material, "filename": name,
+                            "size": len(content), "content_type": content_type, "sha256": digest}
+    if replaces is not None:
+        data["replaces"] = replaces.id
     audit.append(
         session, actor=actor.username, role=actor.role, subject_type=SUBJECT,
         subject_id=f"{case.id}:{digest[:12]}", trigger=TRIGGER, from_state=None, to_state=None, version=None,
-        comment="", data={"case_id": case.id, "attachment_id": row.id, "material": material, "filename": name,
-                          "size": len(content), "content_type": content_type, "sha256": digest},
+        comment="", data=data,
     )
     session.flush()
+    return row
+
+
+def attach(session: Session, engine: Engine, case_id: int, actor: Actor, material: Any, filename: Any,
+           content: bytes, store: FileStore, max_bytes: int) -> Attached:
+    """Check and record one upload in the caller's unit of work; nothing is stored when a check fails."""
+    case, kinds = _load_for_change(session, engine, case_id, actor)
+    if not isinstance(material, str) or material not in kinds:
+        raise UploadRejected([Reason("material_unknown", {"material": str(material or "—")[:40]})])
+    name, content_type, digest = _checked(session, engine, case, filename, content, max_bytes)
+    row = _record(session, case, actor, material, name, content, content_type, digest)
     # the bytes last: a refused row never leaves a file, a failed write rolls the row back
+    store.put(content)
+    return Attached(row, True)
+
+
+def used_by(extra: Any) -> tuple[str, ...]:
+    """The triggers after which the uploads are part of the record (`materials_used_by`)."""
+    value = (extra or {}).get("materials_used_by")
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def fixed(session: Session, engine: Engine, case: Case) -> str | None:
+    """The trigger of the step that used the case's uploads, once taken; None while they may change.
+    A definition that names no such step keeps every upload."""
+    triggers = used_by(engine.definition_of(case).extra)
+    if not triggers:
+        return "*"
+    for entry in audit.entries_for(session, "case", str(case.id)):
+        if entry.trigger in triggers:
+            return entry.trigger
+    return None
+
+
+def may_change(session: Session, engine: Engine, actor: Actor, case: Case) -> bool:
+    """May this person delete or replace the case's uploads now?"""
+    return may_attach(actor, case) and fixed(session, engine, case) is None
+
+
+def _changeable(session: Session, engine: Engine, attachment_id: int, actor: Actor) -> tuple[Attachment, Any]:
+    row = session.get(Attachment, attachment_id) if 0 < attachment_id <= MAX_ID else None
+    if row is None:
+        raise NotFound()
+    case, _kinds = _load_for_change(session, engine, row.case_id, actor)
+    step = fixed(session, engine, case)
+    if step is not None:
+        definition = engine.definition_of(case)
+        label: Any = {"zh": "办理", "en": "a step"}
+        for t in definition.transitions if step != "*" else ():
+            if t.trigger == step:
+                label = {"zh": t.label.zh, "en": t.label.en}
+        raise InvalidState([Reason("attachment_in_record", {"filename": row.filename, "step": label})])
+    return row, case
+
+
+def _detach_entry(session: Session, case: Any, actor: Actor, row: Attachment, replaced_by: int | None) -> None:
+    data: dict[str, Any] = {"case_id": case.id, "attachment_id": row.id, "material": row.material,
+                            "filename": row.filename, "size": row.size, "content_type": row.content_type,
+                            "sha256": row.sha256}
+    if replaced_by is not None:
+        data["replaced_by"] = replaced_by
+    audit.append(
+        session, actor=actor.username, role=actor.role, subject_type=SUBJECT,
+        subject_id=f"{case.id}:{row.sha256[:12]}", trigger=DETACH, from_state=None, to_state=None, version=None,
+        comment="", data=data,
+    )
+
+
+def detach(session: Session, engine: Engine, attachment_id: int, actor: Actor) -> Attachment:
+    """Delete one upload before the step that uses it, with its entry; refused (409) afterwards."""
+    row, case = _changeable(session, engine, attachment_id, actor)
+    _detach_entry(session, case, actor, row, None)
+    session.delete(row)
+    session.flush()
+    return row
+
+
+def replace(session: Session, engine: Engine, attachment_id: int, actor: Actor, filename: Any, content: bytes,
+            store: FileStore, max_bytes: int) -> Attached:
+    """Put a new file in place of an upload, as the same material kind, before the step that uses it."""
+    old, case = _changeable(session, engine, attachment_id, actor)
+    name, content_type, digest = _checked(session, engine, case, filename, content, max_bytes)
+    # the new row first: it never takes the id of the row it replaces
+    row = _record(session, case, actor, old.material, name, content, content_type, digest, replaces=old)
+    _detach_entry(session, case, actor, old, row.id)
+    session.delete(old)
+    session.flush()
     store.put(content)
     return Attached(row, True)
 

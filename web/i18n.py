@@ -122,6 +122,8 @@ def reason_message(reason: Reason) -> str:
 def _show(key: str, value: Any) -> Any:
     if key == "role":  # a role by its name on the pages (经办人), not its code
         return pick(ROLE_LABELS.get(value), value)
+    if isinstance(value, Mapping) and set(value) == {"zh", "en"}:  # a label in both languages
+        return value["en"] if lang() == "en" else value["zh"]
     if isinstance(value, (list, tuple)):
         return "、".join(str(v) for v in value) if lang() == "zh" else ", ".join(str(v) for v in value)
     return value

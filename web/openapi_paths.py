@@ -205,12 +205,12 @@ def paths(catalog: Catalog) -> dict[str, Any]:
         "/cases/{case_id}/attachments": {
             "post": {
                 "operationId": "post_attachment", "tags": ["cases", "materials"],
-                "summary": "Attach a material (the case's own enterprise, while the case is open)",
+                "summary": "Attach a material (the case's own enterprise, while the case is open); the same file "
+                           "(SHA-256) a second time in one case is refused (409, duplicate_upload)",
                 "parameters": [CASE_ID],
                 "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": ref("Upload")}}},
                 "responses": {
                     "201": _json(ref("Attachment"), "stored"),
-                    "200": _json(ref("Attachment"), "the same file was already attached as this material"),
                     **_errors(*WRITE_ERRORS, 403, 404, 409, 415),
                 },
             },

@@ -5,6 +5,7 @@ that come with the definitions ({zh, en}) go through `text`.
 """
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Mapping
 
 from flask import Flask, request
@@ -145,6 +146,9 @@ class DefinitionLabels:
                 for value, label in labels_by_id(extra.get(section)).items():
                     found.setdefault(value, label)
         self.titles: Mapping[str, Any] = extra.get("titles", {}) or {}
+        # amounts of yuan: the money fields and the facts listed as such (`extra.money_facts`)
+        self.money = frozenset(n for n, spec in _specs(d).items() if spec.type == "money") | frozenset(
+            extra.get("money_facts") or ())
 
     def key(self, key: str) -> Any:
         return self.keys.get(key)
@@ -195,6 +199,20 @@ def simple_data(data: Any, most: int = 4) -> bool:
         return False
     return all(isinstance(v, (str, int, float, bool)) or v is None
                or (isinstance(v, list) and all(isinstance(x, (str, int)) for x in v)) for v in data.values())
+
+
+def money(value: Any, blank: str = "—") -> str:
+    """An amount of yuan as the pages show it: to the fen, with thousands separators ("12,345.60");
+    `blank` for no amount. Amounts are recorded as decimal strings, never floats: the digits stay."""
+    if value is None or value == "":
+        return blank
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    if not amount.is_finite():
+        return str(value)
+    return f"{amount.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,.2f}"
 
 
 def init_app(app: Flask) -> None:
@@ -270,6 +288,8 @@ def init_app(app: Flask) -> None:
         """An enumerated value (or an id of the definition's lists) shown with its label where there is one;
         the organisations' and users' own values (kind, role, union status) where the definition has none."""
         found = labels_of(workflow)
+        if found is not None and key in found.money and not isinstance(value, bool):
+            return money(value)
         label = found.value(key, value) if found is not None else None
         if label is not None:
             return text(label, str(value))
@@ -281,6 +301,7 @@ def init_app(app: Flask) -> None:
         return any(endpoint == p or endpoint.startswith(p + ".") for p in prefixes)
 
     app.jinja_env.filters["role_name"] = lambda r: pick(ROLE_LABELS.get(r), r)
+    app.jinja_env.filters["money"] = money
     # globals rather than a context processor, so that imported macros see them too
     app.jinja_env.globals.update({
             "lang": lang,

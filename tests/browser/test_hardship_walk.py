@@ -157,5 +157,5 @@ def test_the_whole_route(new_page, founded, shot, clock):
     fed.check("input[name=confirm]")
     fed.click("main button[type=submit].primary")
     fed.wait_for_selector("text=已办理")
-    fed.wait_for_selector("#assistance >> text=2000.00")
+    fed.wait_for_selector("#assistance >> text=2,000.00")
     shot(fed, "10-assisted")

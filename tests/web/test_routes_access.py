@@ -131,6 +131,10 @@ EXPECT: dict[str, dict[str, str]] = {
     "hardship.summary": {"GET": "302 403 403 200 200 403 200 200"},
     "hardship_files.upload": {"GET": "302 200 200 200 200 404 404 404", "POST": "302 400 400 400 400 404 404 404"},
     "hardship_files.download": {"GET": "302 200 200 200 200 404 404 404"},
+    # the case is a draft: its own preparer deletes the upload (so its replacement, walked next, finds
+    # none); for the others a replacement without a file is refused
+    "hardship_files.delete": {"POST": "302 403 302 403 403 404 404 404"},
+    "hardship_files.replace_file": {"POST": "302 400 404 400 400 404 404 404"},
     "hardship_files.api_upload": {"POST": "401 400 400 400 400 400 400 400"},
     "hardship_files.api_list": {"GET": "401 200 200 200 200 404 404 404"},
     "hardship_files.api_download": {"GET": "401 200 200 200 200 404 404 404"},

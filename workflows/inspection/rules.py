@@ -10,6 +10,7 @@ membership rate (入会率) as `members * 100 < employees * percent`.
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any, Iterator, Mapping, Sequence
 
 from definitions import default_catalog, thaw
@@ -48,13 +49,35 @@ def fraction(numerator: int, denominator: int) -> dict[str, int]:
     return {"numerator": numerator, "denominator": denominator}
 
 
-def percent_display(numerator: int, denominator: int) -> str | None:
-    """The ratio as a percentage with one decimal, rounded down so that a
-    display never shows a threshold reached when it is not (8999/10000 → "89.9")."""
+TENTH = Decimal("0.1")
+
+
+def percent_display(numerator: int, denominator: int, thresholds: Sequence[int] = ()) -> str | None:
+    """The ratio as a percentage with one decimal, rounded half up (78/90 → "86.7", 1/8 → "12.5"),
+    except where that would show a threshold of `thresholds` reached that the exact ratio is below:
+    then rounded down (8999/10000 against 90 → "89.9", not "90.0"; see `rounded_down`)."""
     if denominator <= 0:
         return None
-    tenths = numerator * 1000 // denominator
-    return f"{tenths // 10}.{tenths % 10}"
+    exact = Decimal(numerator * 100) / Decimal(denominator)
+    shown = exact.quantize(TENTH, rounding=ROUND_HALF_UP)
+    if rounded_down(numerator, denominator, thresholds):
+        shown = exact.quantize(TENTH, rounding=ROUND_DOWN)
+    return str(shown)
+
+
+def rounded_down(numerator: int, denominator: int, thresholds: Sequence[int]) -> bool:
+    """Would rounding half up show one of the thresholds reached that the exact ratio misses?"""
+    if denominator <= 0:
+        return False
+    exact = Decimal(numerator * 100) / Decimal(denominator)
+    up = exact.quantize(TENTH, rounding=ROUND_HALF_UP)
+    return any(exact < t <= up for t in thresholds)
+
+
+def satisfaction_thresholds(thresholds: Mapping[str, Mapping[str, int]]) -> list[int]:
+    """The satisfaction percentages the titles need (a shown satisfaction never crosses one it misses)."""
+    return [int(thresholds[level]["satisfaction_percent"]) for level in LEVELS
+            if thresholds[level]["satisfaction_percent"] > 0]
 
 
 def reaches(numerator: int, denominator: int, percent: int) -> bool:
@@ -92,7 +115,7 @@ def result_of(total: int, satisfied: int, respondents: int, vetoes: Sequence[str
         grounds.append(("veto_applied", {"vetoes": list(vetoes)}))
     if missing:
         grounds.append(("mandatory_item_missing", {"items": [i["id"] for i in missing]}))
-    shown = percent_display(satisfied, respondents)
+    shown = percent_display(satisfied, respondents, satisfaction_thresholds(thresholds))
     for level in LEVELS:
         need = thresholds[level]
         if total >= need["score"] and reaches(satisfied, respondents, need["satisfaction_percent"]):
@@ -211,7 +234,8 @@ def record_evaluation(ctx: Context) -> Outcome:
     satisfied, respondents = ctx.data["satisfied"], ctx.data["respondents"]
     return Outcome(facts={
         "satisfaction": fraction(satisfied, respondents),
-        "satisfaction_percent": percent_display(satisfied, respondents),
+        "satisfaction_percent": percent_display(satisfied, respondents,
+                                                satisfaction_thresholds(ctx.params["result_thresholds"])),
     })
 
 
@@ -227,7 +251,8 @@ def score(ctx: Context) -> Outcome:
     applied = list(selected) + item_vetoes(scores, extra)
     rate = rate_shown = None
     if members is not None and employees:
-        rate, rate_shown = fraction(members, employees), percent_display(members, employees)
+        rate = fraction(members, employees)
+        rate_shown = percent_display(members, employees, [ctx.params["membership_veto_percent"]])
         if membership_vetoed(members, employees, ctx.params["membership_veto_percent"]):
             applied.append(MEMBERSHIP_VETO)
     return Outcome(

@@ -29,10 +29,12 @@ from services.attachments import (
     UploadTooLarge,
     attach,
     attachments_for,
+    detach,
     get_attachment,
     may_attach,
     may_download,
     personal_kinds,
+    replace,
     size_text,
 )
 from storage.files import FileStore
@@ -138,8 +140,7 @@ def upload(case_id: int) -> Any:
                     done = attach(session, get_engine(), case_id, actor, form.material.data, filename, content,
                                   store(), max_bytes())
                     name = done.attachment.filename
-                flash(_("已上传：%(name)s", name=name) if done.created else
-                      _("此文件已上传过，未重复保存：%(name)s", name=name), "success")
+                flash(_("已上传：%(name)s", name=name), "success")
                 return redirect(url_for("cases.show", case_id=case_id, _anchor="materials"))
             except RequestEntityTooLarge:
                 errors, status = [reason_message(_too_large().reasons[0])], 413
@@ -148,6 +149,10 @@ def upload(case_id: int) -> Any:
             except WorkflowError as err:
                 errors, status = [reason_message(r) for r in err.reasons] or [error_payload(err)["error"]["message"]], \
                     status_of(err)
+    return _upload_page(case_id, actor, form, errors, status)
+
+
+def _upload_page(case_id: int, actor: Actor, form: UploadForm, errors: list[str], status: int) -> Any:
     with get_db().read() as session:
         case = _visible_case(session, case_id, actor)
         view = case_view(session, case, actor)
@@ -155,6 +160,68 @@ def upload(case_id: int) -> Any:
     return render_template("hardship/upload.html", case=case, hv=view, errors=errors, definition=definition,
                            chosen=form.material.data or request.args.get("material", ""),
                            limit=size_text(max_bytes())), status
+
+
+def _change_failed(err: WorkflowError, case_id: int | None) -> Any:
+    """Back to the materials with the refusal, or the error page when there is no case to go back to."""
+    messages = [reason_message(r) for r in err.reasons] or [error_payload(err)["error"]["message"]]
+    if case_id is None:
+        return render_template("errors/error.html", status=status_of(err), title=_("无法办理"),
+                               message="；".join(messages)), status_of(err)
+    return _upload_page(case_id, current_user.actor(), UploadForm(formdata=None), messages, status_of(err))
+
+
+def _case_of(attachment_id: int) -> int | None:
+    with get_db().read() as session:
+        row = session.get(Attachment, attachment_id) if 0 < attachment_id <= MAX_ID else None
+        return row.case_id if row is not None else None
+
+
+@bp.post("/hardship/attachments/<int:attachment_id>/delete")
+@login_required
+def delete(attachment_id: int) -> Any:
+    """Delete one upload (the blanket CSRF check guards this form) before the step that uses it."""
+    case_id = _case_of(attachment_id)
+    try:
+        with get_db().write() as session:
+            row = detach(session, get_engine(), attachment_id, current_user.actor())
+            name, case_id = row.filename, row.case_id
+    except NotFound:
+        abort(404)
+    except WorkflowError as err:
+        return _change_failed(err, case_id)
+    flash(_("已删除：%(name)s", name=name), "success")
+    return redirect(url_for("cases.show", case_id=case_id, _anchor="materials"))
+
+
+@bp.post("/hardship/attachments/<int:attachment_id>/replace")
+@login_required
+@csrf.exempt
+def replace_file(attachment_id: int) -> Any:
+    """Put a new file in place of an upload; the form checks its CSRF token itself (see `upload`)."""
+    _raise_body_limit()
+    case_id = _case_of(attachment_id)
+    if case_id is None:
+        abort(404)
+    try:
+        form = UploadForm()
+        if not form.validate_on_submit():
+            return _upload_page(case_id, current_user.actor(), UploadForm(formdata=None),
+                                [_("表单已过期或无效，请返回上一页刷新后重新提交。")], 400)
+        filename, content = _read_upload()
+        with get_db().write() as session:
+            done = replace(session, get_engine(), attachment_id, current_user.actor(), filename, content, store(),
+                           max_bytes())
+            name, case_id = done.attachment.filename, done.attachment.case_id
+    except RequestEntityTooLarge:
+        return _upload_page(case_id, current_user.actor(), UploadForm(formdata=None),
+                            [reason_message(_too_large().reasons[0])], 413)
+    except NotFound:
+        abort(404)
+    except WorkflowError as err:
+        return _change_failed(err, case_id)
+    flash(_("已替换为：%(name)s", name=name), "success")
+    return redirect(url_for("cases.show", case_id=case_id, _anchor="materials"))
 
 
 @bp.get("/hardship/attachments/<int:attachment_id>")

@@ -7,6 +7,7 @@ enough empty rows, and a button adds more by sending the form back.
 """
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Mapping
 
@@ -16,6 +17,8 @@ from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, Selec
 
 from web.forms import MultiCheckboxField
 from web.i18n import text
+
+from .. import rules
 
 ROWS_MIN = 6
 ROWS_SPARE = 2  # empty rows shown below the recorded members
@@ -80,6 +83,10 @@ def application_form(extra: Mapping[str, Any], initial: Mapping[str, Any] | None
         row.form.relation.choices = relations
     if initial is None and not form.is_submitted():
         form.household.entries[0].form.relation.data = "self"
+    # the household rule, for the running total beside the table (the server counts again when it is sent)
+    form.household_rule = json.dumps({
+        "counted": {k: sorted(v) for k, v in rules.COUNTED_RELATIONS.items()},
+        "marry_out": sorted(rules.MAY_MARRY_OUT)}, separators=(",", ":"))
     return form
 
 

@@ -13,7 +13,7 @@ from flask import current_app
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from services.attachments import Attachment, attachments_for, may_attach, personal_kinds, size_text
+from services.attachments import Attachment, attachments_for, may_attach, may_change, personal_kinds, size_text
 from web.extensions import get_engine
 from web.i18n import lang, text
 from web.people import load_people, person_label
@@ -147,11 +147,15 @@ def case_view(session: Session, case: Case, actor: Actor, entries: Iterable[Mapp
         "checklist": checklist(data, extra, files, names, sees_personal_data(actor, case)),
         "files": files,
         "can_upload": may_attach(actor, case),
+        # delete or replace an upload: only before the step that uses the materials
+        "can_change": may_change(session, engine, actor, case),
         "upload_limit": size_text(int(current_app.config["UPLOAD_MAX_BYTES"])),
         "posting": posting(data, params, today, engine.calendar(case.profile)),
         "objections": objections(data, entries, extra, names),
         "open_objections": [o for o in data.get("objections") or () if o.get("status") == "open"],
         "amount": data.get("amount"),
+        # from version 2 the per-capita figure shown is rounded down (the tests compare exactly)
+        "per_capita_floor": int(definition.version) >= 2,
         "recheck_due": as_date(due) if due else None,
         "recheck_overdue": bool(due) and case.state == "assisted" and today > as_date(due),
         "notice": case.state in NOTICE_STATES,

@@ -342,14 +342,14 @@ def test_every_hardship_reason_through_the_api(api, fire, founded, clock, app_co
     with HARDSHIP_REASONS.open(encoding="utf-8") as f:
         declared = set(yaml.safe_load(f))
     uploads = {c for c in declared if c.startswith(("file_", "attachment", "upload_"))
-               or c in ("material_unknown", "id_scan_forbidden")}
+               or c in ("material_unknown", "id_scan_forbidden", "duplicate_upload")}
     # union_not_founded is definition version 1's (a worker without a union now applies through the community)
     expected = (declared - uploads - {"union_not_founded"}) | {"posted_on_in_future", "posting_period_not_elapsed"}
     assert seen == expected
-    # the upload reasons are produced through the API in tests/web/test_hardship_uploads.py
+    # the upload reasons are produced in test_uploads.py
     assert uploads == {"file_empty", "file_too_large", "upload_too_large", "file_type_not_allowed",
                        "file_extension_mismatch", "file_missing", "material_unknown", "attachment_forbidden",
-                       "attachments_closed", "id_scan_forbidden"}
+                       "attachments_closed", "id_scan_forbidden", "duplicate_upload", "attachment_in_record"}
 
 
 def fire_with(api):

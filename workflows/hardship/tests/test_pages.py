@@ -360,12 +360,12 @@ def test_summary_lists_the_subtree_and_decides(login, founded, api, fire, clock,
                                                                     "confirm": "yes"})
     assert resp.status_code == 302
     text = visible_text(fed.get("/hardship/summary"))
-    assert "大型企业 0 0 1 0 1 1 2000.00" in text
+    assert "大型企业 0 0 1 0 1 1 2,000.00" in text
     # a year on, the assisted file is due for its recheck
     assert "近期没有需要复核的帮扶对象" in text
     clock.today = date(2027, 11, 1)
     text = visible_text(fed.get("/hardship/summary"))
-    assert "王芳 第一类 2000.00 2027-11-09" in text and "2027-11-09 已到期" not in text
+    assert "王芳 第一类 2,000.00 2027-11-09" in text and "2027-11-09 已到期" not in text
     clock.today = date(2027, 11, 10)
     assert "2027-11-09 已到期" in visible_text(fed.get("/hardship/summary"))
     assert login("fed2").get("/hardship/summary").status_code == 200
@@ -382,3 +382,19 @@ def test_pages_of_an_unseen_case_are_404(login, founded, api, fire, clock):
     client = login("prep_x")
     for path in ("application", "objections/new", "objections/dismiss", "objections/uphold", "notice"):
         assert client.get(f"/hardship/{case['id']}/{path}").status_code == 404, path
+
+
+def test_amounts_show_thousands_separators_and_the_per_capita_figure_says_it_is_rounded_down(
+        login, founded, api, fire, clock):
+    # three people, 3,510.01 yuan: 1,170.0033… per person, shown 1,170.00 (rounded down) though above the limit
+    household = [{"name": "王芳", "relation": "self", "id_number": APPLICANT_ID, "monthly_income": "3510.01"},
+                 {"name": "李强", "relation": "spouse", "id_number": SPOUSE_ID, "monthly_income": 0},
+                 {"name": "李小明", "relation": "child", "id_number": CHILD_ID, "monthly_income": 0}]
+    data = application(household=household, causes=("illness",), medical="12345.6")
+    case = walk(api, fire, founded, clock, "assisted", data)
+    page = visible_text(login("ent_rev").get(f"/cases/{case['id']}"))
+    assert "本年度自负医药费 12,345.60 元" in page
+    assert "月收入合计 3,510.01 元" in page
+    assert "人均月收入 1,170.00 元 按规定向下取整到分；是否符合帮扶类别按精确数比较。" in page
+    assert "帮扶金额 2,000.00 元" in page
+    assert "3,510.01" in page and "3510.01" not in page

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 from pathlib import Path
 
@@ -119,18 +120,34 @@ def test_preparer_uploads_a_pdf_and_the_reviewer_sees_it(login, founded, case, d
     assert "户口本复印件 必需 ✓ 已提交 未上传" in page
 
 
-def test_the_reviewer_uploads_a_png_and_the_same_bytes_are_kept_once(login, case, db, uploads):
+def test_the_same_file_twice_in_one_case_is_refused_naming_the_earlier_upload(login, case, db, uploads, api,
+                                                                              founded):
     reviewer = login("ent_rev")
     image = png_bytes()
     assert upload(reviewer, case["id"], "id_copies", image, "身份证.PNG").status_code == 302
     again = upload(reviewer, case["id"], "id_copies", image, "身份证-副本.png")
-    assert again.status_code == 302
-    assert "此文件已上传过" in text(reviewer.get(f"/cases/{case['id']}"))
+    assert again.status_code == 409
+    assert re.search(r"文件“身份证-副本.png”与\d{4}-\d\d-\d\d \d\d:\d\d由ent_rev上传的“家庭成员身份证复印件”材料“身份证.PNG”"
+                     r"内容相同，不能重复上传", text(again)), text(again)
     assert counts(db) == (1, 1)
-    assert upload(reviewer, case["id"], "household_register", image, "户口本.png").status_code == 302
-    assert counts(db) == (2, 2) and len(stored_files(uploads)) == 1  # two rows, one file
+    # as another kind too: one file once per case
+    other = upload(reviewer, case["id"], "household_register", image, "户口本.png")
+    assert other.status_code == 409 and "不能重复上传" in text(other)
+    assert counts(db) == (1, 1) and len(stored_files(uploads)) == 1
     assert upload(reviewer, case["id"], "income_proof", jpeg_bytes(), "收入证明.jpeg").status_code == 302
+    assert counts(db) == (2, 2) and len(stored_files(uploads)) == 2
+    # the same bytes in another case are that case's own upload
+    second = walk_second(api, founded)
+    assert upload(reviewer, second, "id_copies", image, "身份证.png").status_code == 302
     assert counts(db) == (3, 3) and len(stored_files(uploads)) == 2
+
+
+def walk_second(api, founded) -> int:
+    from workflows.hardship.tests.support import application, household_ids
+    resp = api.post("/cases", founded["prep"], {"workflow": "hardship", "org": "ENT-L",
+                                                "data": application(name="赵敏", ids=household_ids(901))})
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()["id"]
 
 
 @pytest.mark.parametrize("material, content, filename, status, message", [
@@ -276,7 +293,8 @@ def test_api_upload_list_and_download(client, api, founded, case, db, uploads):
     body = created.get_json()
     assert (body["material"], body["filename"], body["content_type"], body["uploaded_by"]) == (
         "diagnosis", "诊断证明.pdf", "application/pdf", "prep")
-    assert api_upload(client, founded["prep"], case["id"], "diagnosis", pdf_bytes("diagnosis"), "x.pdf").status_code == 200
+    repeat = api_upload(client, founded["prep"], case["id"], "diagnosis", pdf_bytes("diagnosis"), "x.pdf")
+    assert repeat.status_code == 409 and repeat.get_json()["error"]["reasons"][0]["code"] == "duplicate_upload"
     listing = api.get(f"/cases/{case['id']}/attachments", founded["fed"]).get_json()
     assert [i["id"] for i in listing["items"]] == [body["id"]] and listing["may_upload"] is False
     assert api.get(f"/cases/{case['id']}/attachments", founded["ent_rev"]).get_json()["may_upload"] is True
@@ -343,3 +361,145 @@ def test_body_limit_is_raised_for_uploads_only_with_csrf_on(app_config, founded,
         assert elsewhere.status_code == 413
     finally:
         big.extensions["unionflow.db"].dispose()
+
+
+# ---------------------------------------------------------------- deleting and replacing before the review
+
+def attachment_entries(db, case_id: int) -> list[tuple[str, str, int]]:
+    with db.read() as session:
+        rows = session.scalars(select(AuditEntry).where(AuditEntry.subject_type == "attachment")
+                               .order_by(AuditEntry.seq)).all()
+        data = [(e.trigger, json.loads(e.data)) for e in rows]
+        return [(t, d["filename"], d["attachment_id"]) for t, d in data if d["case_id"] == case_id]
+
+
+def verified(api, founded) -> bool:
+    return api.get("/audit/verify", founded["auditor"]).get_json()["ok"] is True
+
+
+def only_row(db) -> Attachment:
+    with db.read() as session:
+        [row] = session.scalars(select(Attachment)).all()
+        return row
+
+
+def test_an_upload_is_deleted_before_the_review_and_the_deletion_is_audited(login, case, db, api, founded):
+    prep = login("prep")
+    assert upload(prep, case["id"], "income_proof", pdf_bytes("wrong month"), "收入证明-10月.pdf").status_code == 302
+    row = only_row(db)
+    page = prep.get(f"/cases/{case['id']}").get_data(as_text=True)
+    assert f'action="/hardship/attachments/{row.id}/delete"' in page
+    assert f'action="/hardship/attachments/{row.id}/replace"' in page
+    resp = prep.post(f"/hardship/attachments/{row.id}/delete")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/cases/{case['id']}#materials")
+    assert "已删除：收入证明-10月.pdf" in text(prep.get(f"/cases/{case['id']}"))
+    assert counts(db) == (0, 2)
+    assert attachment_entries(db, case["id"]) == [("attach", "收入证明-10月.pdf", row.id),
+                                                  ("detach", "收入证明-10月.pdf", row.id)]
+    with db.read() as session:
+        [first, second] = audit.entries_for(session, "attachment", f"{case['id']}:{row.sha256[:12]}")
+        assert (second.actor, second.role, second.trigger, json.loads(second.data)["sha256"]) == (
+            "prep", "preparer", "detach", row.sha256)
+    assert verified(api, founded)
+    # deleted, the same file may come again
+    assert upload(prep, case["id"], "income_proof", pdf_bytes("wrong month"), "收入证明.pdf").status_code == 302
+    assert counts(db) == (1, 3) and verified(api, founded)
+    # the case's own trail is its steps only
+    assert [e["trigger"] for e in api.get(f"/cases/{case['id']}/audit", founded["prep"]).get_json()["entries"]] == [
+        "create", "submit"]
+
+
+def test_a_returned_application_still_takes_changes(login, case, db, api, founded, fire):
+    prep = login("prep")
+    assert upload(prep, case["id"], "archive_form", pdf_bytes("v1"), "档案表.pdf").status_code == 302
+    fire(founded["ent_rev"], case["id"], "return_review", {}, "请补正收入证明")
+    assert prep.post(f"/hardship/attachments/{only_row(db).id}/delete").status_code == 302
+    assert counts(db) == (0, 2) and verified(api, founded)
+
+
+def test_after_the_review_an_upload_is_part_of_the_record(login, case, db, api, founded, fire):
+    prep, reviewer = login("prep"), login("ent_rev")
+    assert upload(prep, case["id"], "archive_form", pdf_bytes("form"), "档案表.pdf").status_code == 302
+    row = only_row(db)
+    fire(founded["ent_rev"], case["id"], "approve_review", {}, "同意")
+    page = prep.get(f"/cases/{case['id']}").get_data(as_text=True)
+    assert "/delete" not in page and "/replace" not in page
+    assert "已上传的文件是案件记录的一部分，不能删除或替换" in text(prep.get(f"/cases/{case['id']}"))
+    for client in (prep, reviewer):
+        resp = client.post(f"/hardship/attachments/{row.id}/delete")
+        assert resp.status_code == 409
+        assert "材料“档案表.pdf”已在“审核同意”时使用，已成为案件记录的一部分，不能删除或替换" in text(resp)
+        resp = client.post(f"/hardship/attachments/{row.id}/replace", content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(pdf_bytes("other")), "档案表2.pdf")})
+        assert resp.status_code == 409 and "不能删除或替换" in text(resp)
+    assert counts(db) == (1, 1) and only_row(db).filename == "档案表.pdf" and verified(api, founded)
+
+
+@pytest.mark.parametrize("who, status", [("fed", 403), ("prep_x", 404)])
+def test_only_the_enterprise_deletes(login, case, db, who, status):
+    assert upload(login("prep"), case["id"], "archive_form", pdf_bytes("form"), "档案表.pdf").status_code == 302
+    row = only_row(db)
+    assert login(who).post(f"/hardship/attachments/{row.id}/delete").status_code == status
+    assert login("prep").post("/hardship/attachments/99999/delete").status_code == 404
+    assert login("prep").post("/hardship/attachments/0/delete").status_code == 404
+    assert counts(db) == (1, 1)
+
+
+def test_an_upload_is_replaced_by_another_file(login, case, db, api, founded, uploads):
+    prep = login("prep")
+    assert upload(prep, case["id"], "income_proof", pdf_bytes("october"), "收入证明-10月.pdf").status_code == 302
+    old = only_row(db)
+    resp = prep.post(f"/hardship/attachments/{old.id}/replace", content_type="multipart/form-data",
+                     data={"file": (io.BytesIO(jpeg_bytes()), "收入证明-11月.jpg")})
+    assert resp.status_code == 302
+    assert "已替换为：收入证明-11月.jpg" in text(prep.get(f"/cases/{case['id']}"))
+    new = only_row(db)
+    assert (new.material, new.filename, new.content_type) == ("income_proof", "收入证明-11月.jpg", "image/jpeg")
+    assert new.id != old.id
+    assert attachment_entries(db, case["id"]) == [("attach", "收入证明-10月.pdf", old.id),
+                                                  ("attach", "收入证明-11月.jpg", new.id),
+                                                  ("detach", "收入证明-10月.pdf", old.id)]
+    with db.read() as session:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.subject_type == "attachment")
+                                  .order_by(AuditEntry.seq)).all()
+        assert json.loads(entries[1].data)["replaces"] == old.id
+        assert json.loads(entries[2].data)["replaced_by"] == new.id
+    assert verified(api, founded)
+    # a replacement is checked like an upload: not the same file again, not a bad file
+    same = prep.post(f"/hardship/attachments/{new.id}/replace", content_type="multipart/form-data",
+                     data={"file": (io.BytesIO(jpeg_bytes()), "again.jpg")})
+    assert same.status_code == 409 and "不能重复上传" in text(same)
+    bad = prep.post(f"/hardship/attachments/{new.id}/replace", content_type="multipart/form-data",
+                    data={"file": (io.BytesIO(b"plain text"), "x.pdf")})
+    assert bad.status_code == 415 and "不是JPEG、PNG图片或PDF文件" in text(bad)
+    empty = prep.post(f"/hardship/attachments/{new.id}/replace", content_type="multipart/form-data", data={})
+    assert empty.status_code == 400 and "请选择要上传的文件" in text(empty)
+    assert counts(db) == (1, 3) and only_row(db).id == new.id
+
+
+def test_delete_and_replace_forms_need_their_csrf_token(app_config, founded, api, fire, clock, tmp_path, db):
+    from web import create_app
+
+    case = walk(api, fire, founded, clock, "applied")
+    app = create_app({**app_config, "WTF_CSRF_ENABLED": True, "UPLOAD_DIR": str(tmp_path / "csrf")})
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
+                      client.get("/login").get_data(as_text=True)).group(1)
+    client.post("/login", data={"username": "prep", "password": "correct-horse-1", "csrf_token": token})
+    page = client.get(f"/cases/{case['id']}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert client.post(f"/hardship/{case['id']}/attachments", content_type="multipart/form-data", data={
+        "material": "archive_form", "csrf_token": token,
+        "file": (io.BytesIO(pdf_bytes()), "档案表.pdf")}).status_code == 302
+    row = only_row(db)
+    assert client.post(f"/hardship/attachments/{row.id}/delete").status_code == 400
+    forged = client.post(f"/hardship/attachments/{row.id}/replace", content_type="multipart/form-data",
+                         data={"file": (io.BytesIO(png_bytes()), "a.png")})
+    assert forged.status_code == 400 and "表单已过期或无效" in text(forged)
+    assert counts(db) == (1, 1)
+    assert client.post(f"/hardship/attachments/{row.id}/replace", content_type="multipart/form-data", data={
+        "csrf_token": token, "file": (io.BytesIO(png_bytes()), "a.png")}).status_code == 302
+    row = only_row(db)
+    assert client.post(f"/hardship/attachments/{row.id}/delete", data={"csrf_token": token}).status_code == 302
+    assert counts(db) == (0, 4)  # attach; attach and detach (the replacement); detach
+    assert api.get("/audit/verify", founded["auditor"]).get_json()["ok"] is True

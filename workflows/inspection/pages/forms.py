@@ -141,7 +141,10 @@ def membership(members: int | None, employees: int | None, params: Mapping[str, 
     if members is None or not employees:
         return {"known": False, "members": members, "employees": employees, "threshold": percent}
     return {"known": True, "members": members, "employees": employees, "threshold": percent,
-            "percent": rules.percent_display(members, employees),
+            "percent": rules.percent_display(members, employees, [percent]),
+            "rounded_down": rules.rounded_down(members, employees, [percent]),
+            # the exact test in people: members × 100 ≥ employees × percent
+            "needed": -(-employees * percent // 100),
             "vetoed": rules.membership_vetoed(members, employees, percent)}
 
 
@@ -153,8 +156,10 @@ def satisfaction(respondents: Any, satisfied: Any, params: Mapping[str, Any]) ->
     reached = next((level for level in rules.LEVELS
                     if rules.reaches(satisfied, respondents, thresholds[level]["satisfaction_percent"])
                     and thresholds[level]["satisfaction_percent"] > 0), None)
+    levels = rules.satisfaction_thresholds(thresholds)
     return {"respondents": respondents, "satisfied": satisfied,
-            "percent": rules.percent_display(satisfied, respondents), "reached": reached,
+            "percent": rules.percent_display(satisfied, respondents, levels),
+            "rounded_down": rules.rounded_down(satisfied, respondents, levels), "reached": reached,
             "levels": [(level, thresholds[level]["satisfaction_percent"]) for level in rules.LEVELS
                        if thresholds[level]["satisfaction_percent"] > 0]}
 

@@ -104,7 +104,7 @@ def test_one_inspection_per_founded_union_per_year(api, tree, make_case, found):
 
 def test_the_whole_cycle_fail_rectify_reinspect_pass_revoke(api, tree, make_case, fire, found, clock, engine, db):
     prep, fed, fed_b = tree["prep_m"], tree["fed"], tree["fed_b"]
-    found("ENT-M", 29)  # 29 of 30 employees: 96.6 %
+    found("ENT-M", 29)  # 29 of 30 employees: 96.7 %
     case = make_case(prep, "inspection", data={"year": 2026})
     cid = case["id"]
     assert case["competent_org"] == "FED"
@@ -143,7 +143,7 @@ def test_the_whole_cycle_fail_rectify_reinspect_pass_revoke(api, tree, make_case
     data = case["data"]
     assert case["state"] == "inspected"
     assert (data["total_score"], data["scores_by_dimension"]["rights"]) == (100, 20)
-    assert (data["membership_rate"], data["membership_rate_percent"]) == ({"numerator": 29, "denominator": 30}, "96.6")
+    assert (data["membership_rate"], data["membership_rate_percent"]) == ({"numerator": 29, "denominator": 30}, "96.7")
     assert data["vetoes_applied"] == ["no_collective_contract"]
     assert data["result"] is None and data["self_score_total"] == 94  # both scorings kept side by side
 

@@ -74,7 +74,7 @@ def case_json(api, who, cid):
 def dimension_totals(html: str) -> list[str]:
     """The running totals of the summary table ("本次得分" row), in dimension order, then the total."""
     row = re.search(r"<th scope=\"row\">本次得分</th>(.*?)</tr>", html, re.S).group(1)
-    return re.findall(r"<td>(?:<strong>)?([^<]*)", row)
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
 
 
 # -- the case page links to the inspection's own step pages ----------------------------------
@@ -197,7 +197,8 @@ def test_the_inspectors_form_shows_self_scores_membership_and_vetoes(browse, api
     fed = browse(tree["fed"])
     page = html_of(fed.get(f"/inspection/cases/{cid}/inspect"))
     assert "自评</th>" in page
-    assert "29 / 30 = <strong>96.6%</strong>" in page and "18 / 20 = <strong>90.0%</strong>" in page
+    assert "29 / 30 = <strong>96.7%</strong>" in page and "18 / 20 = <strong>90.0%</strong>" in page
+    assert "按人数精确比较：30名职工的95%须有会员29人，现有29人，已达到。" in page
     assert page.count('name="vetoes"') == 5
     for veto in EXTRA["vetoes"]:
         assert veto["title"]["zh"] in page
@@ -275,7 +276,8 @@ def test_the_panel_before_and_after_the_decision(browse, tree, case_in, fire):
     assert "2026年度职工之家检查验收" in page and "尚未评定" in page
     assert "按检查打分预计评定结果：不合格" in page
     assert "未建立平等协商集体合同制度" in page                  # the veto applied
-    assert "29 / 30 = <strong>96.6%</strong>" in page and "18 / 20 = <strong>90.0%</strong>" in page
+    assert "29 / 30 = <strong>96.7%</strong>" in page and "18 / 20 = <strong>90.0%</strong>" in page
+    assert "按人数精确比较：30名职工的95%须有会员29人，现有29人，已达到。" in page
     # self vs inspector per dimension: the seal self-scored 1 of 2
     org_row = re.search(r'<tr><th scope="row">组织健全</th>(.*?)</tr>', page, re.S).group(1)
     assert re.findall(r"<td>([^<]*)</td>", org_row) == ["20", "19", "20", "+1"]

@@ -274,7 +274,7 @@ def test_self_assessment_totals_per_dimension(params, items):
 
 
 @pytest.mark.parametrize("respondents, satisfied, shown", [(10, 9, "90.0"), (100, 89, "89.0"), (20, 17, "85.0"),
-                                                          (3, 2, "66.6"), (10000, 8999, "89.9"), (7, 7, "100.0")])
+                                                          (3, 2, "66.7"), (10000, 8999, "89.9"), (7, 7, "100.0")])
 def test_satisfaction_is_an_exact_fraction(params, respondents, satisfied, shown):
     out = rules.record_evaluation(make_ctx(params, trigger="record_evaluation",
                                            data={"respondents": respondents, "satisfied": satisfied}))
@@ -489,3 +489,33 @@ def test_every_computed_fact_has_a_label(params, items):
     recorded = {"scores", "vetoes", "notes"}  # fields of the scoring steps, labelled in the definition
     assert keys - recorded == set(labels)
     assert all(labels[k]["zh"] and labels[k]["en"] for k in labels)
+
+
+# -- percentages shown: half up, except where a threshold would seem reached ----------------------
+
+@pytest.mark.parametrize("numerator, denominator, shown", [
+    (78, 90, "86.7"),     # 86.666…: half up, not the 86.6 of rounding down
+    (2, 3, "66.7"),
+    (1, 8, "12.5"),       # exact
+    (1, 16, "6.3"),       # 6.25: the half goes up (half-even would give 6.2)
+    (1, 40, "2.5"),
+    (1, 400, "0.3"),      # 0.25
+    (0, 7, "0.0"),
+    (7, 7, "100.0"),
+])
+def test_percent_display_rounds_half_up(numerator, denominator, shown):
+    assert rules.percent_display(numerator, denominator) == shown
+    assert rules.rounded_down(numerator, denominator, ()) is False
+
+
+def test_percent_display_never_shows_a_missed_threshold_reached():
+    # 94.995 % would show as 95.0 %: against the 95 % veto it shows 94.9 %, and says so
+    assert rules.percent_display(18999, 20000) == "95.0"
+    assert rules.percent_display(18999, 20000, [95]) == "94.9" and rules.rounded_down(18999, 20000, [95])
+    # reached exactly, or far from the threshold: half up as everywhere
+    assert rules.percent_display(19000, 20000, [95]) == "95.0" and not rules.rounded_down(19000, 20000, [95])
+    assert rules.percent_display(78, 90, [85, 90]) == "86.7" and not rules.rounded_down(78, 90, [85, 90])
+    assert rules.percent_display(8999, 10000, [60, 85, 90]) == "89.9"
+    assert rules.rounded_down(8999, 10000, [60, 85, 90])
+    assert rules.percent_display(949, 1000, [95]) == "94.9" and not rules.rounded_down(949, 1000, [95])
+    assert rules.percent_display(1, 0) is None and rules.rounded_down(1, 0, [95]) is False
