@@ -199,7 +199,7 @@ def attach(session: Session, engine: Engine, case_id: int, actor: Actor, materia
     if actor.role not in UPLOAD_ROLES or actor.org_id != case.org.id:
         raise Forbidden([Reason("attachment_forbidden", {"role": actor.role})])
     if case.closed:
-        raise InvalidState([Reason("attachments_closed", {"state": case.state})])
+        raise InvalidState([Reason("attachments_closed", {"state": case.state, "workflow": case.workflow})])
     if not isinstance(material, str) or material not in kinds:
         raise UploadRejected([Reason("material_unknown", {"material": str(material or "—")[:40]})])
     name = clean_filename(filename)

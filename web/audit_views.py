@@ -32,6 +32,7 @@ from workflow import Actor, Case, Organisation, Page, User, paginate
 from .extensions import get_db, get_engine
 from .i18n import local_time
 from .listing import COUNT_LIMIT, page_number
+from .org_names import remember_entries
 from .present import entry_json
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -138,8 +139,11 @@ def _search(q: str) -> Any:
 
 
 def workflows_of(session: Session, entries: list[dict[str, Any]]) -> dict[str, str]:
-    """{case id: workflow} for the case entries shown, to label their triggers and states."""
+    """{case id: workflow} for the entries shown, to label their triggers and states: the cases' own entries,
+    their attachments', and the organisations' entries a case's step wrote (which record its `case_id`)."""
     ids = {int(case_of(e)) for e in entries if case_of(e)}
+    ids |= {e["data"]["case_id"] for e in entries if e["subject_type"] == "org" and isinstance(e.get("data"), dict)
+            and isinstance(e["data"].get("case_id"), int)}
     if not ids:
         return {}
     return {str(i): w for i, w in session.execute(select(Case.id, Case.workflow).where(Case.id.in_(ids)))}
@@ -178,6 +182,7 @@ def explorer() -> Any:
         page: Page = paginate(session, scoped_entries(session, actor, request.args), page_number(), PER_PAGE,
                               count_limit=COUNT_LIMIT)
         entries = [entry_json(e, True) for e in page.items]
+        remember_entries(session, entries)
         filtered = any(v for k, v in request.args.items() if k not in ("page", "lang"))
         return render_template("audit/explorer.html", page=page, entries=entries, args=request.args,
                                workflow_of=workflows_of(session, entries), trigger_groups=trigger_choices(),
@@ -200,6 +205,7 @@ def entry(seq: int) -> Any:
             .where(AuditEntry.seq.in_(scoped.with_only_columns(AuditEntry.seq).order_by(None)))
         ))
         shown = entry_json(found, True)
+        remember_entries(session, [shown])
         checks = {
             "hash": _rehash(found) == found.hash,
             "prev": found.prev_hash == (previous.hash if previous else audit.GENESIS),

@@ -22,9 +22,10 @@ from .forms import attach_errors, form_data, step_form
 from .i18n import reason_message, text
 from .listing import COUNT_LIMIT, filter_org
 from .listing import page_number as _page
+from .org_names import remember_entries
 from .present import case_data, entry_json, sees_personal_data
 from .steps import BusinessDate, explain, sent_date, serve, shown_date
-from .templating import review_states
+from .templating import definition_labels, review_states
 from .waiting import waiting_for, waiting_note
 from .workflow_pages import CaseView, workflow_pages
 
@@ -138,7 +139,7 @@ def new(workflow: str) -> Any:
     if actor.role not in definition.creation.roles:
         abort(403)
     titles = dict(definition.extra.get("titles", {}))
-    form = step_form(definition.creation.data, titles)
+    form = step_form(definition.creation.data, titles, labels=definition_labels(definition))
     with get_db().read() as session:
         orgs = session.scalars(
             select(Organisation).where(visible_orgs(actor), Organisation.kind == definition.creation.org_kind)
@@ -153,7 +154,8 @@ def new(workflow: str) -> Any:
         data, problems = form_data(form, definition.creation.data)
         org_code = request.form.get("org", actor.org_code or "")
         if problems:
-            errors = attach_errors(form, {k: _("格式不正确：%(v)s", v=v) for k, v in problems.items()})
+            errors = attach_errors(form, {k: _("格式不正确：%(v)s", v=v) for k, v in problems.items()},
+                                   definition.creation.data)
             status = 400
         else:
             try:
@@ -165,7 +167,8 @@ def new(workflow: str) -> Any:
             except WorkflowError as err:
                 outcome = explain(err)
                 decided_on = shown_date(engine, None, request.form.get("decided_on"), outcome)
-                errors, status = [*outcome.messages, *attach_errors(form, outcome.fields)], outcome.status
+                errors, status = [*outcome.messages, *attach_errors(form, outcome.fields, definition.creation.data)], \
+                    outcome.status
                 existing = [r.params["case"] for r in outcome.reasons if isinstance(r.params.get("case"), int)]
     elif request.method == "POST":
         status = 400
@@ -192,6 +195,7 @@ def show(case_id: int, reassign_errors: list[str] | None = None, status: int = 2
         definition = engine.definition_of(case)
         masked = not sees_personal_data(actor, case)
         entries = [entry_json(e, masked) for e in audit.entries_for(session, "case", str(case.id))]
+        remember_entries(session, [*entries, {"data": case.data}])
         available = engine.available(session, case, actor)
         path = [e["to"] for e in entries if e["to"]]
         svg = workflow_svg(definition, case.state, path)

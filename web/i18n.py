@@ -109,14 +109,25 @@ def reason_message(reason: Reason) -> str:
         return error_message(reason.code, lang())
     template = label.get(lang())
     try:
-        return template.format(**{k: _show(k, v) for k, v in reason.params.items()})
+        return template.format(**{k: _show(k, v, reason.params) for k, v in reason.params.items()})
     except (KeyError, IndexError, ValueError):
         return template
 
 
-def _show(key: str, value: Any) -> Any:
+def _show(key: str, value: Any, params: Mapping[str, Any]) -> Any:
+    """A reason's parameter as the message shows it: roles, kinds and states by their names, never their codes."""
     if key == "role":  # a role by its name on the pages (经办人), not its code
         return pick(ROLE_LABELS.get(value), value)
+    if key == "kind":
+        return pick(KIND_LABELS.get(value), value)
+    if key == "state" and isinstance(params.get("workflow"), str):  # by the label its workflow gives it
+        definition = current_app.extensions["unionflow.engine"].catalog.definitions.get(params["workflow"])
+        try:
+            return text(definition.state(value).label, value) if definition is not None else value
+        except KeyError:
+            return value
+    if isinstance(value, Mapping) and isinstance(value.get("zh"), str):
+        return text(value)
     if isinstance(value, (list, tuple)):
         return "、".join(str(v) for v in value) if lang() == "zh" else ", ".join(str(v) for v in value)
     return value

@@ -30,6 +30,7 @@ from .forms import attach_errors, form_data, step_form
 from .i18n import error_payload, field_errors, local_time, reason_message, text
 from .present import case_data
 from .statuses import status_of
+from .templating import definition_labels
 
 # the engine's refusals for who is asking, not for what was sent
 AUTHORITY = frozenset({"forbidden", "not_competent", "four_eyes"})
@@ -144,7 +145,8 @@ class StepPage:
 
     def form(self, step: Step) -> Any:
         """The step's form (a FlaskForm with `comment` and `version`)."""
-        return step_form(step.transition.data, dict(step.definition.extra.get("titles", {})), step.transition.comment)
+        return step_form(step.transition.data, dict(step.definition.extra.get("titles", {})), step.transition.comment,
+                         definition_labels(step.definition))
 
     def event(self, step: Step, form: Any) -> dict[str, Any] | Outcome | None:
         """The event data the form sends, an Outcome to show instead of firing, or None to show the form again
@@ -160,7 +162,7 @@ class StepPage:
 
     def place(self, step: Step, form: Any, outcome: Outcome) -> list[str]:
         """Put the outcome's field errors onto the form's inputs; what has no input comes back as sentences."""
-        return attach_errors(form, outcome.fields) if outcome.fields else []
+        return attach_errors(form, outcome.fields, step.transition.data) if outcome.fields else []
 
     def context(self, step: Step, form: Any) -> dict[str, Any]:
         """What else the template shows beside the step, the case and the form."""
