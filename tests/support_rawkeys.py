@@ -37,7 +37,8 @@ DOTTED = re.compile(r"(?<![A-Za-z0-9_./\-])[a-z][a-z0-9_]*(?:\[\d+\])?(?:\.[a-z]
 WORD = re.compile(r"(?<![A-Za-z0-9_\-./@])[a-z][a-z0-9]+(?![A-Za-z0-9_\-@]|\.[A-Za-z])")
 FILE_ENDINGS = frozenset({"pdf", "csv", "xlsx", "xls", "json", "jsonl", "png", "jpg", "jpeg", "txt", "zip", "html",
                           "docx", "doc", "db", "py", "yaml", "cn", "com", "org"})
-HIDDEN = frozenset({"script", "style", "template", "datalist", "noscript"})
+# not shown, or what the person typed (a textarea's text is its value, as an input's is an attribute)
+HIDDEN = frozenset({"script", "style", "template", "datalist", "noscript", "textarea"})
 VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
                   "wbr"})
 BLOCKS = frozenset({"p", "div", "li", "td", "th", "dt", "dd", "tr", "table", "section", "h1", "h2", "h3", "h4",
@@ -106,8 +107,6 @@ class _Visible(HTMLParser):
             self.in_dt = []
         elif tag == "dd":
             label = self.last_dt
-        if a.get("aria-label"):
-            label = label or ""
         if tag in BLOCKS:
             self.pieces.append(_Piece(" ", ""))
         self.stack.append((tag, label))
@@ -162,14 +161,6 @@ def visible_pieces(html: str) -> list[_Piece]:
 def visible_text(html: str) -> str:
     """The page's visible text, whitespace collapsed."""
     return re.sub(r"\s+", " ", "".join(p.text for p in visible_pieces(html))).strip()
-
-
-def _key_words(value: Any, out: set[str]) -> None:
-    if isinstance(value, str):
-        out.add(value)
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            _key_words(v, out)
 
 
 @dataclass

@@ -165,7 +165,7 @@ def new(workflow: str) -> Any:
                 flash(_("案件已创建"), "success")
                 return redirect(url_for("cases.show", case_id=case_id))
             except WorkflowError as err:
-                outcome = explain(err)
+                outcome = explain(err, definition_labels(definition))
                 decided_on = shown_date(engine, None, request.form.get("decided_on"), outcome)
                 errors, status = [*outcome.messages, *attach_errors(form, outcome.fields, definition.creation.data)], \
                     outcome.status

@@ -189,16 +189,12 @@ def path_text(specs: Iterable[FieldSpec], path: str) -> str:
             continue
         spec = next((f for f in current if f.name == part), None)
         if spec is None:
-            words.append(str(ENGINE_FIELDS.get(part, part)) if not words else part)
+            words.append(part)
             current = []
             continue
         words.append(_label(spec))
         current = list(spec.fields or (spec.items.fields if spec.items is not None else ()))
     return " › ".join(words)
-
-
-# the fields every step takes beside its own
-ENGINE_FIELDS = {"comment": _l("意见说明"), "decided_on": _l("办理日期"), "version": _l("案件版本")}
 
 
 def path_message(specs: Iterable[FieldSpec], path: str, message: str) -> str:

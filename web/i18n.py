@@ -9,6 +9,7 @@ deployment's time zone (Asia/Shanghai) by `local_time`.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
@@ -133,11 +134,28 @@ def _show(key: str, value: Any, params: Mapping[str, Any]) -> Any:
     return value
 
 
-def field_errors(fields: Mapping[str, FieldError]) -> dict[str, str]:
-    return {path: field_message(err.code, err.params, lang()) for path, err in fields.items()}
+def field_errors(fields: Mapping[str, FieldError], labels: Any = None) -> dict[str, str]:
+    """Each field's error in words; the choices a field takes by their labels (`labels`, the definition's
+    DefinitionLabels, by the field's name), never their codes."""
+    out = {}
+    for path, err in fields.items():
+        params = err.params
+        if err.code == "not_in_choices" and isinstance(params.get("choices"), str):
+            key = re.sub(r"\[\d+\]", "", path).split(".")[-1]
+            params = {**params, "choices": _choices(params["choices"].split(", "), key, labels)}
+        out[path] = field_message(err.code, params, lang())
+    return out
 
 
-def error_payload(err: WorkflowError) -> dict[str, Any]:
+def _choices(values: list[str], key: str, labels: Any) -> str:
+    named = []
+    for v in values:
+        label = labels.value(key, v) if labels is not None else None
+        named.append(text(label, v) if label else pick(KIND_LABELS.get(v), v))
+    return ("、" if lang() == "zh" else ", ").join(named)
+
+
+def error_payload(err: WorkflowError, labels: Any = None) -> dict[str, Any]:
     reasons = [{"code": r.code, "message": reason_message(r), **({"params": _jsonable(r.params)} if r.params else {})}
                for r in err.reasons]
     if err.code in ("guard_failed", "invalid_input") or not reasons:
@@ -149,7 +167,7 @@ def error_payload(err: WorkflowError) -> dict[str, Any]:
         message = reasons[0]["message"]
     body: dict[str, Any] = {"code": err.code, "message": message, "reasons": reasons}
     if err.fields:
-        body["fields"] = field_errors(err.fields)
+        body["fields"] = field_errors(err.fields, labels)
     return {"error": body}
 
 

@@ -119,16 +119,17 @@ def unreadable() -> Outcome:
     return Outcome([_("请按提示更正标出的内容后再提交。")])
 
 
-def explain(err: WorkflowError) -> Outcome:
-    """The engine's refusal as the page shows it."""
-    payload = error_payload(err)["error"]
+def explain(err: WorkflowError, labels: Any = None) -> Outcome:
+    """The engine's refusal as the page shows it (a field's choices by the labels of `labels`, the
+    definition's DefinitionLabels)."""
+    payload = error_payload(err, labels)["error"]
     messages = [r["message"] for r in payload["reasons"] if r["code"] != "invalid_input"]
     named: dict[str, list[str]] = {}
     for r in payload["reasons"]:
         name = (r.get("params") or {}).get("name")
         if isinstance(name, str) and name:
             named.setdefault(name, []).append(r["message"])
-    fields = field_errors(err.fields) if err.fields else {}
+    fields = field_errors(err.fields, labels) if err.fields else {}
     if not messages and not fields:
         messages = [payload["message"]]
     return Outcome(messages, fields, named, status_of(err), list(err.reasons))
@@ -239,7 +240,7 @@ def fire_step(step: Step, page: StepPage, event: Mapping[str, Any], comment: str
     except WorkflowError as err:
         if err.code == "stale_version" and version is not None:
             return overtaken(step, version) or explain(err)
-        return explain(err)
+        return explain(err, definition_labels(step.definition))
     message, address = page.done(step)
     flash(message, "success")
     return redirect(address)
