@@ -5,7 +5,7 @@ organisation code where its label or name belongs.
 states, triggers, fields and their dotted paths, enumerated values, the ids of its lists such as the
 materials and checklist items, the reasons' codes) and the organisations' codes and credit codes;
 `keys.find(html, lang)` returns what of them the page's visible text shows (the text of the elements:
-<script>, <style>, <template> and <datalist> and every attribute left out).
+<script>, <style>, <template>, <datalist>, what was typed into a <textarea>, and every attribute left out).
 
 Rules, in both languages:
 
@@ -17,15 +17,18 @@ Rules, in both languages:
   only where it is not an English word of the interface (`approved` reads as English there).
 
 The same function serves the Flask test client (`resp.get_data(as_text=True)`) and a browser
-(`page.content()`).
+(`page.content()`); `RawKeys.for_app(app)` gathers the keys of a running app (its database's organisations).
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Any, Iterable, Mapping
+from pathlib import Path
+from typing import Any
 
+PO = Path(__file__).resolve().parents[1] / "web" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 # labels that say that what follows (or the column, or the <dd>) is a code
 CODE_LABEL = re.compile(r"代码|编码|信用代码|身份证|用户名|\bcodes?\b|\bID\b|username|Username|Code", re.I)
 # how far before a code its label may stand in the text ("组织代码：FED-HC", "（代码 FED-HC）")
@@ -107,6 +110,7 @@ class _Visible(HTMLParser):
             self.in_dt = []
         elif tag == "dd":
             label = self.last_dt
+        label = a.get("data-label") or label  # a cell that says what it holds (the phone layout's labels)
         if tag in BLOCKS:
             self.pieces.append(_Piece(" ", ""))
         self.stack.append((tag, label))
@@ -173,7 +177,7 @@ class RawKeys:
 
     @classmethod
     def of(cls, catalog: Any, orgs: Iterable[tuple[str, str | None]] = (), allowed: Iterable[str] = (),
-           english: Iterable[str] = ()) -> "RawKeys":
+           english: Iterable[str] = ()) -> RawKeys:
         """The keys of every definition (current and archived) in `catalog`; `orgs` are (code, credit code)."""
         keys = cls(allowed=set(allowed))
         for d in catalog.versions.values():
@@ -215,6 +219,21 @@ class RawKeys:
                 keys.codes.add(credit)
         keys.english = {w.lower() for w in english}
         return keys
+
+    @classmethod
+    def for_app(cls, app: Any) -> RawKeys:
+        """The keys of a running app: its catalogue's, its organisations' codes; its users' names are allowed
+        (they are no keys), the English interface's words are not raw on an English page."""
+        from sqlalchemy import select
+
+        from workflow import Organisation, User
+
+        catalog = app.extensions["unionflow.engine"].catalog
+        with app.extensions["unionflow.db"].read() as session:
+            orgs = [(code, credit) for code, credit in session.execute(
+                select(Organisation.code, Organisation.credit_code))]
+            usernames = set(session.scalars(select(User.username)))
+        return cls.of(catalog, orgs=orgs, allowed=usernames, english=english_words(PO, catalog))
 
     def find(self, html: str, lang: str = "zh") -> list[Finding]:
         pieces = visible_pieces(html)
@@ -280,7 +299,7 @@ def english_words(po_path: Any, catalog: Any) -> set[str]:
         elif isinstance(value, (list, tuple)):
             for v in value:
                 walk(v)
-        elif hasattr(value, "en") and isinstance(getattr(value, "en"), str):
+        elif hasattr(value, "en") and isinstance(value.en, str):
             words.update(re.findall(r"[a-z]+", value.en.lower()))
 
     for d in catalog.versions.values():

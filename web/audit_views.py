@@ -370,8 +370,23 @@ def explain_problem(problem: str | None) -> str:
     for pattern, say in PROBLEMS:
         found = pattern.search(problem or "")
         if found:
-            return say(found)
+            return say(_Named(found))
     return problem or ""
+
+
+class _Named:
+    """A verification problem's match with its subject type (`t`) by name: 案件, 组织, 用户, not its key."""
+
+    def __init__(self, found: re.Match[str]):
+        self.found = found
+
+    def groupdict(self) -> dict[str, Any]:
+        from .templating import SUBJECT_LABELS
+
+        named = dict(self.found.groupdict())
+        if "t" in named:
+            named["t"] = str(SUBJECT_LABELS.get(named["t"], named["t"]))
+        return named
 
 
 @bp.post("/verify")

@@ -88,9 +88,11 @@ def _field_for(spec: FieldSpec, titles: dict[str, Any], labels: Any = None) -> A
     if spec.type == "boolean":
         return BooleanField(label)
     if spec.type == "enum":
-        return SelectField(label, choices=[choice("", "—")] + _choice_labels(spec, titles, spec.name, labels), validators=[Optional()])
+        return SelectField(label, choices=[choice("", "—")] + _choice_labels(spec, titles, spec.name, labels),
+                           validators=[Optional()])
     if spec.type == "list" and spec.items is not None and spec.items.type == "enum":
-        return MultiCheckboxField(label, choices=_choice_labels(spec.items, titles, spec.name, labels), validators=[Optional()])
+        return MultiCheckboxField(label, choices=_choice_labels(spec.items, titles, spec.name, labels),
+                                  validators=[Optional()])
     if spec.type == "list" and spec.items is not None and spec.items.type == "string":
         return TextAreaField(label, description=_l("每行一项"), validators=[Optional()])
     if spec.type == "map" and spec.items is not None and spec.items.type in ("integer", "money", "string"):

@@ -13,7 +13,6 @@ import io
 import re
 from collections import defaultdict
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -22,11 +21,9 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from audit import AuditEntry
-from tests.support_rawkeys import CODE_LABEL, RawKeys, english_words
+from tests.support_rawkeys import CODE_LABEL, PO, RawKeys, english_words
 from web.demo import DEMO_PASSWORD, load_demo
-from workflow import Case, Organisation, User
-
-PO = Path(__file__).resolve().parents[2] / "web" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+from workflow import Case, Organisation
 
 # every kind of user the demo has: its preparers, a reviewer of each level (enterprise union, community,
 # town, federation), the auditor, the administrator
@@ -47,11 +44,8 @@ def demo(app):
 
 
 @pytest.fixture
-def keys(demo, db, catalog):
-    with db.read() as session:
-        orgs = session.execute(select(Organisation.code, Organisation.credit_code)).all()
-        usernames = set(session.scalars(select(User.username)))
-    return RawKeys.of(catalog, orgs=orgs, allowed=usernames, english=english_words(PO, catalog))
+def keys(demo):
+    return RawKeys.for_app(demo)
 
 
 def signed_in(app, username: str, lang: str):
@@ -202,6 +196,32 @@ def report(found: dict[str, list]) -> str:
         for f in findings:
             first.setdefault((f.kind, f.key if f.kind != "org" else shape), f"{where}: {f}")
     return "\n".join(sorted(first.values()))
+
+
+@pytest.mark.parametrize(("html", "lang", "raw"), [
+    ("<p>当前状态（assisted）下不能执行此操作</p>", "zh", ["assisted"]),
+    ("<p>“张三”的身份证号（applicant.id_number）无效</p>", "zh", ["applicant.id_number"]),
+    ("<p>household[1].id_number：必填项</p>", "zh", ["household[1].id_number"]),
+    ("<dl><dt>材料</dt><dd>diagnosis</dd></dl>", "zh", ["diagnosis"]),
+    ("<p>操作 批复同意筹建 <code>approve_application</code></p>", "zh", ["approve_application"]),
+    ("<p>上级组织 — → TOWN-SQ</p>", "zh", ["TOWN-SQ"]),
+    ("<p>对象 单位 91330100MA2000008H</p>", "zh", ["91330100MA2000008H"]),
+    ("<table><tr><th>单位</th></tr><tr><td>FED-HC</td></tr></table>", "zh", ["FED-HC"]),
+    ("<table><tr><th>组织代码</th></tr><tr><td>FED-HC</td></tr></table>", "zh", []),  # labelled as a code
+    ("<td data-label='组织代码'>FED-HC</td>", "zh", []),
+    ("<p>海城区总工会（组织代码 FED-HC）</p>", "zh", []),
+    ("<p>统一社会信用代码 91330100MA2000008H</p>", "zh", []),
+    ("<p>This cannot be done in the current state (Assisted)</p>", "en", []),
+    ("<p>The application was approved</p>", "en", []),  # a one-word key reads as English there
+    ("<p>Step approve_review</p>", "en", ["approve_review"]),
+    ("<p>已批准</p><script>var s = 'approve_review';</script><a title='FED-HC' href='/x?state=assisted'>案件</a>",
+     "zh", []),
+    ("<textarea>[{\"relation\": \"self\"}]</textarea><p>诊断证明.pdf 由 prep_logi 上传</p>", "zh", []),
+])
+def test_the_detector_finds_keys_in_the_text_people_read(catalog, html, lang, raw):
+    keys = RawKeys.of(catalog, orgs=[("FED-HC", None), ("TOWN-SQ", None), ("ENT-LOGI", "91330100MA2000008H")],
+                      allowed={"prep_logi"}, english=english_words(PO, catalog))
+    assert [f.key for f in keys.find(html, lang)] == raw
 
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
