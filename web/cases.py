@@ -22,7 +22,7 @@ from .forms import attach_errors, form_data, step_form
 from .i18n import reason_message, text
 from .listing import COUNT_LIMIT, filter_org
 from .listing import page_number as _page
-from .org_names import remember_entries
+from .org_names import ORG_KEYS, remember_entries
 from .present import case_data, entry_json, sees_personal_data
 from .steps import BusinessDate, explain, sent_date, serve, shown_date
 from .templating import definition_labels, review_states
@@ -195,7 +195,8 @@ def show(case_id: int, reassign_errors: list[str] | None = None, status: int = 2
         definition = engine.definition_of(case)
         masked = not sees_personal_data(actor, case)
         entries = [entry_json(e, masked) for e in audit.entries_for(session, "case", str(case.id))]
-        remember_entries(session, [*entries, {"data": case.data}])
+        # the organisations they record by code, a party's too, named on the page
+        remember_entries(session, [*entries, {"data": case.data}], ORG_KEYS | {p.field for p in definition.parties})
         available = engine.available(session, case, actor)
         path = [e["to"] for e in entries if e["to"]]
         svg = workflow_svg(definition, case.state, path)

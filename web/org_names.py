@@ -56,13 +56,14 @@ def codes_in(data: Any, keys: frozenset[str] = ORG_KEYS) -> set[str]:
     return found
 
 
-def remember_entries(session: Session, entries: Iterable[Mapping[str, Any]]) -> None:
-    """The organisations a list of entries (as `entry_json` gives them) is about or records."""
+def remember_entries(session: Session, entries: Iterable[Mapping[str, Any]],
+                     keys: frozenset[str] = ORG_KEYS) -> None:
+    """The organisations a list of entries (as `entry_json` gives them) is about or records (under `keys`)."""
     codes: set[str] = set()
     for e in entries:
         if e.get("subject_type") == "org":
             codes.add(str(e.get("subject_id")))
-        codes |= codes_in(e.get("data"))
+        codes |= codes_in(e.get("data"), keys)
     remember(session, codes)
 
 
