@@ -225,7 +225,7 @@ def _load_for_change(session: Session, engine: Engine, case_id: int, actor: Acto
     if actor.role not in UPLOAD_ROLES or actor.org_id != case.org.id:
         raise Forbidden([Reason("attachment_forbidden", {"role": actor.role})])
     if case.closed:
-        raise InvalidState([Reason("attachments_closed", {"state": case.state})])
+        raise InvalidState([Reason("attachments_closed", {"state": case.state, "workflow": case.workflow})])
     return case, kinds
 
 

@@ -25,6 +25,7 @@ from .admin_common import bp, choices, show_errors
 from .extensions import get_db
 from .i18n import KIND_LABELS, pick
 from .listing import page_number
+from .org_names import with_code
 from .statuses import status_of
 
 PER_PAGE = 100
@@ -59,7 +60,7 @@ def parent_choices(session: Session, exclude_path: str | None = None) -> list[tu
         if exclude_path and o.path.startswith(exclude_path):
             continue
         depth = o.path.count("/") - 2
-        out.append((o.code, f"{'　' * depth}{o.name}（{o.code}）"))
+        out.append((o.code, f"{'　' * depth}{with_code(o.name, o.code)}"))
     return out
 
 

@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 from workflow import WorkflowError
 
 from .forms import attach_errors
-from .i18n import field_errors
+from .i18n import error_payload, field_errors
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -55,4 +55,4 @@ def admin_field_errors(err: WorkflowError) -> dict[str, str]:
 def show_errors(form: FlaskForm, err: WorkflowError) -> list[str]:
     """Engine field errors on their inputs; those belonging to none come back as page messages."""
     loose = attach_errors(form, admin_field_errors(err))
-    return loose or ([] if err.fields else [str(err)])
+    return loose or ([] if err.fields else [error_payload(err)["error"]["message"]])

@@ -41,6 +41,7 @@ from .extensions import get_db, get_engine
 from .i18n import local_time, text
 from .listing import COUNT_LIMIT, page_number
 from .people import load_people
+from .org_names import remember_entries
 from .present import entry_json
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -173,8 +174,11 @@ def count_in_scope(session: Session, actor: Actor) -> int:
 
 
 def workflows_of(session: Session, entries: list[dict[str, Any]]) -> dict[str, str]:
-    """{case id: workflow} for the case entries shown, to label their triggers and states."""
+    """{case id: workflow} for the entries shown, to label their triggers and states: the cases' own entries,
+    their attachments', and the organisations' entries a case's step wrote (which record its `case_id`)."""
     ids = {int(case_of(e)) for e in entries if case_of(e)}
+    ids |= {e["data"]["case_id"] for e in entries if e["subject_type"] == "org" and isinstance(e.get("data"), dict)
+            and isinstance(e["data"].get("case_id"), int)}
     if not ids:
         return {}
     return {str(i): w for i, w in session.execute(select(Case.id, Case.workflow).where(Case.id.in_(ids)))}
@@ -214,6 +218,7 @@ def explorer() -> Any:
                               count_limit=COUNT_LIMIT)
         entries = [entry_json(e, True) for e in page.items]
         people_of(session, entries)
+        remember_entries(session, entries)
         filtered = any(v for k, v in request.args.items() if k not in ("page", "lang"))
         # unfiltered, the count is the reader's scope; the whole chain (what verification counts) beside it
         chain = None if filtered else chain_length(session)
@@ -239,6 +244,7 @@ def entry(seq: int) -> Any:
         ))
         shown = entry_json(found, True)
         people_of(session, [shown])
+        remember_entries(session, [shown])
         checks = {
             "hash": _rehash(found) == found.hash,
             "prev": found.prev_hash == (previous.hash if previous else audit.GENESIS),
@@ -419,8 +425,23 @@ def explain_problem(problem: str | None) -> str:
     for pattern, say in PROBLEMS:
         found = pattern.search(problem or "")
         if found:
-            return say(found)
+            return say(_Named(found))
     return problem or ""
+
+
+class _Named:
+    """A verification problem's match with its subject type (`t`) by name: 案件, 组织, 用户, not its key."""
+
+    def __init__(self, found: re.Match[str]):
+        self.found = found
+
+    def groupdict(self) -> dict[str, Any]:
+        from .templating import SUBJECT_LABELS
+
+        named = dict(self.found.groupdict())
+        if "t" in named:
+            named["t"] = str(SUBJECT_LABELS.get(named["t"], named["t"]))
+        return named
 
 
 @bp.post("/verify")

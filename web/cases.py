@@ -24,10 +24,11 @@ from .i18n import reason_message, text
 from .listing import COUNT_LIMIT, filter_org
 from .listing import page_number as _page
 from .people import load_people
+from .org_names import ORG_KEYS, remember_entries
 from .present import case_data, entry_json, sees_personal_data
 from .progress import actor_names, progress
 from .steps import BusinessDate, explain, sent_date, serve, shown_date
-from .templating import review_states
+from .templating import definition_labels, review_states
 from .waiting import waiting_for, waiting_note
 from .workflow_pages import CaseView, workflow_pages
 
@@ -143,7 +144,7 @@ def new(workflow: str) -> Any:
     if actor.role not in definition.creation.roles:
         abort(403)
     titles = dict(definition.extra.get("titles", {}))
-    form = step_form(definition.creation.data, titles)
+    form = step_form(definition.creation.data, titles, labels=definition_labels(definition))
     with get_db().read() as session:
         orgs = session.scalars(
             select(Organisation).where(visible_orgs(actor), Organisation.kind == definition.creation.org_kind)
@@ -158,7 +159,8 @@ def new(workflow: str) -> Any:
         data, problems = form_data(form, definition.creation.data)
         org_code = request.form.get("org", actor.org_code or "")
         if problems:
-            errors = attach_errors(form, {k: _("格式不正确：%(v)s", v=v) for k, v in problems.items()})
+            errors = attach_errors(form, {k: _("格式不正确：%(v)s", v=v) for k, v in problems.items()},
+                                   definition.creation.data)
             status = 400
         else:
             try:
@@ -168,9 +170,10 @@ def new(workflow: str) -> Any:
                 flash(_("案件已创建"), "success")
                 return redirect(url_for("cases.show", case_id=case_id))
             except WorkflowError as err:
-                outcome = explain(err)
+                outcome = explain(err, definition_labels(definition))
                 decided_on = shown_date(engine, None, request.form.get("decided_on"), outcome)
-                errors, status = [*outcome.messages, *attach_errors(form, outcome.fields)], outcome.status
+                errors, status = [*outcome.messages, *attach_errors(form, outcome.fields, definition.creation.data)], \
+                    outcome.status
                 existing = [r.params["case"] for r in outcome.reasons if isinstance(r.params.get("case"), int)]
     elif request.method == "POST":
         status = 400
@@ -198,6 +201,8 @@ def show(case_id: int, reassign_errors: list[str] | None = None, status: int = 2
         masked = not sees_personal_data(actor, case)
         entries = [entry_json(e, masked) for e in audit.entries_for(session, "case", str(case.id))]
         load_people(session, [*(e["actor"] for e in entries), case.created_by.username if case.created_by else None])
+        # the organisations they record by code, a party's too, named on the page
+        remember_entries(session, [*entries, {"data": case.data}], ORG_KEYS | {p.field for p in definition.parties})
         available = engine.available(session, case, actor)
         path = [e["to"] for e in entries if e["to"]]
         svg = workflow_svg(definition, case.state, path)

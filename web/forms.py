@@ -8,10 +8,13 @@ validates the result, and its field errors are shown on the inputs.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -31,7 +34,7 @@ from wtforms.validators import Optional
 from definitions import FieldSpec
 
 from .extensions import get_engine
-from .i18n import text
+from .i18n import lang, text
 from .json_depth import too_deep
 
 try:  # WTForms 3.3 takes choices as SelectChoice; older versions as (value, label) pairs
@@ -53,8 +56,14 @@ def _label(spec: FieldSpec) -> str:
     return text(spec.label, spec.name) if spec.label else spec.name
 
 
-def _choice_labels(spec: FieldSpec, titles: dict[str, Any]) -> list[Any]:
-    return [choice(v, text(titles.get(v), v) if titles.get(v) else v) for v in spec.values]
+def _choice_labels(spec: FieldSpec, titles: dict[str, Any], key: str, labels: Any = None) -> list[Any]:
+    """The choices of an enumerated field (`key`), each by its label: the definition's labels of the values
+    recorded under `key` (`labels`, a DefinitionLabels), else its titles."""
+    out = []
+    for v in spec.values:
+        label = (labels.value(key, v) if labels is not None else None) or titles.get(v)
+        out.append(choice(v, text(label, v) if label else v))
+    return out
 
 
 def _today() -> date:
@@ -66,7 +75,7 @@ def _this_year() -> int:
     return _today().year
 
 
-def _field_for(spec: FieldSpec, titles: dict[str, Any]) -> Any:
+def _field_for(spec: FieldSpec, titles: dict[str, Any], labels: Any = None) -> Any:
     label = _label(spec)
     if spec.type == "string":
         return StringField(label, validators=[Optional()])
@@ -79,9 +88,11 @@ def _field_for(spec: FieldSpec, titles: dict[str, Any]) -> Any:
     if spec.type == "boolean":
         return BooleanField(label)
     if spec.type == "enum":
-        return SelectField(label, choices=[choice("", "—")] + _choice_labels(spec, titles), validators=[Optional()])
+        return SelectField(label, choices=[choice("", "—")] + _choice_labels(spec, titles, spec.name, labels),
+                           validators=[Optional()])
     if spec.type == "list" and spec.items is not None and spec.items.type == "enum":
-        return MultiCheckboxField(label, choices=_choice_labels(spec.items, titles), validators=[Optional()])
+        return MultiCheckboxField(label, choices=_choice_labels(spec.items, titles, spec.name, labels),
+                                  validators=[Optional()])
     if spec.type == "list" and spec.items is not None and spec.items.type == "string":
         return TextAreaField(label, description=_l("每行一项"), validators=[Optional()])
     if spec.type == "map" and spec.items is not None and spec.items.type in ("integer", "money", "string"):
@@ -89,15 +100,17 @@ def _field_for(spec: FieldSpec, titles: dict[str, Any]) -> Any:
     return TextAreaField(label, description=_l("JSON 格式"), validators=[Optional()])
 
 
-def step_form(specs: tuple[FieldSpec, ...], titles: dict[str, Any] | None = None, comment: str = "optional") -> FlaskForm:
-    """A form class for one trigger (or for case creation), instantiated on the request."""
+def step_form(specs: tuple[FieldSpec, ...], titles: dict[str, Any] | None = None, comment: str = "optional",
+              labels: Any = None) -> FlaskForm:
+    """A form class for one trigger (or for case creation), instantiated on the request; `labels` (the
+    definition's DefinitionLabels) names the choices of its enumerated fields."""
 
     class StepForm(FlaskForm):
         pass
 
     titles = titles or {}
     for spec in specs:
-        setattr(StepForm, f"f_{spec.name}", _field_for(spec, titles))
+        setattr(StepForm, f"f_{spec.name}", _field_for(spec, titles, labels))
     setattr(StepForm, "comment", TextAreaField(_l("意见说明（必填）") if comment == "required" else _l("意见说明")))
     setattr(StepForm, "version", HiddenField())
     return StepForm()
@@ -167,14 +180,40 @@ def _parse_pairs(raw: str, value_type: str) -> tuple[dict[str, Any], str | None]
     return out, None
 
 
-def attach_errors(form: FlaskForm, errors: dict[str, str]) -> list[str]:
-    """Put engine field errors on their inputs; return those that belong to no input."""
+def path_text(specs: Iterable[FieldSpec], path: str) -> str:
+    """A field's path as people read it, by the labels of the fields: `household[1].id_number` is
+    "家庭成员 › 第2项 › 身份证号". A key of a map (a candidate's name in the votes) is shown as it is."""
+    words: list[str] = []
+    current = list(specs)
+    for part in re.findall(r"\[\d+\]|[^.\[\]]+", path):
+        if part.startswith("["):
+            words.append(_("第%(n)s项", n=int(part[1:-1]) + 1))
+            continue
+        spec = next((f for f in current if f.name == part), None)
+        if spec is None:
+            words.append(part)
+            current = []
+            continue
+        words.append(_label(spec))
+        current = list(spec.fields or (spec.items.fields if spec.items is not None else ()))
+    return " › ".join(words)
+
+
+def path_message(specs: Iterable[FieldSpec], path: str, message: str) -> str:
+    """A field's error as a sentence of its own: "家庭成员 › 第2项 › 身份证号：必填项"."""
+    return f"{path_text(specs, path)}{'：' if lang() == 'zh' else ': '}{message}"
+
+
+def attach_errors(form: FlaskForm, errors: dict[str, str], specs: Iterable[FieldSpec] = ()) -> list[str]:
+    """Put engine field errors on their inputs; return those that belong to no input. A path into a
+    field (a row of a list) is named by the labels of `specs`, the fields the form was built from."""
+    specs = tuple(specs)
     loose: list[str] = []
     for path, message in errors.items():
         head = path.split(".")[0].split("[")[0]
         field = getattr(form, f"f_{head}", None) if head != "comment" else form.comment
         if field is None:
-            loose.append(f"{path}: {message}")
+            loose.append(path_message(specs, path, message))
             continue
-        field.errors = list(field.errors or []) + ([message] if path == head else [f"{path}: {message}"])
+        field.errors = list(field.errors or []) + ([message] if path == head else [path_message(specs, path, message)])
     return loose

@@ -9,6 +9,7 @@ deployment's time zone (Asia/Shanghai) by `local_time`.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
@@ -114,26 +115,52 @@ def reason_message(reason: Reason) -> str:
         return error_message(reason.code, lang())
     template = label.get(lang())
     try:
-        return template.format(**{k: _show(k, v) for k, v in reason.params.items()})
+        return template.format(**{k: _show(k, v, reason.params) for k, v in reason.params.items()})
     except (KeyError, IndexError, ValueError):
         return template
 
 
-def _show(key: str, value: Any) -> Any:
+def _show(key: str, value: Any, params: Mapping[str, Any]) -> Any:
+    """A reason's parameter as the message shows it: roles, kinds and states by their names, never their codes."""
     if key == "role":  # a role by its name on the pages (经办人), not its code
         return pick(ROLE_LABELS.get(value), value)
-    if isinstance(value, Mapping) and set(value) == {"zh", "en"}:  # a label in both languages
-        return value["en"] if lang() == "en" else value["zh"]
+    if key == "kind":
+        return pick(KIND_LABELS.get(value), value)
+    if key == "state" and isinstance(params.get("workflow"), str):  # by the label its workflow gives it
+        definition = current_app.extensions["unionflow.engine"].catalog.definitions.get(params["workflow"])
+        try:
+            return text(definition.state(value).label, value) if definition is not None else value
+        except KeyError:
+            return value
+    if isinstance(value, Mapping) and isinstance(value.get("zh"), str):
+        return text(value)
     if isinstance(value, (list, tuple)):
         return "、".join(str(v) for v in value) if lang() == "zh" else ", ".join(str(v) for v in value)
     return value
 
 
-def field_errors(fields: Mapping[str, FieldError]) -> dict[str, str]:
-    return {path: field_message(err.code, err.params, lang()) for path, err in fields.items()}
+def field_errors(fields: Mapping[str, FieldError], labels: Any = None) -> dict[str, str]:
+    """Each field's error in words; the choices a field takes by their labels (`labels`, the definition's
+    DefinitionLabels, by the field's name), never their codes."""
+    out = {}
+    for path, err in fields.items():
+        params = err.params
+        if err.code == "not_in_choices" and isinstance(params.get("choices"), str):
+            key = re.sub(r"\[\d+\]", "", path).split(".")[-1]
+            params = {**params, "choices": _choices(params["choices"].split(", "), key, labels)}
+        out[path] = field_message(err.code, params, lang())
+    return out
 
 
-def error_payload(err: WorkflowError) -> dict[str, Any]:
+def _choices(values: list[str], key: str, labels: Any) -> str:
+    named = []
+    for v in values:
+        label = labels.value(key, v) if labels is not None else None
+        named.append(text(label, v) if label else pick(KIND_LABELS.get(v), v))
+    return ("、" if lang() == "zh" else ", ").join(named)
+
+
+def error_payload(err: WorkflowError, labels: Any = None) -> dict[str, Any]:
     reasons = [{"code": r.code, "message": reason_message(r), **({"params": _jsonable(r.params)} if r.params else {})}
                for r in err.reasons]
     if err.code in ("guard_failed", "invalid_input") or not reasons:
@@ -145,7 +172,7 @@ def error_payload(err: WorkflowError) -> dict[str, Any]:
         message = reasons[0]["message"]
     body: dict[str, Any] = {"code": err.code, "message": message, "reasons": reasons}
     if err.fields:
-        body["fields"] = field_errors(err.fields)
+        body["fields"] = field_errors(err.fields, labels)
     return {"error": body}
 
 

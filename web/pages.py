@@ -141,11 +141,13 @@ def _reviewer(session: Session, actor: Actor, engine: Engine) -> dict[str, Any]:
 
 def _auditor(session: Session, actor: Actor, engine: Engine) -> dict[str, Any]:
     from .audit_views import scoped_entries, workflows_of
+    from .org_names import remember_entries
     from .present import entry_json
 
     recent_rows = session.scalars(scoped_entries(session, actor, {}).limit(15)).all()
     recent = [entry_json(e, True) for e in recent_rows]
     load_people(session, [e["actor"] for e in recent])
+    remember_entries(session, recent)
     week_ago = utcnow() - timedelta(days=7)
     # the trail is in time order: the week starts at one seq (index on `at`), counted from there
     first = session.scalar(select(func.min(AuditEntry.seq)).where(AuditEntry.at >= week_ago))
@@ -161,16 +163,21 @@ def _auditor(session: Session, actor: Actor, engine: Engine) -> dict[str, Any]:
 
 
 def _admin(session: Session, actor: Actor, engine: Engine) -> dict[str, Any]:
+    from .audit_views import workflows_of
+    from .org_names import remember_entries
+    from .present import entry_json
+
     kinds = dict(session.execute(select(Organisation.kind, func.count()).group_by(Organisation.kind)).all())
     users = dict(session.execute(select(User.active, func.count()).group_by(User.active)).all())
     now = utcnow()
     tokens = session.scalar(select(func.count()).select_from(ApiToken).where(
         ApiToken.revoked_at.is_(None), (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > now))) or 0
     locked = session.scalar(select(func.count()).select_from(User).where(User.locked_until > now)) or 0
-    recent = session.scalars(select(AuditEntry).where(AuditEntry.subject_type.in_(("org", "user")))
-                             .order_by(AuditEntry.seq.desc()).limit(10)).all()
-    load_people(session, [e.actor for e in recent])
-    return {"kinds": kinds, "recent_admin": recent,
+    recent = [entry_json(e, True) for e in session.scalars(
+        select(AuditEntry).where(AuditEntry.subject_type.in_(("org", "user"))).order_by(AuditEntry.seq.desc()).limit(10))]
+    remember_entries(session, recent)
+    load_people(session, [e["actor"] for e in recent])
+    return {"kinds": kinds, "recent_admin": recent, "workflow_of": workflows_of(session, recent),
             "summary": [(_("组织"), sum(kinds.values()), "open"), (_("在用账号"), users.get(True, 0), "done"),
                       (_("已停用账号"), users.get(False, 0), "ended"), (_("有效令牌"), tokens, "review"),
                       (_("锁定中的账号"), locked, "late")]}

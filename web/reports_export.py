@@ -115,7 +115,8 @@ def children_rows(report: Report) -> list[list[Any]]:
         out.append([i, row.code, _row_name(row), KIND_ZH.get(row.kind, row.kind), f.enterprises, f.founded,
                     f.without_union, f.founding_rate, target_f, f.employees, f.members, f.membership_rate, target_m])
     f = c.all
-    out.append(["", c.code, "合计", "", f.enterprises, f.founded, f.without_union, f.founding_rate, target_f,
+    # the total is no organisation's row: its code cell stays empty (the sheet's title names the organisation)
+    out.append(["", "", "合计", "", f.enterprises, f.founded, f.without_union, f.founding_rate, target_f,
                 f.employees, f.members, f.membership_rate, target_m])
     return out
 

@@ -32,6 +32,7 @@ from .present import case_data, entry_json, sees_personal_data
 from .progress import Progress, progress
 from .statuses import status_of
 from .workflow_pages import CaseView, Summary
+from .templating import definition_labels
 
 # the engine's refusals for who is asking, not for what was sent
 AUTHORITY = frozenset({"forbidden", "not_competent", "four_eyes"})
@@ -123,16 +124,17 @@ def unreadable() -> Outcome:
     return Outcome([_("请按提示更正标出的内容后再提交。")])
 
 
-def explain(err: WorkflowError) -> Outcome:
-    """The engine's refusal as the page shows it."""
-    payload = error_payload(err)["error"]
+def explain(err: WorkflowError, labels: Any = None) -> Outcome:
+    """The engine's refusal as the page shows it (a field's choices by the labels of `labels`, the
+    definition's DefinitionLabels)."""
+    payload = error_payload(err, labels)["error"]
     messages = [r["message"] for r in payload["reasons"] if r["code"] != "invalid_input"]
     named: dict[str, list[str]] = {}
     for r in payload["reasons"]:
         name = (r.get("params") or {}).get("name")
         if isinstance(name, str) and name:
             named.setdefault(name, []).append(r["message"])
-    fields = field_errors(err.fields) if err.fields else {}
+    fields = field_errors(err.fields, labels) if err.fields else {}
     if not messages and not fields:
         messages = [payload["message"]]
     return Outcome(messages, fields, named, status_of(err), list(err.reasons))
@@ -149,7 +151,8 @@ class StepPage:
 
     def form(self, step: Step) -> Any:
         """The step's form (a FlaskForm with `comment` and `version`)."""
-        return step_form(step.transition.data, dict(step.definition.extra.get("titles", {})), step.transition.comment)
+        return step_form(step.transition.data, dict(step.definition.extra.get("titles", {})), step.transition.comment,
+                         definition_labels(step.definition))
 
     def event(self, step: Step, form: Any) -> dict[str, Any] | Outcome | None:
         """The event data the form sends, an Outcome to show instead of firing, or None to show the form again
@@ -165,7 +168,7 @@ class StepPage:
 
     def place(self, step: Step, form: Any, outcome: Outcome) -> list[str]:
         """Put the outcome's field errors onto the form's inputs; what has no input comes back as sentences."""
-        return attach_errors(form, outcome.fields) if outcome.fields else []
+        return attach_errors(form, outcome.fields, step.transition.data) if outcome.fields else []
 
     def context(self, step: Step, form: Any) -> dict[str, Any]:
         """What else the template shows beside the step, the case and the form."""
@@ -255,7 +258,7 @@ def fire_step(step: Step, page: StepPage, event: Mapping[str, Any], comment: str
     except WorkflowError as err:
         if err.code == "stale_version" and version is not None:
             return overtaken(step, version) or explain(err)
-        return explain(err)
+        return explain(err, definition_labels(step.definition))
     message, address = page.done(step)
     flash(message, "success")
     return redirect(address)

@@ -32,6 +32,7 @@ from .i18n import (
     reason_message,
     text,
 )
+from .org_names import ORG_KEYS, org_name
 
 # values the organisations' and users' entries record, by key
 SYSTEM_VALUES = {"kind": KIND_LABELS, "role": ROLE_LABELS, "union_status": UNION_STATUS_LABELS,
@@ -145,10 +146,15 @@ class DefinitionLabels:
             for section in sections:
                 for value, label in labels_by_id(extra.get(section)).items():
                     found.setdefault(value, label)
+        # an attachment's entry records its material by the id of the definition's list of materials
+        if extra.get("materials"):
+            self.values.setdefault("material", labels_by_id(extra.get("materials")))
         self.titles: Mapping[str, Any] = extra.get("titles", {}) or {}
         # amounts of yuan: the money fields and the facts listed as such (`extra.money_facts`)
         self.money = frozenset(n for n, spec in _specs(d).items() if spec.type == "money") | frozenset(
             extra.get("money_facts") or ())
+        # the data fields that name a party's organisation by its code
+        self.org_fields = frozenset(p.field for p in d.parties)
 
     def key(self, key: str) -> Any:
         return self.keys.get(key)
@@ -159,6 +165,17 @@ class DefinitionLabels:
         if label is None and isinstance(value, str):
             label = self.titles.get(value)
         return label if isinstance(label, Mapping) else None
+
+
+_LABELS: dict[str, DefinitionLabels] = {}
+
+
+def definition_labels(d: Definition) -> DefinitionLabels:
+    """A definition's labels, made once per definition (by its fingerprint)."""
+    found = _LABELS.get(d.fingerprint)
+    if found is None:
+        found = _LABELS[d.fingerprint] = DefinitionLabels(d)
+    return found
 
 
 def mapping_text(value: Mapping[str, Any]) -> str | None:
@@ -218,7 +235,6 @@ def money(value: Any, blank: str = "—") -> str:
 def init_app(app: Flask) -> None:
     engine = get_engine(app)
     tones: dict[tuple[str, str], str] = {}
-    labels: dict[str, DefinitionLabels] = {}
 
     def definition(workflow: str) -> Definition | None:
         return engine.catalog.definitions.get(workflow)
@@ -271,9 +287,7 @@ def init_app(app: Flask) -> None:
         d = definition(workflow or "")
         if d is None:
             return None
-        if d.name not in labels:
-            labels[d.name] = DefinitionLabels(d)
-        return labels[d.name]
+        return definition_labels(d)
 
     def data_label(workflow: str | None, key: str, parent: str | None = None) -> str:
         """A recorded key's label. At the top of an entry the engine's own keys come first; inside a
@@ -293,8 +307,23 @@ def init_app(app: Flask) -> None:
         label = found.value(key, value) if found is not None else None
         if label is not None:
             return text(label, str(value))
+        if isinstance(value, str) and (key in ORG_KEYS or (found is not None and key in found.org_fields)):
+            return org_name(value)
         system = SYSTEM_VALUES.get(key or "")
         return pick(system[value], value) if system is not None and value in system else value
+
+    def profile_title(name: str) -> str:
+        found = engine.catalog.profiles.get(name)
+        return text(found.title, name) if found is not None else name
+
+    def entry_workflow(e: Mapping[str, Any], workflow_of: Mapping[str, str]) -> str | None:
+        """The workflow an entry belongs to: its case's (a case's, an attachment's, or an organisation's entry
+        that a case's step wrote), to label its trigger and states."""
+        if e.get("subject_type") in ("case", "attachment"):
+            return workflow_of.get(str(e.get("subject_id", "")).split(":")[0])
+        data = e.get("data")
+        case_id = data.get("case_id") if isinstance(data, Mapping) else None
+        return workflow_of.get(str(case_id)) if case_id is not None else None
 
     def nav_current(*prefixes: str) -> bool:
         endpoint = request.endpoint or ""
@@ -324,6 +353,9 @@ def init_app(app: Flask) -> None:
             "data_label": data_label,
             "value_label": value_label,
             "mapping_text": mapping_text,
+            "org_name": org_name,
+            "entry_workflow": entry_workflow,
+            "profile_title": profile_title,
             "nav_current": nav_current,
             "simple_data": simple_data,
             "step_data": step_data,

@@ -455,7 +455,7 @@ class Engine:
         if actor.role not in machine.roles_of(trigger):
             raise Forbidden([Reason("forbidden", {"role": actor.role})])
         if not candidates:
-            raise InvalidState([Reason("invalid_state", {"state": case.state})])
+            raise InvalidState([Reason("invalid_state", {"state": case.state, "workflow": case.workflow})])
         return candidates
 
     def _check_role(self, t: Transition, actor: Actor) -> None:
@@ -643,7 +643,7 @@ class Engine:
         if actor.role != "reviewer":
             raise Forbidden([Reason("forbidden", {"role": actor.role})])
         if record.closed:
-            raise InvalidState([Reason("invalid_state", {"state": record.state})])
+            raise InvalidState([Reason("invalid_state", {"state": record.state, "workflow": record.workflow})])
         current = record.competent_org
         if current is None:
             raise GuardFailed([Reason("no_competent_decision")])

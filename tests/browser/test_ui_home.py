@@ -62,7 +62,7 @@ def test_the_auditor_sees_recent_activity_and_searches(new_page, demo, shot):  #
     page.wait_for_selector("h1:has-text('审计留痕')")
     subjects = page.locator("table.entries tbody tr td:nth-child(4)").all_inner_texts()
     assert any("#2" in s for s in subjects)  # 顺达物流's founding case
-    assert all("#2" in s or "ENT-LOGI" in s for s in subjects)  # and the enterprise itself
+    assert all("#2" in s or "海城顺达物流有限公司" in s for s in subjects)  # and the enterprise itself, by name
     shot(page, "auditor-search")
 
 

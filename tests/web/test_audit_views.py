@@ -212,7 +212,7 @@ def test_verification_explains_a_row_changed_behind_the_administration(client, d
     raw(db, "UPDATE users SET role = 'admin' WHERE username = 'prep'")
     login(client, "auditor")
     body = text_of(client.post("/audit/verify"))
-    assert "审计链已被破坏" in body and "user prep 与其最后一条记录" in body and "数据被绕过引擎或管理功能改动" in body
+    assert "审计链已被破坏" in body and "用户 prep 与其最后一条记录" in body and "数据被绕过引擎或管理功能改动" in body
 
 
 def test_verification_takes_a_post(client, trail):

@@ -111,7 +111,7 @@ def test_the_side_panels_technical_details_are_behind_a_toggle_and_in_words(clie
     details = re.search(r'<details class="more-details">\s*<summary>详情</summary>(.*?)</details>', side, re.S)
     assert details, side[:800]
     assert "案件版本</dt><dd>3</dd>" in details.group(1)
-    assert "第1版" in details.group(1) and "规则配置：default" in details.group(1)
+    assert "第1版" in details.group(1) and "规则配置：全国通用规则" in details.group(1)  # the profile by its title
     assert "sample v1" not in page                    # no raw key of the definition
     before = side[:side.index('<details class="more-details">')]
     assert "版本" not in before

@@ -35,7 +35,7 @@ try:  # WTForms 3.3 wants options as SelectChoice; older versions take (value, l
 except ImportError:  # pragma: no cover
     SelectChoice = None
 
-from web.forms import MultiCheckboxField
+from web.forms import MultiCheckboxField, path_message
 from web.steps import Outcome, Step, StepPage
 
 from . import view
@@ -78,7 +78,7 @@ class FoundingPage(StepPage):
             elif target is not None and path == head:
                 target.errors = [*(target.errors or []), message]
             else:
-                loose.append(f"{path}：{message}")
+                loose.append(path_message(step.transition.data, path, message))
         return loose
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 import audit
 from services.attachments import MAX_ID, attachments_for
 from web.extensions import get_db, get_engine
+from web.forms import path_message
 from web.i18n import reason_message, text
 from web.people import load_people
 from web.present import case_data, sees_personal_data
@@ -82,8 +83,9 @@ def place_errors(form: Any, outcome: Outcome, rows: list[int] | None = None) -> 
     """The refusal's field errors on their inputs, each person's row by `rows`; reasons that concern one
     field (an ID number, the materials) beside it too. What has no input comes back as sentences."""
     loose: list[str] = []
+    specs = get_engine().catalog.definition(WORKFLOW).creation.data  # the application's fields, to name a path
     if rows is not None:
-        loose = put_errors(form, outcome.fields, rows)
+        loose = put_errors(form, outcome.fields, rows, specs)
         for r in outcome.reasons:
             where = r.params.get("field") if r.code == "invalid_id_number" else (
                 "materials" if r.code == "missing_materials" else None)
@@ -94,7 +96,7 @@ def place_errors(form: Any, outcome: Outcome, rows: list[int] | None = None) -> 
         for path, message in outcome.fields.items():
             target = getattr(form, path.split(".")[0], None)
             if target is None:
-                loose.append(f"{path}：{message}")
+                loose.append(path_message(specs, path, message))
             else:
                 target.errors = list(target.errors or []) + [message]
     if outcome.fields and not outcome.messages:

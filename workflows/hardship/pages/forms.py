@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, SelectField, StringField, TextAreaField
 
-from web.forms import MultiCheckboxField
+from web.forms import MultiCheckboxField, path_message
 from web.i18n import text
 
 from .. import rules
@@ -191,13 +191,13 @@ def field_for(form: ApplicationForm, path: str, rows: list[int]) -> Any:
     return getattr(form, name) if name else None
 
 
-def put_errors(form: ApplicationForm, messages: Mapping[str, str], rows: list[int]) -> list[str]:
-    """Show each message on its input; return those that belong to none, with their path."""
+def put_errors(form: ApplicationForm, messages: Mapping[str, str], rows: list[int], specs: Any = ()) -> list[str]:
+    """Show each message on its input; return those that belong to none, named by the labels of `specs`."""
     loose = []
     for path, message in messages.items():
         field = field_for(form, path, rows)
         if field is None:
-            loose.append(f"{path}：{message}")
+            loose.append(path_message(specs, path, message))
         else:
             field.errors = list(field.errors or []) + [message]
     return loose

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from definitions import Definition
+from web.forms import path_message
 from web.i18n import reason_message, text
 from web.steps import CONFIRM_FIRST, Outcome, Step, StepPage, step_view
 from web.workflow_pages import Panel
@@ -41,8 +42,9 @@ class InspectionPage(StepPage):
         return {"need": (step.definition.extra.get("needs") or {}).get(step.trigger)}
 
 
-def by_item(outcome: Outcome) -> tuple[list[str], dict[str, list[str]]]:
-    """The refusal's messages that concern one checklist item, by item id, and the others."""
+def by_item(outcome: Outcome, specs: Any = ()) -> tuple[list[str], dict[str, list[str]]]:
+    """The refusal's messages that concern one checklist item, by item id, and the others (a field's named
+    by the labels of `specs`, the step's fields)."""
     items: dict[str, list[str]] = {}
     loose: list[str] = []
     for reason in outcome.reasons:
@@ -55,7 +57,7 @@ def by_item(outcome: Outcome) -> tuple[list[str], dict[str, list[str]]]:
         if head in ("scores", "notes") and rest:
             items.setdefault(rest, []).append(message)
         else:
-            loose.append(f"{path}: {message}")
+            loose.append(path_message(specs, path, message))
     return loose, items
 
 
@@ -96,7 +98,7 @@ class Scoring(InspectionPage):
         return event
 
     def place(self, step: Step, form: Any, outcome: Outcome) -> list[str]:
-        loose, items = by_item(outcome)
+        loose, items = by_item(outcome, step.transition.data)
         if outcome.reasons or outcome.fields:
             form.item_errors = items
         return loose
@@ -157,7 +159,7 @@ class Evaluation(InspectionPage):
         return {"respondents": respondents, "satisfied": satisfied}
 
     def place(self, step: Step, form: Any, outcome: Outcome) -> list[str]:
-        loose, _items = by_item(outcome)
+        loose, _items = by_item(outcome, step.transition.data)
         for path, message in outcome.fields.items():
             if path in ("respondents", "satisfied"):
                 form[path].errors = list(form[path].errors or []) + [message]

@@ -131,7 +131,7 @@ def test_self_assessment_submits_scores_and_notes(browse, api, tree, case_in):
     assert bad.status_code == 400 and "请填写0至2之间的整数分值" in html_of(bad)
     out = prep.post(f"/inspection/cases/{cid}/self-assess", data=scoring_post({"org_seal": 3}, version=1))
     assert out.status_code == 422
-    assert "“有工会印章”（org_seal）得分3超出范围，应为0至2分" in html_of(out)
+    assert "“有工会印章”得分3超出范围，应为0至2分" in html_of(out)  # the item by its title, not its id
     assert case_json(api, tree["prep_m"], cid)["version"] == 1
     scores = FULL | {"org_seal": 1}
     resp = prep.post(f"/inspection/cases/{cid}/self-assess",

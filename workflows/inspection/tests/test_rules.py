@@ -197,7 +197,9 @@ def test_score_range_on_both_sides(catalog, params, items, item_id):
         assert reason.code == "score_out_of_range"
         assert (reason.params["item"], reason.params["score"], reason.params["max"]) == (item_id, score, top)
         zh, en = renders(catalog, reason)
-        assert item_id in zh and str(score) in en
+        title = next(i["title"] for i in items if i["id"] == item_id)
+        # the item by its title, its id kept in the reason's params only
+        assert title["zh"] in zh and title["en"] in en and str(score) in en and item_id not in zh + en
 
 
 def test_every_bad_score_is_reported(params, items):

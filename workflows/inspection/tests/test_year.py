@@ -52,8 +52,13 @@ def year_2026(tree, make_org, make_case, fire, found, clock):
 
 
 def listed(html: str) -> list[str]:
-    """The organisation codes listed in the table, in order."""
-    return re.findall(r'<span class="muted">(ENT-[A-Z0-9-]+)</span></td>', html)
+    """The codes of the organisations listed in the table, in order (the page names them; the fixtures'
+    names are mapped back to their codes, those made here are named by their codes)."""
+    names = re.findall(r'<tr(?: class="overdue")?>\s*<td>(?:<a href="[^"]*">)?([^<]+?)(?:</a>)?</td>', html)
+    return [CODES.get(name, name) for name in names]
+
+
+CODES = {"小店": "ENT-S", "中型企业": "ENT-M", "大型企业": "ENT-L", "外区企业": "ENT-X", "未建会企业": "ENT-N"}
 
 
 def count(html: str, label: str) -> int:
