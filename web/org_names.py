@@ -20,7 +20,7 @@ from workflow import Organisation
 from .i18n import lang
 
 # the keys under which entries and cases record an organisation's code
-ORG_KEYS = frozenset({"competent_org", "previous_competent_org", "parent", "from_parent", "to_parent"})
+ORG_KEYS = frozenset({"competent_org", "previous_competent_org", "parent", "from_parent", "to_parent", "notified_org"})
 
 
 def _names() -> dict[str, str]:
