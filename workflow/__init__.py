@@ -8,12 +8,26 @@ from .catalog import default as default_catalog
 from .creditcode import ALPHABET as CREDIT_CODE_ALPHABET
 from .creditcode import check_character as credit_code_check_character
 from .creditcode import is_valid_credit_code
-from .engine import DECIDED_ON, Actor, Availability, Engine, ancestors_of, can_view, can_view_case
+from .delegations import active as delegation_active
+from .delegations import colleagues, delegations_of
+from .engine import (
+    DECIDED_ON,
+    ON_BEHALF_OF,
+    Actor,
+    Availability,
+    Engine,
+    Holder,
+    ancestors_of,
+    can_view,
+    can_view_case,
+    find_holder,
+)
 from .entities import EntityChange, EntityType
 from .entities import create as create_entity
 from .entities import register as register_entity
 from .entities import update as update_entity
 from .errors import (
+    AssignedToOther,
     FieldError,
     Forbidden,
     FourEyes,
@@ -29,7 +43,7 @@ from .errors import (
 from .idnumber import check_character as id_number_check_character
 from .idnumber import id_number_problem, is_valid_id_number, mask_id_number
 from .messages import error_message, field_message
-from .models import ORG_KINDS, ROLES, UNION_STATUSES, ApiToken, Case, CaseParty, Organisation, User
+from .models import ORG_KINDS, ROLES, UNION_STATUSES, ApiToken, Case, CaseParty, Delegation, Organisation, User
 from .privacy import can_see_personal_data, mask
 from .queries import MAX_PAGE, MAX_PER_PAGE, Page, list_cases, paginate, review_queue, visible_cases, visible_orgs
 from .rows import org_digest, org_state, user_state
@@ -37,13 +51,14 @@ from .rules import Context, OrgFacts, Outcome, Reason, condition, effect, guard
 from .workdays import Calendar, as_date
 
 __all__ = [
-    "CREDIT_CODE_ALPHABET", "DECIDED_ON", "MAX_PAGE", "MAX_PER_PAGE", "ORG_KINDS", "ROLES", "UNION_STATUSES",
-    "Actor", "ApiToken", "Availability", "Calendar", "Case", "CaseParty", "Context", "Engine", "EntityChange",
-    "EntityType", "FieldError", "Forbidden", "FourEyes", "GuardFailed", "InvalidInput", "InvalidState",
+    "CREDIT_CODE_ALPHABET", "DECIDED_ON", "MAX_PAGE", "MAX_PER_PAGE", "ON_BEHALF_OF", "ORG_KINDS", "ROLES",
+    "UNION_STATUSES", "Actor", "ApiToken", "AssignedToOther", "Availability", "Calendar", "Case", "CaseParty",
+    "Context", "Delegation", "Engine", "EntityChange",
+    "EntityType", "FieldError", "Forbidden", "FourEyes", "GuardFailed", "Holder", "InvalidInput", "InvalidState",
     "NotCompetent", "NotFound", "OrgFacts", "Organisation", "Outcome", "Page", "Reason", "StaleVersion",
     "UnknownTrigger", "User", "WorkflowError",
-    "ancestors_of", "as_date", "can_see_personal_data", "can_view", "can_view_case", "checked_catalog", "condition",
-    "create_entity",
+    "ancestors_of", "as_date", "can_see_personal_data", "can_view", "can_view_case", "checked_catalog", "colleagues",
+    "condition", "create_entity", "delegation_active", "delegations_of", "find_holder",
     "credit_code_check_character", "default_catalog", "effect", "error_message", "field_message", "guard",
     "id_number_check_character", "id_number_problem", "is_valid_credit_code", "is_valid_id_number", "list_cases",
     "mask", "mask_id_number", "org_digest", "org_state", "paginate", "register_entity", "review_queue",
