@@ -468,8 +468,6 @@ def post_delegation(session: Session, actor: Actor) -> Response:
 @endpoint(write=True)
 def post_end_delegation(session: Session, actor: Actor, delegation_id: int) -> Response:
     """The delegator ends a delegation early: from now the substitute no longer stands in."""
-    if read_json():
-        raise InvalidInput(fields={"body": FieldError("unknown_field")})
     get_engine().end_delegation(session, actor, delegation_id)
     return AfterCommit(lambda read: respond(_delegation(read, actor, delegation_id)))
 

@@ -181,6 +181,37 @@ def schemas(catalog: Catalog) -> dict[str, Any]:
                 "version": {"type": "integer", "description": "apply only to this version of the case (else 409)"},
             },
         },
+        "VersionOnly": {
+            "type": "object", "additionalProperties": False,
+            "properties": {"version": {"type": "integer", "description": "apply only to this version of the case "
+                                                                        "(else 409)"}},
+        },
+        "Assignment": {
+            "type": "object", "additionalProperties": False, "required": ["user"],
+            "properties": {
+                "user": {"type": "string", "minLength": 1, "description": "the colleague's username"},
+                "comment": {"type": "string", "description": "a note for the colleague (optional)"},
+                "version": {"type": "integer", "description": "apply only to this version of the case (else 409)"},
+            },
+        },
+        "DelegationCreate": {
+            "type": "object", "additionalProperties": False, "required": ["to", "starts_on", "ends_on"],
+            "properties": {"to": {"type": "string", "minLength": 1, "description": "the substitute's username"},
+                           "starts_on": DAY, "ends_on": DAY},
+        },
+        "Delegation": {
+            "type": "object",
+            "required": ["id", "from", "to", "starts_on", "ends_on", "ended_at", "active"],
+            "properties": {
+                "id": INT, "from": STRING, "from_name": STRING, "to": STRING, "to_name": STRING,
+                "starts_on": DAY, "ends_on": DAY, "ended_at": nullable(TIME),
+                "active": {"type": "boolean", "description": "the substitute stands in today"},
+            },
+        },
+        "Delegations": {
+            "type": "object", "required": ["items"],
+            "properties": {"items": {"type": "array", "items": ref("Delegation")}},
+        },
         "Available": {
             "type": "object", "required": ["trigger", "dest", "allowed", "reasons"],
             "properties": {"trigger": STRING, "dest": STRING, "label": STRING, "allowed": {"type": "boolean"},
@@ -200,6 +231,9 @@ def schemas(catalog: Catalog) -> dict[str, Any]:
                 "decided_on": {**nullable(DAY), "description": "the business date of the case's last step (`at` of its "
                                                                "entry is when it was recorded)"},
                 "overdue": {"type": "array", "items": STRING, "description": "deadline facts that have passed"},
+                "assignee": {**nullable(STRING), "description": "who holds the decision the case waits for "
+                                                                "(claimed or assigned), or null"},
+                "assignee_name": nullable(STRING),
                 "available": {"type": "array", "items": ref("Available")},
             },
         },
