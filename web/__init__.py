@@ -66,11 +66,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from . import admin, api, audit_api, audit_views, auth, cases, cli, pages, reports, reports_api, workflow_pages
+    from . import admin, api, audit_api, audit_views, auth, cases, cli, delegations, pages, reports, reports_api
+    from . import workflow_pages
 
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(delegations.bp)
     app.register_blueprint(audit_views.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(openapi.bp)

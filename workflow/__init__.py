@@ -16,6 +16,7 @@ from .engine import (
     Actor,
     Availability,
     Engine,
+    Handling,
     Holder,
     ancestors_of,
     can_view,
@@ -53,8 +54,8 @@ from .workdays import Calendar, as_date
 __all__ = [
     "CREDIT_CODE_ALPHABET", "DECIDED_ON", "MAX_PAGE", "MAX_PER_PAGE", "ON_BEHALF_OF", "ORG_KINDS", "ROLES",
     "UNION_STATUSES", "Actor", "ApiToken", "AssignedToOther", "Availability", "Calendar", "Case", "CaseParty",
-    "Context", "Delegation", "Engine", "EntityChange",
-    "EntityType", "FieldError", "Forbidden", "FourEyes", "GuardFailed", "Holder", "InvalidInput", "InvalidState",
+    "Context", "Delegation", "Engine", "EntityChange", "EntityType", "FieldError", "Forbidden", "FourEyes",
+    "GuardFailed", "Handling", "Holder", "InvalidInput", "InvalidState",
     "NotCompetent", "NotFound", "OrgFacts", "Organisation", "Outcome", "Page", "Reason", "StaleVersion",
     "UnknownTrigger", "User", "WorkflowError",
     "ancestors_of", "as_date", "can_see_personal_data", "can_view", "can_view_case", "checked_catalog", "colleagues",

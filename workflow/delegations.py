@@ -97,7 +97,11 @@ def delegate(session: Session, actor: Any, to: Any, starts_on: Any, ends_on: Any
     if fields:
         raise InvalidInput(fields=fields)
     start, end = days["starts_on"], days["ends_on"]
-    me = session.scalars(select(User).where(User.id == actor.id).with_for_update()).one()  # one at a time a user
+    # one at a time a user, so that two at once cannot both take the same days (the row alone: PostgreSQL locks
+    # no outer join's nullable side)
+    session.execute(select(User.id).where(User.id == actor.id).with_for_update())
+    me = session.get(User, actor.id)
+    assert me is not None
     reasons: list[Reason] = []
     target = find_active_user(session, to)
     name = to.strip() if isinstance(to, str) else ""
@@ -143,8 +147,8 @@ def end_delegation(session: Session, actor: Any, delegation_id: Any, today: date
     stands in. Someone else's delegation does not exist for the caller (404)."""
     if isinstance(delegation_id, bool) or not isinstance(delegation_id, int):
         raise NotFound()
-    delegation = session.scalars(select(Delegation).where(Delegation.id == delegation_id)
-                                 .with_for_update()).one_or_none()
+    session.execute(select(Delegation.id).where(Delegation.id == delegation_id).with_for_update())
+    delegation = session.get(Delegation, delegation_id)
     if delegation is None or delegation.delegator_id != actor.id:
         raise NotFound()
     if delegation.ended_at is not None or delegation.ends_on < today:

@@ -106,6 +106,18 @@ class Holder:
         return self.display_name or self.username
 
 
+@dataclass(frozen=True)
+class Handling:
+    """Who holds a case's decision, and what one person may do about it now."""
+
+    holder: Holder | None
+    waiting: bool  # the case is open and waits for a decision
+    substitute: bool  # the person stands in for the holder today (代理)
+    claim: bool
+    release: bool
+    assign: bool
+
+
 def find_holder(session: Session, user_id: int | None) -> Holder | None:
     if user_id is None:
         return None
@@ -824,6 +836,21 @@ class Engine:
         if previous is not None:
             data["previous_assignee"] = previous.username
         return self._set_assignee(session, record, actor, target.id, "assign", data, comment)
+
+    def handling(self, session: Session, case: Case, actor: Actor) -> Handling:
+        """Who holds the case's decision and what the actor may do about it now (for the case page): the same
+        checks as `claim`, `release` and `assign`."""
+        holder = find_holder(session, case.assignee_id)
+        waiting = not case.closed and bool(self._decisions(case))
+        may_take = waiting and not self._decide_reasons(session, case, actor, four_eyes=False)
+        own = holder is not None and holder.id == actor.id
+        substitute = bool(holder is not None and not own and may_take and self.acting_for(session, holder, actor))
+        return Handling(
+            holder=holder, waiting=waiting, substitute=substitute,
+            claim=waiting and holder is None and not self._decide_reasons(session, case, actor),
+            release=waiting and (own or substitute),
+            assign=may_take and (holder is None or own or substitute),
+        )
 
     def delegate(self, session: Session, actor: Actor, to: Any, starts_on: Any, ends_on: Any) -> Delegation:
         """代理: the actor's decisions may be taken by `to` (same organisation and role) from `starts_on` to
