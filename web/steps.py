@@ -188,9 +188,8 @@ def step_availability(session: Session, engine: Engine, case: Case, actor: Actor
     """The step's availability to the actor, None when the case does not stand where the step starts.
 
     A POST to a step the engine refuses to the person asking (role, competence, four eyes, a decision
-    claimed by someone else) is answered
-    403 with the engine's reason here, before its form is read: that form's errors would be beside the
-    point. Where the case does not stand at the step only the role is known. The engine checks again
+    claimed by someone else) is answered 403 with the engine's reason here, before its form is read: that
+    form's errors would be beside the point. Where the case does not stand at the step only the role is known. The engine checks again
     when the step is fired; this only orders the answers.
     """
     availability = next((a for a in engine.available(session, case, actor) if a.trigger == transition.trigger), None)

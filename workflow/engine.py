@@ -787,11 +787,12 @@ class Engine:
         self._check_version(record, expected_version)
         self._check_open(record)
         holder = find_holder(session, record.assignee_id)
+        if holder is None or holder.id != actor.id:  # who could never hold it is told so first
+            self._raise_unless_may_decide(session, record, actor, four_eyes=False)
         if holder is None:
             raise InvalidState([Reason("not_claimed")])
         data: dict[str, Any] = {"previous_assignee": holder.username}
         if holder.id != actor.id:
-            self._raise_unless_may_decide(session, record, actor, four_eyes=False)
             data.update(self._holder_or_substitute(session, record, actor))
         return self._set_assignee(session, record, actor, None, "release", data)
 
@@ -802,11 +803,11 @@ class Engine:
         someone else is theirs to hand on (or their substitute's)."""
         record = self.load_for_update(session, _case_id(case), actor)
         self._check_version(record, expected_version)
+        self._check_open(record)
+        self._raise_unless_may_decide(session, record, actor, four_eyes=False)
         if not isinstance(username, str) or not username.strip():
             raise InvalidInput(fields={"user": FieldError("required" if username in (None, "") else "not_string")})
         comment = self._clean_comment(comment, required=False)
-        self._check_open(record)
-        self._raise_unless_may_decide(session, record, actor, four_eyes=False)
         data: dict[str, Any] = {}
         if record.assignee_id not in (None, actor.id):
             data.update(self._holder_or_substitute(session, record, actor))
