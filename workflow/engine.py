@@ -717,13 +717,13 @@ class Engine:
     def _holder_reason(self, session: Session, case: _AnyCase, t: Transition, actor: Actor,
                        today: date) -> tuple[Reason | None, tuple[Holder, Delegation] | None]:
         """A claimed decision is its holder's, or their substitute's while a delegation lasts; a step of
-        another role (a preparer's objection while the reviewer holds the decision) or a way out open at every
-        step (withdrawal) is not the claim's."""
+        another role or organisation (a preparer's objection while the reviewer holds the decision) or a way out
+        open at every step (withdrawal) is not the claim's."""
         if case.assignee_id is None or case.assignee_id == actor.id or t.way == "leave":
             return None, None
         holder = find_holder(session, case.assignee_id)
-        if holder is None or holder.role != actor.role:
-            return None, None
+        if holder is None or holder.role != actor.role or holder.org_id != actor.org_id:
+            return None, None  # (a holder since moved to another organisation or role holds nothing here)
         delegation = self.acting_for(session, holder, actor, today)
         if delegation is not None:
             return None, (holder, delegation)

@@ -246,3 +246,23 @@ def test_two_reviewers_claim_at_once_exactly_one_wins(app, api, tree, db, submit
                                                   AuditEntry.trigger == "claim").count()
     assert claims == 1
     assert verified(api, tree)
+
+
+def test_a_claim_holds_its_roles_steps_only(api, tree, fire, make_user, found, engine):
+    """During a hardship posting the enterprise union's reviewer holds the decision: the preparer still records
+    an objection (a step of another role), another reviewer of the union does not."""
+    from workflows.hardship.tests.support import application
+
+    found("ENT-L", 50)
+    rev_a, rev_b = make_user("ent_a", "reviewer", "ENT-L"), make_user("ent_b", "reviewer", "ENT-L")
+    case_id = api.post("/cases", tree["prep"], {"workflow": "hardship", "org": "ENT-L",
+                                                "data": application()}).get_json()["id"]
+    fire(tree["prep"], case_id, "submit")
+    fire(rev_a, case_id, "approve_review")
+    fire(rev_a, case_id, "start_posting", {"posted_on": engine.today().isoformat()})
+    assert post(api, rev_a, case_id, "claim").status_code == 200
+    case = fire(tree["prep"], case_id, "object", {"text": "收入填报不实"})
+    assert (case["state"], case["assignee"]) == ("posting", "ent_a")  # a self-loop keeps the claim
+    error = fire(rev_b, case_id, "object", {"text": "另一条异议"}, expect=403)["error"]
+    assert error["code"] == "assigned_to_other"
+    assert verified(api, tree)
