@@ -275,8 +275,8 @@ def owns(session: Session, user_id: int, notification_id: int) -> bool:
 
 # -- what a step tells the people it concerns -------------------------------------
 
-RETURNED, WAITING, DECIDED = "returned", "waiting", "decided"
-STEP_KINDS = (RETURNED, WAITING, DECIDED)
+RETURNED, WAITING, DECIDED, ASSIGNED = "returned", "waiting", "decided", "assigned"
+STEP_KINDS = (RETURNED, WAITING, ASSIGNED, DECIDED)
 ALL_KINDS = (*DEADLINE_KINDS, *STEP_KINDS)
 
 
@@ -335,3 +335,12 @@ def set_notification_settings(session: Session, user: User, email: str | None, *
     session.flush()
     _user_entry(session, user, "update_user", {"changes": changes}, user.username, user.role)
     return changes
+
+
+def notify_assigned(session: Session, engine: Engine, case: Any, actor: Any, user_id: int, comment: str) -> None:
+    """A decision assigned (指派) to someone tells them, by whom and why (an engine assign listener)."""
+    person = session.execute(select(User.id, User.email, User.notify_off).where(User.id == user_id)).first()
+    if person is not None:
+        notify(session, [person], ASSIGNED, case.id, {"title": case.title or "", "workflow": case.workflow,
+                                                      "org": case.org.name, "by": actor.username,
+                                                      "comment": comment or ""})

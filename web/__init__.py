@@ -55,9 +55,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         extra = tuple(app.config.get("UNIONFLOW_WORKFLOW_PACKAGES") or ())
         catalog = checked_catalog(extra=extra) if extra else default_catalog()
     engine = Engine(catalog, app.config["UNIONFLOW_PROFILE"], clock=app.config.get("UNIONFLOW_CLOCK"))
-    from services.work import notify_step
+    from services.work import notify_assigned, notify_step
 
     engine.step_listeners.append(notify_step)  # returned, waiting, decided: in the inbox of those concerned
+    engine.assign_listeners.append(notify_assigned)  # assigned to you
     app.extensions["unionflow.db"] = db
     app.extensions["unionflow.engine"] = engine
 
@@ -69,13 +70,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from . import (admin, api, audit_api, audit_views, auth, bulk, cases, cli, pages, people, reports, reports_api,
-                   waiting, workflow_pages)
+    from . import (admin, api, audit_api, audit_views, auth, bulk, cases, cli, delegations, pages, people, reports,
+                   reports_api, waiting, workflow_pages)
 
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(bulk.bp)
+    app.register_blueprint(delegations.bp)
     app.register_blueprint(audit_views.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(openapi.bp)

@@ -33,6 +33,7 @@ from workflow import (
     NotFound,
     WorkflowError,
     can_view,
+    delegations_of,
     error_message,
     list_cases,
 )
@@ -41,7 +42,7 @@ from . import bulk
 from .extensions import csrf, get_db, get_engine
 from .i18n import error_payload, lang
 from .json_depth import MAX_DEPTH, too_deep
-from .present import case_json, definition_json, entry_json, org_json, sees_personal_data
+from .present import case_json, definition_json, delegation_json, entry_json, org_json, sees_personal_data
 from .statuses import status_of
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -413,6 +414,86 @@ def post_tasks_bulk(db: Database, actor: Actor) -> Response:
     trigger, comment, picks, decided_on = bulk.read_request(read_json())
     results = bulk.decide_each(db, get_engine(), actor, trigger, comment, picks, decided_on)
     return respond({"results": [r.as_json() for r in results]})
+
+
+def _version_body(session: Session, actor: Actor, case_id: int, allowed: set[str]) -> dict[str, Any]:
+    """The body of a write on a case: `version` (optional, an integer) and the fields `allowed`."""
+    body = read_json()
+    fields: dict[str, FieldError] = {}
+    version = body.get("version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        fields["version"] = FieldError("not_integer")
+    fields.update({k: FieldError("unknown_field") for k in sorted(set(body) - allowed - {"version"})})
+    if fields:
+        _visible_case(session, actor, case_id)  # an unknown case stays unknown, whatever the body says
+        raise InvalidInput(fields=fields)
+    return body
+
+
+@bp.post("/cases/<int:case_id>/claim")
+@endpoint(write=True)
+def post_claim(session: Session, actor: Actor, case_id: int) -> Response:
+    """认领 `{"version"}`: the caller takes the decision the case waits for; others of the union get 403
+    `assigned_to_other` until it is released or the case moves on."""
+    body = _version_body(session, actor, case_id, set())
+    engine = get_engine()
+    case = engine.claim(session, case_id, actor, body.get("version"))
+    return AfterCommit(lambda read: respond(case_json(read, engine, case, actor)))
+
+
+@bp.post("/cases/<int:case_id>/release")
+@endpoint(write=True)
+def post_release(session: Session, actor: Actor, case_id: int) -> Response:
+    """释放 `{"version"}`: the holder (or their substitute) gives the decision back to the union."""
+    body = _version_body(session, actor, case_id, set())
+    engine = get_engine()
+    case = engine.release(session, case_id, actor, body.get("version"))
+    return AfterCommit(lambda read: respond(case_json(read, engine, case, actor)))
+
+
+@bp.post("/cases/<int:case_id>/assign")
+@endpoint(write=True)
+def post_assign(session: Session, actor: Actor, case_id: int) -> Response:
+    """指派 `{"user", "comment", "version"}`: to a colleague of the same organisation and role."""
+    body = _version_body(session, actor, case_id, {"user", "comment"})
+    engine = get_engine()
+    case = engine.assign(session, case_id, actor, body.get("user"), body.get("comment") or "", body.get("version"))
+    return AfterCommit(lambda read: respond(case_json(read, engine, case, actor)))
+
+
+@bp.get("/delegations")
+@endpoint()
+def get_delegations(session: Session, actor: Actor) -> Response:
+    """The caller's delegations (代理), given and received, newest first."""
+    today = get_engine().today()
+    return respond({"items": [delegation_json(d, today) for d in delegations_of(session, actor)]})
+
+
+@bp.post("/delegations")
+@endpoint(write=True)
+def post_delegation(session: Session, actor: Actor) -> Response:
+    """`{"to", "starts_on", "ends_on"}`: `to` (same organisation and role) may take the caller's decisions in
+    that period, both days included."""
+    body = read_json()
+    unknown = set(body) - {"to", "starts_on", "ends_on"}
+    if unknown:
+        raise InvalidInput(fields={k: FieldError("unknown_field") for k in sorted(unknown)})
+    engine = get_engine()
+    delegation_id = engine.delegate(session, actor, body.get("to"), body.get("starts_on"), body.get("ends_on")).id
+    return AfterCommit(lambda read: respond(_delegation(read, actor, delegation_id), 201))
+
+
+@bp.post("/delegations/<int:delegation_id>/end")
+@endpoint(write=True)
+def post_end_delegation(session: Session, actor: Actor, delegation_id: int) -> Response:
+    """The delegator ends a delegation early: from now the substitute no longer stands in."""
+    get_engine().end_delegation(session, actor, delegation_id)
+    return AfterCommit(lambda read: respond(_delegation(read, actor, delegation_id)))
+
+
+def _delegation(session: Session, actor: Actor, delegation_id: int) -> dict[str, Any]:
+    found = next(d for d in delegations_of(session, actor) if d.id == delegation_id)
+    return delegation_json(found, get_engine().today())
 
 
 @bp.get("/cases/<int:case_id>/audit")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -14,7 +15,19 @@ from sqlalchemy.orm import Session
 from wtforms import HiddenField, SelectField, TextAreaField
 
 import audit
-from workflow import Actor, Case, Organisation, WorkflowError, can_view, list_cases, review_queue, visible_orgs
+from workflow import (
+    ON_BEHALF_OF,
+    Actor,
+    Case,
+    Organisation,
+    User,
+    WorkflowError,
+    can_view,
+    colleagues,
+    list_cases,
+    review_queue,
+    visible_orgs,
+)
 
 from .bulk import BulkForm, queue_bulk
 from .diagram import workflow_svg
@@ -26,7 +39,7 @@ from .listing import page_number as _page
 from .people import load_people
 from .org_names import ORG_KEYS, remember_entries
 from .present import case_data, entry_json, sees_personal_data
-from .progress import actor_names, progress
+from .progress import progress
 from .steps import BusinessDate, explain, sent_date, serve, shown_date
 from .templating import definition_labels, review_states
 from .waiting import waiting_for, waiting_note
@@ -128,6 +141,89 @@ def reassign(case_id: int) -> Any:
     return redirect(url_for("cases.show", case_id=case_id))
 
 
+class HandleForm(FlaskForm):
+    """认领 / 释放 / 指派 on the case page: the version the page showed, and for an assignment the colleague."""
+
+    user = SelectField(_l("指派给"), validate_choice=False)
+    version = HiddenField()
+
+
+def _version(form: HandleForm) -> int | None:
+    return int(form.version.data) if (form.version.data or "").isdigit() else None
+
+
+def _handle(case_id: int, act: Any, done: str) -> Any:
+    """One of claim, release, assign through the engine; its refusal explained in place on the case page."""
+    form = HandleForm()
+    if not form.validate_on_submit():
+        return show(case_id, handling_errors=[_("表单已过期，请刷新后重试。")], status=400)
+    try:
+        with get_db().write() as session:
+            act(session, form)
+    except WorkflowError as err:
+        outcome = explain(err)
+        if outcome.status == 404:
+            abort(404)
+        return show(case_id, handling_errors=[*outcome.messages, *outcome.fields.values()], status=outcome.status)
+    flash(done, "success")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/claim")
+@login_required
+def claim(case_id: int) -> Any:
+    """认领: the reviewer takes the decision the case waits for."""
+    actor = _actor()
+    return _handle(case_id, lambda session, form: get_engine().claim(session, case_id, actor, _version(form)),
+                   _("已认领，由您办理"))
+
+
+@bp.post("/cases/<int:case_id>/release")
+@login_required
+def release(case_id: int) -> Any:
+    """释放: the holder gives the decision back to the organisation."""
+    actor = _actor()
+    return _handle(case_id, lambda session, form: get_engine().release(session, case_id, actor, _version(form)),
+                   _("已释放，本组织的同事均可办理"))
+
+
+@bp.post("/cases/<int:case_id>/assign")
+@login_required
+def assign(case_id: int) -> Any:
+    """指派给…: to a colleague of the same organisation and role."""
+    actor = _actor()
+    return _handle(case_id, lambda session, form: get_engine().assign(session, case_id, actor, form.user.data or "",
+                                                                       "", _version(form)),
+                   _("已指派"))
+
+
+def handling_of(session: Session, actor: Actor, case: Case) -> dict[str, Any]:
+    """办理人 on the case page: who holds the decision, what the person may do about it, and the form."""
+    found = get_engine().handling(session, case, actor)
+    form = None
+    if found.claim or found.release or found.assign:
+        form = HandleForm(formdata=None)
+        form.version.data = str(case.version)
+        holder_id = found.holder.id if found.holder is not None else None
+        people = [u for u in colleagues(session, actor) if u.id != holder_id]
+        if holder_id is not None and holder_id != actor.id:
+            people.insert(0, session.get(User, actor.id))
+        form.user.choices = [(u.username, u.display_name or u.username) for u in people if u is not None]
+        if not form.user.choices:  # nobody to hand it to
+            found = replace(found, assign=False)
+    return {"handling": found, "handle_form": form}
+
+
+def actor_names(session: Session, entries: list[dict[str, Any]]) -> dict[str, str]:
+    """The display names of the people the entries name: who acted, and for whom a substitute acted."""
+    usernames = {e["actor"] for e in entries}
+    usernames |= {e["data"][ON_BEHALF_OF] for e in entries
+                  if isinstance(e["data"], dict) and isinstance(e["data"].get(ON_BEHALF_OF), str)}
+    rows = session.execute(select(User.username, User.display_name).where(User.username.in_(usernames))) \
+        if usernames else []
+    return {username: name or username for username, name in rows}
+
+
 def _creatable(actor: Actor) -> list[str]:
     engine = get_engine()
     return [name for name, d in engine.catalog.definitions.items() if actor.role in d.creation.roles]
@@ -186,7 +282,8 @@ def new(workflow: str) -> Any:
 
 @bp.get("/cases/<int:case_id>")
 @login_required
-def show(case_id: int, reassign_errors: list[str] | None = None, status: int = 200) -> Any:
+def show(case_id: int, reassign_errors: list[str] | None = None, status: int = 200,
+         handling_errors: list[str] | None = None) -> Any:
     actor = _actor()
     engine = get_engine()
     with get_db().read() as session:
@@ -213,8 +310,9 @@ def show(case_id: int, reassign_errors: list[str] | None = None, status: int = 2
         shown = panel.build(CaseView(session, engine, actor, case, definition, data, entries, available, overdue)) \
             if panel else None
         following = next_in_queue(session, actor, case) if not any(a.allowed for a in available) else None
-        steps = None if panel is not None and panel.progress else \
-            progress(definition, case, entries, names=actor_names(session, entries))
+        handled = handling_of(session, actor, case)
+        names = actor_names(session, entries)
+        steps = None if panel is not None and panel.progress else progress(definition, case, entries, names=names)
         return render_template(
             "cases/show.html", case=case, definition=definition, data=data, entries=entries,
             available=available, reason_message=reason_message, svg=svg, overdue=overdue,
@@ -223,6 +321,7 @@ def show(case_id: int, reassign_errors: list[str] | None = None, status: int = 2
             reassign_form=reassign_form, reassign_errors=reassign_errors or [], next_case=following,
             deadline=engine.deadline_status(case),
             progress=steps,
+            handling_errors=handling_errors or [], names=names, **handled,
         ), status
 
 

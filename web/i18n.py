@@ -39,7 +39,8 @@ KIND_LABELS = {
 # the deadline alerts (办理时限, domain.md §6) and the other notifications of the inbox
 ALERT_LABELS = {"due_soon": ("即将到期", "Due soon"), "overdue": ("已逾期", "Overdue"),
                 "escalated": ("逾期上报", "Escalated"), "returned": ("被退回", "Returned"),
-                "waiting": ("待办理", "Waiting for you"), "decided": ("已办结", "Decided")}
+                "waiting": ("待办理", "Waiting for you"), "assigned": ("指派给您", "Assigned to you"),
+                "decided": ("已办结", "Decided")}
 UNION_STATUS_LABELS = {"none": ("未建会", "No union"), "founding": ("筹建中", "Founding"),
                        "founded": ("已建会", "Founded")}
 

@@ -196,6 +196,71 @@ def paths(catalog: Catalog) -> dict[str, Any]:
             "responses": {"200": _json({"type": "object", "properties": {"id": INT, "read": {"type": "boolean"}}},
                                        "marked read"), **_errors(401, 404)},
         }},
+        "/cases/{case_id}/claim": {"post": {
+            "operationId": "post_claim", "tags": ["cases", "work"],
+            "summary": "Claim the decision the case waits for (认领)",
+            "description": ("A user who may take one of the decisions the case waits for (role, competent "
+                            "organisation, four eyes) holds it until they release it, hand it on or the case's "
+                            "state changes; meanwhile a step of it by anyone else of their role is 403 "
+                            "`assigned_to_other`, naming the holder. Claiming what one holds changes nothing; what "
+                            "another holds is 403 `assigned_to_other`. An audit entry `claim`."),
+            "parameters": [CASE_ID],
+            "requestBody": _body(ref("VersionOnly")),
+            "responses": {"200": _json(ref("Case"), "the case, with its `assignee`"),
+                          **_errors(*WRITE_ERRORS, 403, 404, 409)},
+        }},
+        "/cases/{case_id}/release": {"post": {
+            "operationId": "post_release", "tags": ["cases", "work"],
+            "summary": "Release a claimed decision (释放): its holder or their substitute",
+            "description": ("An unclaimed decision is 409 (`not_claimed`); someone else's 403 "
+                            "`assigned_to_other`. An audit entry `release`."),
+            "parameters": [CASE_ID],
+            "requestBody": _body(ref("VersionOnly")),
+            "responses": {"200": _json(ref("Case"), "the case, unclaimed"), **_errors(*WRITE_ERRORS, 403, 404, 409)},
+        }},
+        "/cases/{case_id}/assign": {"post": {
+            "operationId": "post_assign", "tags": ["cases", "work"],
+            "summary": "Assign the decision to a colleague of the same organisation and role (指派)",
+            "description": ("By a user who may take the decision (four eyes aside) and, when it is held, by its "
+                            "holder or their substitute; to an active colleague of the same organisation and role "
+                            "who may decide it (422 `assignee_unknown`, `assignee_other_org`, "
+                            "`assignee_other_role`, `assignee_cannot_decide`). An audit entry `assign`."),
+            "parameters": [CASE_ID],
+            "requestBody": _body(ref("Assignment")),
+            "responses": {"200": _json(ref("Case"), "the case, held by the colleague"),
+                          **_errors(*WRITE_ERRORS, 403, 404, 409, 422)},
+        }},
+        "/delegations": {
+            "get": {
+                "operationId": "get_delegations", "tags": ["work"],
+                "summary": "The caller's absence delegations (代理), given and received, newest first",
+                "responses": {"200": _json(ref("Delegations"), "the delegations"), **_errors(401)},
+            },
+            "post": {
+                "operationId": "post_delegation", "tags": ["work"],
+                "summary": "Name a substitute for a period (代理)",
+                "description": ("From `starts_on` to `ends_on`, both included, `to` (an active colleague of the "
+                                "caller's organisation and role) may take the decisions claimed by or assigned to "
+                                "the caller; the entry of such a decision records `on_behalf_of`. Dates are "
+                                "YYYY-MM-DD (else 400 naming each field); every failed rule is listed at once "
+                                "(422: `delegate_to_self`, `delegate_unknown`, `delegate_other_org`, "
+                                "`delegate_other_role`, `delegation_ends_before_start`, `delegation_starts_in_past`, "
+                                "`delegation_overlaps`). An audit entry `delegate` of the caller."),
+                "requestBody": _body(ref("DelegationCreate")),
+                "responses": {"201": _json(ref("Delegation"), "the delegation"),
+                              **_errors(*WRITE_ERRORS, 403, 422)},
+            },
+        },
+        "/delegations/{delegation_id}/end": {"post": {
+            "operationId": "post_end_delegation", "tags": ["work"],
+            "summary": "End one's delegation early",
+            "description": ("The request body is ignored. From now the substitute no longer stands in; a delegation "
+                            "that is over is 409 (`delegation_over`), someone else's 404. An audit entry "
+                            "`end_delegation` of the caller."),
+            "parameters": [_path("delegation_id", ID, "the delegation's id")],
+            "responses": {"200": _json(ref("Delegation"), "the delegation, ended"),
+                          **_errors(401, 404, 409, 413)},
+        }},
         "/cases/{case_id}/audit": {"get": {
             "operationId": "get_case_audit", "tags": ["cases", "audit"],
             "summary": "The case's audit entries, oldest first",

@@ -212,6 +212,37 @@ def schemas(catalog: Catalog) -> dict[str, Any]:
                 },
             }}},
         },
+        "VersionOnly": {
+            "type": "object", "additionalProperties": False,
+            "properties": {"version": {"type": "integer", "description": "apply only to this version of the case "
+                                                                        "(else 409)"}},
+        },
+        "Assignment": {
+            "type": "object", "additionalProperties": False, "required": ["user"],
+            "properties": {
+                "user": {"type": "string", "minLength": 1, "description": "the colleague's username"},
+                "comment": {"type": "string", "description": "a note for the colleague (optional)"},
+                "version": {"type": "integer", "description": "apply only to this version of the case (else 409)"},
+            },
+        },
+        "DelegationCreate": {
+            "type": "object", "additionalProperties": False, "required": ["to", "starts_on", "ends_on"],
+            "properties": {"to": {"type": "string", "minLength": 1, "description": "the substitute's username"},
+                           "starts_on": DAY, "ends_on": DAY},
+        },
+        "Delegation": {
+            "type": "object",
+            "required": ["id", "from", "to", "starts_on", "ends_on", "ended_at", "active"],
+            "properties": {
+                "id": INT, "from": STRING, "from_name": STRING, "to": STRING, "to_name": STRING,
+                "starts_on": DAY, "ends_on": DAY, "ended_at": nullable(TIME),
+                "active": {"type": "boolean", "description": "the substitute stands in today"},
+            },
+        },
+        "Delegations": {
+            "type": "object", "required": ["items"],
+            "properties": {"items": {"type": "array", "items": ref("Delegation")}},
+        },
         "Available": {
             "type": "object", "required": ["trigger", "dest", "allowed", "reasons"],
             "properties": {"trigger": STRING, "dest": STRING, "label": STRING, "allowed": {"type": "boolean"},
@@ -234,6 +265,9 @@ def schemas(catalog: Catalog) -> dict[str, Any]:
                 "due_on": {**nullable(DAY), "description": "the deadline of the step the case waits for (办理时限)"},
                 "deadline": {"type": ["string", "null"], "enum": ["due_soon", "overdue", "escalated", None],
                              "description": "where that deadline stands today"},
+                "assignee": {**nullable(STRING), "description": "who holds the decision the case waits for "
+                                                                "(claimed or assigned), or null"},
+                "assignee_name": nullable(STRING),
                 "available": {"type": "array", "items": ref("Available")},
             },
         },
@@ -263,7 +297,7 @@ def schemas(catalog: Catalog) -> dict[str, Any]:
         "Notification": {
             "type": "object", "required": ["id", "kind", "case", "text", "at", "read"],
             "properties": {"id": INT, "kind": {"type": "string", "enum": ["due_soon", "overdue", "escalated",
-                                                                          "returned", "waiting", "decided"]},
+                                                                          "returned", "waiting", "assigned", "decided"]},
                            "kind_label": STRING, "case": nullable(INT), "text": STRING, "at": TIME,
                            "read": {"type": "boolean"}},
         },

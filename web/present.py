@@ -11,7 +11,18 @@ from sqlalchemy.orm import Session
 from audit import AuditEntry
 from audit.chain import format_at
 from definitions import thaw
-from workflow import DECIDED_ON, Actor, Case, Engine, Organisation, can_see_personal_data, mask
+from workflow import (
+    DECIDED_ON,
+    Actor,
+    Case,
+    Delegation,
+    Engine,
+    Organisation,
+    can_see_personal_data,
+    delegation_active,
+    find_holder,
+    mask,
+)
 
 from .i18n import reason_message, text
 
@@ -57,6 +68,9 @@ def case_json(session: Session, engine: Engine, case: Case, actor: Actor, with_a
         "due_on": case.due_on.isoformat() if case.due_on is not None else None,
         "deadline": engine.deadline_status(case),
     }
+    holder = find_holder(session, case.assignee_id)  # 办理人: who claimed or was assigned the decision
+    out["assignee"] = holder.username if holder is not None else None
+    out["assignee_name"] = holder.name if holder is not None else None
     if with_available:
         out["available"] = [
             {
@@ -153,3 +167,17 @@ def _titled(item: dict[str, Any]) -> dict[str, Any]:
     if isinstance(title, dict):
         return {**item, "title": text(title, item.get("id", "")), "label": {"zh": title.get("zh"), "en": title.get("en")}}
     return item
+
+
+def delegation_json(d: Delegation, today: Any) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "from": d.delegator.username,
+        "from_name": d.delegator.display_name or d.delegator.username,
+        "to": d.substitute.username,
+        "to_name": d.substitute.display_name or d.substitute.username,
+        "starts_on": d.starts_on.isoformat(),
+        "ends_on": d.ends_on.isoformat(),
+        "ended_at": iso(d.ended_at),
+        "active": delegation_active(d, today),
+    }

@@ -13,6 +13,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "forbidden": 403,
     "not_competent": 403,
     "four_eyes": 403,
+    "assigned_to_other": 403,
     "not_found": 404,
     "invalid_state": 409,
     "stale_version": 409,

@@ -35,7 +35,7 @@ from .workflow_pages import CaseView, Summary
 from .templating import definition_labels
 
 # the engine's refusals for who is asking, not for what was sent
-AUTHORITY = frozenset({"forbidden", "not_competent", "four_eyes"})
+AUTHORITY = frozenset({"forbidden", "not_competent", "four_eyes", "assigned_to_other"})
 CONFIRM_FIRST = "此操作不可撤销，请勾选确认后再提交。"
 
 
@@ -201,9 +201,9 @@ def step_availability(session: Session, engine: Engine, case: Case, actor: Actor
                       transition: Transition) -> Availability | None:
     """The step's availability to the actor, None when the case does not stand where the step starts.
 
-    A POST to a step the engine refuses to the person asking (role, competence, four eyes) is answered
-    403 with the engine's reason here, before its form is read: that form's errors would be beside the
-    point. Where the case does not stand at the step only the role is known. The engine checks again
+    A POST to a step the engine refuses to the person asking (role, competence, four eyes, a decision
+    claimed by someone else) is answered 403 with the engine's reason here, before its form is read: that
+    form's errors would be beside the point. Where the case does not stand at the step only the role is known. The engine checks again
     when the step is fired; this only orders the answers.
     """
     availability = next((a for a in engine.available(session, case, actor) if a.trigger == transition.trigger), None)

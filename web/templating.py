@@ -57,6 +57,12 @@ ADMIN_TRIGGERS = {
     "attach": _l("上传材料"),
     "remind": _l("办理提醒"),
     "escalate": _l("逾期上报"),
+    "reassign": _l("转办审批"),
+    "claim": _l("认领"),
+    "release": _l("释放"),
+    "assign": _l("指派"),
+    "delegate": _l("委托代理"),
+    "end_delegation": _l("提前结束代理"),
 }
 SUBJECT_LABELS = {"case": _l("案件"), "attachment": _l("材料"), "org": _l("组织"), "user": _l("用户")}
 # keys that the engine adds to an entry's data
@@ -71,7 +77,10 @@ ENTRY_KEYS = {"computed": _l("系统计算"), "alert": _l("提醒类型"), "due_
               "file": _l("导入文件"), "row": _l("行号"), "union_status": _l("建会状态"),
               "member_count": _l("会员人数"), "case_id": _l("案件编号"), "attachment_id": _l("材料编号"),
               "material": _l("材料"), "filename": _l("文件名"), "size": _l("大小（字节）"),
-              "content_type": _l("文件类型"), "sha256": _l("SHA-256"), "code": _l("组织代码")}
+              "content_type": _l("文件类型"), "sha256": _l("SHA-256"), "code": _l("组织代码"),
+              "assignee": _l("办理人"), "previous_assignee": _l("原办理人"), "on_behalf_of": _l("代理"),
+              "delegation": _l("代理编号"), "previous_competent_org": _l("原审批单位"), "to": _l("代理人"),
+              "starts_on": _l("开始日期"), "ends_on": _l("结束日期"), "ended_on": _l("提前结束于")}
 
 
 def review_states() -> dict[str, list[str]]:

@@ -31,6 +31,7 @@ from workflow import (
     NotFound,
     Page,
     User,
+    find_holder,
     task_list,
 )
 
@@ -105,7 +106,7 @@ def task_json(session: Session, engine: Engine, case: Case, returned: dict[str, 
         "due_on": case.due_on.isoformat() if case.due_on else None,
         "due_soon": deadline == "due_soon",
         "overdue": deadline in ("overdue", "escalated"),
-        "assignee": None,
+        "assignee": holder.username if (holder := find_holder(session, case.assignee_id)) else None,
         "returned": returned,
     }
 
@@ -171,6 +172,8 @@ def notification_text(kind: str, params: dict[str, Any]) -> str:
         return _("%(title)s被退回：%(comment)s", title=title, comment=params.get("comment") or _("（未说明理由）"))
     if kind == "waiting":
         return _("%(title)s等待您办理", title=title)
+    if kind == "assigned":
+        return _("%(title)s已指派给您办理", title=title) + (f"：{params['comment']}" if params.get("comment") else "")
     if kind == "decided":
         return _("%(title)s已办结", title=title)
     return title

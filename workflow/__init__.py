@@ -13,12 +13,29 @@ from .deadlines import KINDS as DEADLINE_KINDS
 from .deadlines import due_on as deadline_of
 from .deadlines import reached as deadline_alerts
 from .deadlines import rule_for as deadline_rule
-from .engine import DECIDED_ON, SYSTEM, Actor, Availability, Engine, Waiting, ancestors_of, can_view, can_view_case
+from .delegations import active as delegation_active
+from .delegations import colleagues, delegations_of
+from .engine import (
+    DECIDED_ON,
+    ON_BEHALF_OF,
+    SYSTEM,
+    Actor,
+    Availability,
+    Engine,
+    Handling,
+    Holder,
+    Waiting,
+    ancestors_of,
+    can_view,
+    can_view_case,
+    find_holder,
+)
 from .entities import EntityChange, EntityType
 from .entities import create as create_entity
 from .entities import register as register_entity
 from .entities import update as update_entity
 from .errors import (
+    AssignedToOther,
     FieldError,
     Forbidden,
     FourEyes,
@@ -34,7 +51,7 @@ from .errors import (
 from .idnumber import check_character as id_number_check_character
 from .idnumber import id_number_problem, is_valid_id_number, mask_id_number
 from .messages import error_message, field_message
-from .models import ORG_KINDS, ROLES, UNION_STATUSES, ApiToken, Case, CaseParty, Organisation, User
+from .models import ORG_KINDS, ROLES, UNION_STATUSES, ApiToken, Case, CaseParty, Delegation, Organisation, User
 from .privacy import can_see_personal_data, mask
 from .queries import (
     MAX_PAGE,
@@ -53,14 +70,15 @@ from .workdays import Calendar, as_date
 
 __all__ = [
     "CREDIT_CODE_ALPHABET", "DEADLINE_KINDS", "DECIDED_ON", "DEFAULT_DUE_SOON_WORKING_DAYS", "ESCALATED",
-    "MAX_PAGE", "MAX_PER_PAGE", "ORG_KINDS", "ROLES", "SYSTEM", "UNION_STATUSES", "Actor", "ApiToken",
-    "Availability", "Calendar", "Case", "CaseParty", "Context", "Engine", "EntityChange", "EntityType",
-    "FieldError", "Forbidden", "FourEyes", "GuardFailed", "InvalidInput", "InvalidState", "NotCompetent",
-    "NotFound", "OrgFacts", "Organisation", "Outcome", "Page", "Reason", "StaleVersion", "UnknownTrigger", "User",
-    "Waiting", "WorkflowError", "ancestors_of", "as_date", "can_see_personal_data", "can_view", "can_view_case",
-    "checked_catalog", "condition", "create_entity", "credit_code_check_character", "deadline_alerts",
-    "deadline_of", "deadline_rule", "default_catalog", "effect", "error_message", "field_message", "guard",
-    "id_number_check_character", "id_number_problem", "is_valid_credit_code", "is_valid_id_number", "list_cases",
-    "mask", "mask_id_number", "org_digest", "org_state", "paginate", "register_entity", "review_queue", "task_list",
-    "update_entity", "user_state", "visible_cases", "visible_orgs",
+    "MAX_PAGE", "MAX_PER_PAGE", "ON_BEHALF_OF", "ORG_KINDS", "ROLES", "SYSTEM", "UNION_STATUSES", "Actor",
+    "ApiToken", "AssignedToOther", "Availability", "Calendar", "Case", "CaseParty", "Context", "Delegation",
+    "Engine", "EntityChange", "EntityType", "FieldError", "Forbidden", "FourEyes", "GuardFailed", "Handling",
+    "Holder", "InvalidInput", "InvalidState", "NotCompetent", "NotFound", "OrgFacts", "Organisation", "Outcome",
+    "Page", "Reason", "StaleVersion", "UnknownTrigger", "User", "Waiting", "WorkflowError", "ancestors_of",
+    "as_date", "can_see_personal_data", "can_view", "can_view_case", "checked_catalog", "colleagues", "condition",
+    "create_entity", "credit_code_check_character", "deadline_alerts", "deadline_of", "deadline_rule",
+    "default_catalog", "delegation_active", "delegations_of", "effect", "error_message", "field_message",
+    "find_holder", "guard", "id_number_check_character", "id_number_problem", "is_valid_credit_code",
+    "is_valid_id_number", "list_cases", "mask", "mask_id_number", "org_digest", "org_state", "paginate",
+    "register_entity", "review_queue", "task_list", "update_entity", "user_state", "visible_cases", "visible_orgs",
 ]

@@ -49,12 +49,17 @@ from .competence import FIXED, RULES, OrgNode
 from .deadlines import DEFAULT_DUE_SOON_WORKING_DAYS, ESCALATED, rule_for
 from .deadlines import due_on as deadline_of
 from .deadlines import status as deadline_status_of
+from .delegations import acting_for as active_delegation
+from .delegations import delegate as delegate_to
+from .delegations import end_delegation as end_delegation_of
+from .delegations import find_active_user
 from .entities import ENTITIES, Applied, EntityChange, append_entries
 from .entities import apply as apply_entities
 from .entities import check as check_entities
 from .entities import subjects as entity_subjects
 from .entities import verify_entities as verify_entity_rows
 from .errors import (
+    AssignedToOther,
     FieldError,
     Forbidden,
     FourEyes,
@@ -67,7 +72,7 @@ from .errors import (
     UnknownTrigger,
 )
 from .machine import DefinitionMachine, machine_for
-from .models import Case, CaseParty, Organisation
+from .models import Case, CaseParty, Delegation, Organisation, User
 from .records import CaseRecord, OrgRecord, load_case, load_parties, orgs_by_id, save_case, update_org
 from .rows import CASE_DIGEST, ORG, case_digest, case_subjects, org_digest, org_subjects, user_subjects
 from .rows import ORG_FIELDS as ORG_ROW_FIELDS
@@ -79,12 +84,50 @@ CASE = "case"
 DECIDED_ON = "decided_on"  # the entry data's key of the step's business date
 SYSTEM = "system"  # the actor and role of the entries the system writes itself (reminders, escalations)
 # what `_entry_data` adds to a step's recorded data in its entry
-_ENGINE_KEYS = frozenset({"computed", "org", "entities", "competent_org", DECIDED_ON, CASE_DIGEST})
+ON_BEHALF_OF = "on_behalf_of"  # the entry data's key naming the delegator a substitute acted for
+_ENGINE_KEYS = frozenset({"computed", "org", "entities", "competent_org", DECIDED_ON, CASE_DIGEST, ON_BEHALF_OF,
+                          "delegation"})
 # the engine reads models and the hot path's records alike (the same attribute names)
 _AnyCase: TypeAlias = "Case | CaseRecord"
 _AnyOrg: TypeAlias = "Organisation | OrgRecord"
 _ORG_ROW = Prepared(select(*(getattr(Organisation, f) for f in ORG_ROW_FIELDS))
                     .where(Organisation.id == bindparam("org_id")))
+_HOLDER = Prepared(select(User.id, User.username, User.display_name, User.role, User.org_id)
+                   .where(User.id == bindparam("user_id")))
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a case's decision (认领 or 指派)."""
+
+    id: int
+    username: str
+    display_name: str | None
+    role: str
+    org_id: int | None
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+
+@dataclass(frozen=True)
+class Handling:
+    """Who holds a case's decision, and what one person may do about it now."""
+
+    holder: Holder | None
+    waiting: bool  # the case is open and waits for a decision
+    substitute: bool  # the person stands in for the holder today (代理)
+    claim: bool
+    release: bool
+    assign: bool
+
+
+def find_holder(session: Session, user_id: int | None) -> Holder | None:
+    if user_id is None:
+        return None
+    row = _HOLDER.one_or_none(session, {"user_id": user_id})
+    return Holder(*row) if row is not None else None
 
 
 @dataclass(frozen=True)
@@ -202,8 +245,8 @@ def _record_digest(case: CaseRecord) -> str:
     """The row digest of a case as the step leaves it, over the JSON texts it read or wrote (`case.stored`)."""
     stored = case.stored
     return case_digest(case.workflow, case.definition_version, case.profile, case.org.id, case.competent_org_id,
-                       case.created_by_id, case.closed, case.decided_on, stored["data"], stored["facts"],
-                       stored["fired_by"])
+                       case.created_by_id, case.closed, case.decided_on, case.assignee_id, stored["data"],
+                       stored["facts"], stored["fired_by"])
 
 
 def _append_org_entry(session: Session, org_id: int, changes: dict[str, list[Any]], actor: Actor, trigger: str,
@@ -231,6 +274,9 @@ class Engine:
         # called at the end of every step, in its unit of work (e.g. the notifications of `services.work`):
         # listener(session, engine, case record, transition, actor, state before, comment)
         self.step_listeners: list[StepListener] = []
+        # called when a decision is assigned to someone else: listener(session, engine, case, actor, user id,
+        # comment)
+        self.assign_listeners: list[Callable[..., None]] = []
         self._waits: dict[str, dict[str, tuple[str, ...]]] | None = None
         self.entity_names = self._declared_entities(catalog)
 
@@ -538,6 +584,9 @@ class Engine:
         if entered:
             case.state, case.state_since = t.dest, now
             changed.update(("state", "state_since"))
+            if case.assignee_id is not None:  # the next decision is nobody's until claimed
+                case.assignee_id = None
+                changed.add("assignee_id")
         due = self._due_on(case, day, entered)
         if due != case.due_on:
             case.due_on = due
@@ -604,8 +653,9 @@ class Engine:
         self._check_role(t, actor)
         self._check_competence(session, record, t, actor)
         self._check_four_eyes(record, t, actor)
-        comment = self._check_comment(t, comment)
         today = today or self.today(record.profile)
+        acting = self._check_holder(session, record, t, actor, today)
+        comment = self._check_comment(t, comment)
         found = self.business_date(decided_on, today)
         clean, recorded = self._check_data_and_date(t.data, data, found)
         day = cast(date, found)
@@ -623,6 +673,8 @@ class Engine:
         entry = _entry_data(recorded, effects, record.org, applied, day)
         if t.fix_competent and record.competent_org is not None:
             entry["competent_org"] = record.competent_org.code
+        if acting is not None:  # a substitute's decision names both (代理)
+            entry[ON_BEHALF_OF], entry["delegation"] = acting[0].username, acting[1].id
         entry[CASE_DIGEST] = _record_digest(record)
         self._append_entries(session, record, actor, trigger, before, comment, entry, applied)
         org_changes = {k: [getattr(record.org, k), v] for k, v in effects.org.items() if getattr(record.org, k) != v}
@@ -664,11 +716,211 @@ class Engine:
         record.competent_org = orgs_by_id(session, [target.id])[target.id]
         record.updated_at = utcnow()
         record.version += 1
-        save_case(session, record, frozenset({"competent_org_id", "version", "updated_at"}))
-        self._append_entries(session, record, actor, "reassign", record.state, comment,
-                             {"competent_org": target.code, "previous_competent_org": current.code,
-                              CASE_DIGEST: _record_digest(record)}, [])
+        columns = {"competent_org_id", "version", "updated_at"}
+        data: dict[str, Any] = {"competent_org": target.code, "previous_competent_org": current.code}
+        holder = find_holder(session, record.assignee_id)
+        if holder is not None:  # the claim was the former organisation's
+            record.assignee_id = None
+            columns.add("assignee_id")
+            data["previous_assignee"] = holder.username
+        save_case(session, record, frozenset(columns))
+        data[CASE_DIGEST] = _record_digest(record)
+        self._append_entries(session, record, actor, "reassign", record.state, comment, data, [])
         return record
+
+    # -- who handles the decision: claim (认领), release (释放), assign (指派), delegation (代理) ----------
+    def _decisions(self, case: _AnyCase) -> list[Transition]:
+        """The steps the case waits for, one per trigger: those from its state, but the ways out open at every
+        step (a withdrawal)."""
+        seen: set[str] = set()
+        out = []
+        for t in self.definition_of(case).transitions_from(case.state):
+            if t.way != "leave" and t.trigger not in seen:
+                seen.add(t.trigger)
+                out.append(t)
+        return out
+
+    def _decide_reasons(self, session: Session, case: Case | CaseRecord, actor: Actor,
+                        four_eyes: bool = True) -> list[Reason]:
+        """Nothing when `actor` may take one of the decisions the case waits for (their role, their
+        organisation competent and, with `four_eyes`, not barred from it); else the first decision's reason."""
+        first: Reason | None = None
+        for t in self._decisions(case):
+            reason = self._role_reason(t, actor) or self._competence_reason(session, case, t, actor) \
+                or (self._four_eyes_reason(case, t, actor) if four_eyes else None)
+            if reason is None:
+                return []
+            first = first or reason
+        return [first or Reason("no_open_decision", {"state": case.state})]
+
+    def _raise_unless_may_decide(self, session: Session, case: CaseRecord, actor: Actor,
+                                 four_eyes: bool = True) -> None:
+        reasons = self._decide_reasons(session, case, actor, four_eyes)
+        if reasons:
+            raise {"forbidden": Forbidden, "not_competent": NotCompetent, "four_eyes": FourEyes}.get(
+                reasons[0].code, InvalidState)(reasons)
+
+    @staticmethod
+    def _assigned_reason(holder: Holder) -> Reason:
+        return Reason("assigned_to_other", {"assignee": holder.name, "assignee_username": holder.username})
+
+    def acting_for(self, session: Session, holder: Holder, actor: Actor,
+                   today: date | None = None) -> Delegation | None:
+        """The delegation by which `actor` stands in today for the holder of a decision: a substitute still of
+        the holder's organisation and role, within the period of a delegation not ended."""
+        if holder.org_id != actor.org_id or holder.role != actor.role:
+            return None
+        return active_delegation(session, holder.id, actor.id, today or self.today())
+
+    def _holder_reason(self, session: Session, case: _AnyCase, t: Transition, actor: Actor,
+                       today: date) -> tuple[Reason | None, tuple[Holder, Delegation] | None]:
+        """A claimed decision is its holder's, or their substitute's while a delegation lasts; a step of
+        another role or organisation (a preparer's objection while the reviewer holds the decision) or a way out
+        open at every step (withdrawal) is not the claim's."""
+        if case.assignee_id is None or case.assignee_id == actor.id or t.way == "leave":
+            return None, None
+        holder = find_holder(session, case.assignee_id)
+        if holder is None or holder.role != actor.role or holder.org_id != actor.org_id:
+            return None, None  # (a holder since moved to another organisation or role holds nothing here)
+        delegation = self.acting_for(session, holder, actor, today)
+        if delegation is not None:
+            return None, (holder, delegation)
+        return self._assigned_reason(holder), None
+
+    def _check_holder(self, session: Session, case: CaseRecord, t: Transition, actor: Actor,
+                      today: date) -> tuple[Holder, Delegation] | None:
+        reason, acting = self._holder_reason(session, case, t, actor, today)
+        if reason is not None:
+            raise AssignedToOther([reason])
+        return acting
+
+    @staticmethod
+    def _check_open(case: CaseRecord) -> None:
+        if case.closed:
+            raise InvalidState([Reason("invalid_state", {"state": case.state})])
+
+    def _holder_or_substitute(self, session: Session, case: CaseRecord, actor: Actor) -> dict[str, Any]:
+        """What an entry says of who acts when the decision is held by someone else: the substitute's
+        delegator; AssignedToOther when the actor is not their substitute."""
+        holder = find_holder(session, case.assignee_id)
+        if holder is None or holder.id == actor.id:
+            return {}
+        delegation = self.acting_for(session, holder, actor)
+        if delegation is None:
+            raise AssignedToOther([self._assigned_reason(holder)])
+        return {ON_BEHALF_OF: holder.username, "delegation": delegation.id}
+
+    def _set_assignee(self, session: Session, case: CaseRecord, actor: Actor, assignee_id: int | None,
+                      trigger: str, data: dict[str, Any], comment: str = "") -> CaseRecord:
+        """The case's new holder, an entry of the case with the row's digest (the version moves on, so that a
+        form opened before is stale)."""
+        case.assignee_id = assignee_id
+        case.updated_at = utcnow()
+        case.version += 1
+        save_case(session, case, frozenset({"assignee_id", "version", "updated_at"}))
+        data[CASE_DIGEST] = _record_digest(case)
+        self._append_entries(session, case, actor, trigger, case.state, comment, data, [])
+        if trigger == "assign" and assignee_id is not None and assignee_id != actor.id:
+            for listener in self.assign_listeners:  # in the same unit, as a step's listeners
+                listener(session, self, case, actor, assignee_id, comment)
+        return case
+
+    def claim(self, session: Session, case: Case | int, actor: Actor,
+              expected_version: int | None = None) -> CaseRecord:
+        """认领: the actor takes the decision the case waits for, which they may take (role, competence, four
+        eyes); while they hold it nobody else of their organisation and role fires it. Claiming what one holds
+        already changes nothing."""
+        record = self.load_for_update(session, _case_id(case), actor)
+        self._check_version(record, expected_version)
+        self._check_open(record)
+        self._raise_unless_may_decide(session, record, actor)
+        if record.assignee_id == actor.id:
+            return record
+        holder = find_holder(session, record.assignee_id)
+        if holder is not None:
+            raise AssignedToOther([self._assigned_reason(holder)])
+        return self._set_assignee(session, record, actor, actor.id, "claim", {"assignee": actor.username})
+
+    def release(self, session: Session, case: Case | int, actor: Actor,
+                expected_version: int | None = None) -> CaseRecord:
+        """释放: the holder (or their substitute) gives the decision back to the organisation."""
+        record = self.load_for_update(session, _case_id(case), actor)
+        self._check_version(record, expected_version)
+        self._check_open(record)
+        holder = find_holder(session, record.assignee_id)
+        if holder is None or holder.id != actor.id:  # who could never hold it is told so first
+            self._raise_unless_may_decide(session, record, actor, four_eyes=False)
+        if holder is None:
+            raise InvalidState([Reason("not_claimed")])
+        data: dict[str, Any] = {"previous_assignee": holder.username}
+        if holder.id != actor.id:
+            data.update(self._holder_or_substitute(session, record, actor))
+        return self._set_assignee(session, record, actor, None, "release", data)
+
+    def assign(self, session: Session, case: Case | int, actor: Actor, username: Any, comment: Any = "",
+               expected_version: int | None = None) -> CaseRecord:
+        """指派: someone who may take the decision (role and competence; four eyes bars deciding, not handing
+        on) gives it to a colleague of the same organisation and role who may decide it. A decision held by
+        someone else is theirs to hand on (or their substitute's)."""
+        record = self.load_for_update(session, _case_id(case), actor)
+        self._check_version(record, expected_version)
+        self._check_open(record)
+        self._raise_unless_may_decide(session, record, actor, four_eyes=False)
+        if not isinstance(username, str) or not username.strip():
+            raise InvalidInput(fields={"user": FieldError("required" if username in (None, "") else "not_string")})
+        comment = self._clean_comment(comment, required=False)
+        data: dict[str, Any] = {}
+        if record.assignee_id not in (None, actor.id):
+            data.update(self._holder_or_substitute(session, record, actor))
+        target = find_active_user(session, username)
+        name = username.strip()
+        reasons: list[Reason] = []
+        if target is None:
+            reasons.append(Reason("assignee_unknown", {"user": name}))
+        else:
+            shown = target.display_name or target.username
+            if target.org_id != actor.org_id:
+                reasons.append(Reason("assignee_other_org", {"user": shown}))
+            if target.role != actor.role:
+                reasons.append(Reason("assignee_other_role", {"user": shown, "role": actor.role}))
+            if not reasons:
+                barred = self._decide_reasons(session, record, Actor.of(target))
+                if barred:
+                    reasons.append(Reason("assignee_cannot_decide", {"user": shown,
+                                                                     "why": barred[0].code}))
+        if reasons:
+            raise GuardFailed(reasons)
+        assert target is not None
+        if target.id == record.assignee_id:
+            return record
+        previous = find_holder(session, record.assignee_id)
+        data["assignee"] = target.username
+        if previous is not None:
+            data["previous_assignee"] = previous.username
+        return self._set_assignee(session, record, actor, target.id, "assign", data, comment)
+
+    def handling(self, session: Session, case: Case, actor: Actor) -> Handling:
+        """Who holds the case's decision and what the actor may do about it now (for the case page): the same
+        checks as `claim`, `release` and `assign`."""
+        holder = find_holder(session, case.assignee_id)
+        waiting = not case.closed and bool(self._decisions(case))
+        may_take = waiting and not self._decide_reasons(session, case, actor, four_eyes=False)
+        own = holder is not None and holder.id == actor.id
+        substitute = bool(holder is not None and not own and may_take and self.acting_for(session, holder, actor))
+        return Handling(
+            holder=holder, waiting=waiting, substitute=substitute,
+            claim=waiting and holder is None and not self._decide_reasons(session, case, actor),
+            release=waiting and (own or substitute),
+            assign=may_take and (holder is None or own or substitute),
+        )
+
+    def delegate(self, session: Session, actor: Actor, to: Any, starts_on: Any, ends_on: Any) -> Delegation:
+        """代理: the actor's decisions may be taken by `to` (same organisation and role) from `starts_on` to
+        `ends_on`, both included (workflow.delegations)."""
+        return delegate_to(session, actor, to, starts_on, ends_on, self.today())
+
+    def end_delegation(self, session: Session, actor: Actor, delegation_id: Any) -> Delegation:
+        return end_delegation_of(session, actor, delegation_id, self.today())
 
     def _resolve_parties(self, session: Session, definition: Definition, org: Organisation,
                          clean: Mapping[str, Any]) -> list[tuple[Any, Organisation]]:
@@ -775,7 +1027,8 @@ class Engine:
         # the ORM stores each JSON column as json_dumps writes it: the same texts
         entry[CASE_DIGEST] = case_digest(case.workflow, case.definition_version, case.profile, case.org_id,
                                          case.competent_org_id, case.created_by_id, case.closed, case.decided_on,
-                                         json_dumps(case.data), json_dumps(case.facts), json_dumps(case.fired_by))
+                                         case.assignee_id, json_dumps(case.data), json_dumps(case.facts),
+                                         json_dumps(case.fired_by))
         self._append_entries(session, case, actor, "create", None, "", entry, applied)
         if org_changes:
             _append_org_entry(session, org.id, org_changes, actor, "create", case.id)
@@ -805,6 +1058,9 @@ class Engine:
                 continue
             seen.add(t.trigger)
             reasons = self._authority_reasons(session, case, t, actor)
+            if not reasons:
+                held, _acting = self._holder_reason(session, case, t, actor, today)
+                reasons = [held] if held is not None else []
             # a step's guards need its data; before it is given only those that answer without it can run
             guards = t.guards if not t.data else [g for g in t.guards if g in WITHOUT_DATA]
             if not reasons and guards:

@@ -71,3 +71,9 @@ class StaleVersion(WorkflowError):
 
 class GuardFailed(WorkflowError):
     code = "guard_failed"
+
+
+class AssignedToOther(WorkflowError):
+    """The decision is claimed by, or assigned to, someone else (who is named in the reason)."""
+
+    code = "assigned_to_other"

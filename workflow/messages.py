@@ -42,6 +42,7 @@ ERROR_MESSAGES: dict[str, tuple[str, str]] = {
     "forbidden": ("无权执行此操作", "You may not do this"),
     "not_competent": ("您所在组织无权办理此步骤", "Your organisation is not competent for this step"),
     "four_eyes": ("四眼原则不允许您作出此决定", "The four-eyes rule forbids you to decide this"),
+    "assigned_to_other": ("此事项已由他人认领办理", "Someone else has claimed this decision"),
     "not_found": ("未找到，或不在您的管辖范围内", "Not found"),
     "invalid_state": ("当前状态下不能执行此操作", "Not possible in the current state"),
     "stale_version": ("案件已被他人更新，请刷新后重试",

@@ -1,4 +1,5 @@
-"""The tables of the running system: organisations, users, API tokens, cases and the parties of cases."""
+"""The tables of the running system: organisations, users, API tokens, cases, the parties of cases and
+absence delegations."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -111,10 +112,14 @@ class Case(Base):
     decided_on: Mapped[date | None] = mapped_column(Date)
     # the deadline of the step the case waits for (办理时限, domain.md §6): set by the step that began the wait
     due_on: Mapped[date | None] = mapped_column(Date)
+    # who has claimed (认领) or been assigned (指派) the decision the case waits for; cleared when its state changes
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     org: Mapped[Organisation] = relationship(foreign_keys=[org_id], lazy="joined")
     competent_org: Mapped[Organisation | None] = relationship(foreign_keys=[competent_org_id], lazy="joined")
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="select")
+    # loaded for a page of cases in one query, only for those that have one
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="selectin")
     # read only when a definition declares parties, or when the case's own organisation is not visible
     parties: Mapped[list[CaseParty]] = relationship(lazy="select", order_by="CaseParty.party",
                                                     viewonly=True)
@@ -146,3 +151,21 @@ class CaseParty(Base):
     sees_case: Mapped[bool] = mapped_column(Boolean, default=True)
 
     org: Mapped[Organisation] = relationship(lazy="joined")
+
+
+class Delegation(Base):
+    """An absence delegation (代理): from `starts_on` to `ends_on` (both included) the substitute may take the
+    decisions claimed by or assigned to the delegator. Ending it early sets `ended_at`; nothing is deleted."""
+
+    __tablename__ = "delegations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delegator_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    substitute_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    delegator: Mapped[User] = relationship(foreign_keys=[delegator_id], lazy="joined")
+    substitute: Mapped[User] = relationship(foreign_keys=[substitute_id], lazy="joined")

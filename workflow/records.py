@@ -70,6 +70,7 @@ class CaseRecord:
     decided_on: Any  # the business date of the last step (a date; None only before it was recorded)
     due_on: Any  # the deadline of the step the case waits for (domain.md §6), None when nothing is due
     created_by_id: int
+    assignee_id: int | None
     org: OrgRecord
     competent_org: OrgRecord | None
     # read for showing a case, not used by the engine's checks
@@ -97,10 +98,11 @@ JSON_COLUMNS = ("data", "facts", "fired_by")
 # the JSON columns are read as their stored text (parsed here, and kept for the row's digest)
 _CASE_COLUMNS = (Case.id, Case.workflow, Case.definition_version, Case.profile, Case.state, Case.version,
                  Case.closed, Case.competent_org_id, sql_cast(Case.data, Text), sql_cast(Case.facts, Text),
-                 sql_cast(Case.fired_by, Text), Case.unique_key, Case.decided_on, Case.due_on, Case.created_by_id)
+                 sql_cast(Case.fired_by, Text), Case.unique_key, Case.decided_on, Case.due_on, Case.created_by_id,
+                 Case.assignee_id)
 # CaseRecord's first fields, in order
 _CASE_FIELDS = ("id", "workflow", "definition_version", "profile", "state", "version", "closed", "competent_org_id",
-                *JSON_COLUMNS, "unique_key", "decided_on", "due_on", "created_by_id")
+                *JSON_COLUMNS, "unique_key", "decided_on", "due_on", "created_by_id", "assignee_id")
 
 # the case with its organisations, times, title and creator: all that the engine and a case's JSON use
 _load = (
@@ -121,7 +123,7 @@ _PARTIES = Prepared(
 _ORGS_BY_ID: dict[int, Prepared] = {}  # by the number of ids (an organisation's depth)
 _UPDATES: dict[frozenset[str], Prepared] = {}  # by the columns a step changes
 UPDATABLE = frozenset(("state", "version", "closed", "competent_org_id", "data", "facts", "fired_by", "unique_key",
-                       "updated_at", "state_since", "decided_on", "due_on"))
+                       "updated_at", "state_since", "decided_on", "due_on", "assignee_id"))
 
 
 class JSONText(TypeDecorator):
@@ -163,7 +165,7 @@ def load_case(session: Session, case_id: int, lock: bool = True) -> CaseRecord |
     case = CaseRecord(**dict(zip(_CASE_FIELDS, values[:n], strict=True)), org=OrgRecord(*values[n:n + m]),
                       competent_org=_org(values[n + m:n + 2 * m]),
                       created_at=created_at, updated_at=updated_at, state_since=state_since, title=title or "",
-                      created_by=UserRef(values[n - 1], username) if username is not None else None)
+                      created_by=UserRef(values[n - 2], username) if username is not None else None)
     case.stored = {c: getattr(case, c) for c in JSON_COLUMNS}
     case.data, case.facts, case.fired_by = (_parsed(case.stored["data"]), _parsed(case.stored["facts"]),
                                             _parsed(case.stored["fired_by"]))

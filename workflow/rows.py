@@ -13,7 +13,10 @@ Verification (`audit.verify`) compares every such row with its last entry:
   records, under `_digest`, a digest of the rest of the row as the step left
   it: the texts of its JSON columns (data, facts, fired_by) exactly as stored,
   and the columns that decide who sees and decides it. The engine hashes the
-  texts it writes anyway, so that a step serialises each column once.
+  texts it writes anyway, so that a step serialises each column once. Who
+  holds the decision (`assignee_id`, a claim or an assignment) is covered
+  when there is one: the digest of an unclaimed case is the one it was before
+  claims existed, so that the entries written before stay valid.
 
 A subject whose last entry predates these digests (an entry written before
 they were recorded: no state for an organisation or user, no `_digest` for a
@@ -65,13 +68,17 @@ def user_state(user: Any) -> str:
 
 
 def case_digest(workflow: str, definition_version: str, profile: str, org_id: int, competent_org_id: int | None,
-                created_by_id: int, closed: Any, decided_on: Any, data: str, facts: str, fired_by: str) -> str:
-    """The `_digest` a case entry records: SHA-256 over the columns that decide who sees and decides the case
-    and the business date of its last step (a JSON array, one line) and, a line each, the stored texts of its
-    data, facts and fired_by (compact JSON text holds no newline)."""
+                created_by_id: int, closed: Any, decided_on: Any, assignee_id: int | None, data: str, facts: str,
+                fired_by: str) -> str:
+    """The `_digest` a case entry records: SHA-256 over the columns that decide who sees and decides the case,
+    the business date of its last step and, when the decision is held by someone, its holder (a JSON array,
+    one line) and, a line each, the stored texts of its data, facts and fired_by (compact JSON text holds no
+    newline)."""
     day = decided_on.isoformat() if hasattr(decided_on, "isoformat") else decided_on
-    head = json_dumps([workflow, definition_version, profile, org_id, competent_org_id, created_by_id, bool(closed),
-                       day])
+    head_values = [workflow, definition_version, profile, org_id, competent_org_id, created_by_id, bool(closed), day]
+    if assignee_id is not None:  # absent when unclaimed: the digest of every case before claims existed
+        head_values.append(assignee_id)
+    head = json_dumps(head_values)
     return _sha256(f"{head}\n{data}\n{facts}\n{fired_by}".encode()).hexdigest()
 
 
@@ -80,7 +87,7 @@ _sha256 = hashlib.sha256
 
 _CASE_ROWS = Prepared(select(Case.id, Case.state, Case.version, Case.workflow, Case.definition_version, Case.profile,
                      Case.org_id, Case.competent_org_id, Case.created_by_id, Case.closed, Case.decided_on,
-                     cast(Case.data, Text),
+                     Case.assignee_id, cast(Case.data, Text),
                      cast(Case.facts, Text), cast(Case.fired_by, Text)).order_by(Case.id))
 
 

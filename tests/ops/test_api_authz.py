@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import itertools
+from datetime import date, timedelta
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -51,6 +52,21 @@ def _new_hardship_case(ctx: dict[str, Any]) -> int:
     return resp.get_json()["id"]
 
 
+def _claimed_case(ctx: dict[str, Any]) -> int:
+    case_id = _new_hardship_case(ctx)
+    resp = ctx["api"].post(f"/cases/{case_id}/claim", ctx["tree"]["prep"], {})
+    assert resp.status_code == 200, resp.get_json()
+    return case_id
+
+
+def _new_delegation(ctx: dict[str, Any]) -> int:
+    starts = date(2100, 1, 1) + timedelta(days=2 * next(_serial))  # never overlapping another
+    resp = ctx["api"].post("/delegations", ctx["tree"]["fed"],
+                           {"to": "fed_c", "starts_on": starts.isoformat(), "ends_on": starts.isoformat()})
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()["id"]
+
+
 TABLE: dict[str, Call] = {
     "api.post_org": Call("POST", lambda c: "/orgs", ADMIN_ONLY,
                          body=lambda c: {"code": f"T-{next(_serial)}", "name": "新镇工会", "kind": "town",
@@ -86,6 +102,28 @@ TABLE: dict[str, Call] = {
     "api.post_reassign": Call("POST", lambda c: f"/cases/{_new_hardship_case(c)}/reassign",
                               row(admin=403, prep=403, fed=200, auditor=403, prep_x=404, fed2=404, auditor2=404),
                               body=lambda c: {"org": "FED", "comment": "企业工会委员回避，上收办理"}),
+    # a fresh draft for every caller, waiting for the enterprise's preparer: only they may claim it
+    "api.post_claim": Call("POST", lambda c: f"/cases/{_new_hardship_case(c)}/claim",
+                           row(admin=403, prep=200, fed=403, auditor=403, prep_x=404, fed2=404, auditor2=404),
+                           body=lambda c: {}),
+    # ... claimed by the preparer first: only they may release it
+    "api.post_release": Call("POST", lambda c: f"/cases/{_claimed_case(c)}/release",
+                             row(admin=403, prep=200, fed=403, auditor=403, prep_x=404, fed2=404, auditor2=404),
+                             body=lambda c: {}),
+    # ... and assign it (to themself: ENT-L has one preparer)
+    "api.post_assign": Call("POST", lambda c: f"/cases/{_new_hardship_case(c)}/assign",
+                            row(admin=403, prep=200, fed=403, auditor=403, prep_x=404, fed2=404, auditor2=404),
+                            body=lambda c: {"user": "prep"}),
+    "api.get_delegations": Call("GET", lambda c: "/delegations", EVERYONE),
+    # to FED's second reviewer: fed's colleague; everyone else's substitute would be of another organisation or
+    # role (422), and who never decides delegates nothing (403)
+    "api.post_delegation": Call("POST", lambda c: "/delegations",
+                                row(admin=403, prep=422, fed=201, auditor=403, prep_x=422, fed2=422, auditor2=403),
+                                body=lambda c: {"to": "fed_c", "starts_on": "2099-01-01", "ends_on": "2099-01-02"}),
+    # a fresh delegation of fed's: nobody else's to end
+    "api.post_end_delegation": Call("POST", lambda c: f"/delegations/{_new_delegation(c)}/end",
+                                    row(admin=404, prep=404, fed=200, auditor=404, prep_x=404, fed2=404,
+                                        auditor2=404)),
     "api.get_case_audit": Call("GET", lambda c: f"/cases/{c['case']}/audit", SEES_ENT_L),
     "api.get_verify": Call("GET", lambda c: "/audit/verify",
                            row(admin=200, prep=403, fed=403, auditor=200, prep_x=403, fed2=403, auditor2=200)),
@@ -139,7 +177,8 @@ def app_config(app_config, tmp_path):
 
 
 @pytest.fixture
-def ctx(api, tree, db) -> dict[str, Any]:
+def ctx(api, tree, db, make_user) -> dict[str, Any]:
+    make_user("fed_c", "reviewer", "FED")  # fed's colleague, to stand in for them
     with db.write() as session:  # hardship needs a founded union (工会) at the enterprise
         org = find_org(session, "ENT-L")
         org.union_status, org.member_count = "founded", 50

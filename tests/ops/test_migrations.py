@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -218,3 +218,29 @@ def test_cases_migrated_to_business_dates_take_the_local_day_of_their_last_chang
         days = [str(d) for d in conn.execute(text("SELECT decided_on FROM cases ORDER BY id")).scalars()]
     engine.dispose()
     assert days == ["2026-11-10", "2026-11-11"]
+
+
+def test_cases_migrated_to_claims_are_unclaimed_and_delegations_start_empty(empty_db):
+    """0012: a case of before holds no claim (so its recorded row digest stays valid), and there are no
+    delegations yet."""
+    url = empty_db
+    migrate.upgrade(url, "0011")
+    engine = _engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO organisations (id, code, name, kind, path, union_status, created_at) "
+                          "VALUES (1, 'ENT', '企业', 'enterprise', '/1/', 'none', :t)"), {"t": datetime(2026, 11, 1)})
+        conn.execute(text("INSERT INTO users (id, username, password_hash, role, org_id, active, failed_logins, "
+                          "created_at) VALUES (1, 'prep', 'x', 'preparer', 1, :yes, 0, :t)"),
+                     {"t": datetime(2026, 11, 1), "yes": True})
+        conn.execute(text(
+            "INSERT INTO cases (id, workflow, definition_version, profile, org_id, state, version, closed, data, "
+            "facts, fired_by, created_by_id, created_at, updated_at, state_since, title, decided_on) VALUES (1, "
+            "'founding', '1', 'default', 1, 'draft', 1, :no, '{}', '{}', '{}', 1, :t, :t, :t, '', :d)"),
+            {"t": datetime(2026, 11, 10), "no": False, "d": date(2026, 11, 10)})
+    engine.dispose()
+    migrate.upgrade(url)
+    engine = _engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT assignee_id FROM cases")).scalars().all() == [None]
+        assert conn.execute(text("SELECT count(*) FROM delegations")).scalar() == 0
+    engine.dispose()

@@ -44,6 +44,14 @@ EXPECT: dict[str, dict[str, str]] = {
     "bulk.confirm": {"POST": "302 403 403 400 403 403 400 403"},
     "bulk.decide": {"POST": "302 403 403 400 403 403 400 403"},
     "cases.show": {"GET": "302 200 200 200 200 404 404 404"},
+    # who handles the sample's draft: its preparer (the walk claims before it releases; assigning needs a user)
+    "cases.claim": {"POST": "302 403 302 403 403 404 404 404"},
+    "cases.release": {"POST": "302 403 302/409 403 403 404 404 404"},
+    "cases.assign": {"POST": "302 403 400 403 403 404 404 404"},
+    # 我的代理: those who take decisions; ending fed's delegation is fed's (ended already by the API walk: 409)
+    "delegations.index": {"GET": "302 403 200 200 403 200 200 403"},
+    "delegations.create": {"POST": "302 403 400 400 403 400 400 403"},
+    "delegations.end": {"POST": "302 403 404 302/409 403 404 404 403"},
     "cases.new": {"GET": "302 403 200 403 403 200 403 403", "POST": "302 403 422 403 403 302 403 403"},
     "cases.step": {"GET": "302 200 200 200 200 404 404 404", "POST": "302 403 400 403 403 404 404 404"},
     # the audit trail
@@ -82,6 +90,12 @@ EXPECT: dict[str, dict[str, str]] = {
     "api.post_reassign": {"POST": "401 403 403 422 403 404 404 404"},
     "api.post_tasks_bulk": {"POST": "401 400 400 400 400 400 400 400"},
     "api.get_case_audit": {"GET": "401 200 200 200 200 404 404 404"},
+    "api.post_claim": {"POST": "401 403 200 403 403 404 404 404"},
+    "api.post_release": {"POST": "401 403 200/409 403 403 404 404 404"},
+    "api.post_assign": {"POST": "401 403 400 403 403 404 404 404"},
+    "api.get_delegations": {"GET": "401 200 200 200 200 200 200 200"},
+    "api.post_delegation": {"POST": "401 403 400 400 403 400 400 403"},
+    "api.post_end_delegation": {"POST": "401 404 404 200 404 404 404 404"},
     "api.get_verify": {"GET": "401 200 403 403 200 403 403 200"},
     "audit_api.get_tree": {"GET": "401 200 403 403 200 403 403 200"},
     "audit_api.get_inclusion": {"GET": "401 200 403 403 200 403 403 404"},
@@ -165,7 +179,7 @@ def _values(w: Any) -> dict[str, Any]:
         "trigger": "submit", "workflow": "sample", "name": "sample", "code": "FED", "table": "statistics",
         "kind": "application", "username": "town", "filename": "style.css",
         "seq": w.ids["entry"], "user_id": w.ids["user"], "token_id": w.ids["token"], "org_id": w.ids["org"],
-        "attachment_id": w.ids["attachment"], "notification_id": w.ids["notification"],
+        "attachment_id": w.ids["attachment"], "notification_id": w.ids["notification"], "delegation_id": w.ids["delegation"],
     }
 
 

@@ -70,10 +70,14 @@ def world(tree, db, make_case, api) -> World:
                              data={"material": "archive_form", "file": (io.BytesIO(PDF), "form.pdf")},
                              content_type="multipart/form-data")
     assert upload.status_code in (200, 201), upload.get_data(as_text=True)
+    delegation = api.post("/delegations", tree["fed"], {"to": "fed_b", "starts_on": "2099-01-01",
+                                                         "ends_on": "2099-01-07"})  # fed's, not yet begun
+    assert delegation.status_code == 201, delegation.get_data(as_text=True)
     with db.read() as session:
         town = session.scalars(select(User).where(User.username == "town")).one()
         ids = {
             "attachment": upload.get_json()["id"],
+            "delegation": delegation.get_json()["id"],
             "user": town.id,
             "token": session.scalars(select(ApiToken.id).where(ApiToken.user_id == town.id)).first(),
             "org": session.scalars(select(Organisation.id).where(Organisation.code == "ENT-L")).one(),
