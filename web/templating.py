@@ -51,6 +51,7 @@ ADMIN_TRIGGERS = {
     "import_create": _l("导入新增单位"),
     "import_update": _l("导入更新单位"),
     "attach": _l("上传材料"),
+    "issue_document": _l("签发文书PDF"),
 }
 SUBJECT_LABELS = {"case": _l("案件"), "attachment": _l("材料"), "org": _l("组织"), "user": _l("用户")}
 # keys that the engine adds to an entry's data
@@ -64,7 +65,8 @@ ENTRY_KEYS = {"computed": _l("系统计算"), "org": _l("单位信息变更"), "
               "file": _l("导入文件"), "row": _l("行号"), "union_status": _l("建会状态"),
               "member_count": _l("会员人数"), "case_id": _l("案件编号"), "attachment_id": _l("材料编号"),
               "material": _l("材料"), "filename": _l("文件名"), "size": _l("大小（字节）"),
-              "content_type": _l("文件类型"), "sha256": _l("SHA-256"), "code": _l("组织代码")}
+              "content_type": _l("文件类型"), "sha256": _l("SHA-256"), "code": _l("组织代码"),
+              "title": _l("标题")}
 
 
 def review_states() -> dict[str, list[str]]:

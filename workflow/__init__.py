@@ -8,7 +8,7 @@ from .catalog import default as default_catalog
 from .creditcode import ALPHABET as CREDIT_CODE_ALPHABET
 from .creditcode import check_character as credit_code_check_character
 from .creditcode import is_valid_credit_code
-from .engine import DECIDED_ON, Actor, Availability, Engine, ancestors_of, can_view, can_view_case
+from .engine import DECIDED_ON, DOCUMENT_ISSUED, Actor, Availability, Engine, ancestors_of, can_view, can_view_case
 from .entities import EntityChange, EntityType
 from .entities import create as create_entity
 from .entities import register as register_entity
@@ -37,7 +37,8 @@ from .rules import Context, OrgFacts, Outcome, Reason, condition, effect, guard
 from .workdays import Calendar, as_date
 
 __all__ = [
-    "CREDIT_CODE_ALPHABET", "DECIDED_ON", "MAX_PAGE", "MAX_PER_PAGE", "ORG_KINDS", "ROLES", "UNION_STATUSES",
+    "CREDIT_CODE_ALPHABET", "DECIDED_ON", "DOCUMENT_ISSUED", "MAX_PAGE", "MAX_PER_PAGE", "ORG_KINDS", "ROLES",
+    "UNION_STATUSES",
     "Actor", "ApiToken", "Availability", "Calendar", "Case", "CaseParty", "Context", "Engine", "EntityChange",
     "EntityType", "FieldError", "Forbidden", "FourEyes", "GuardFailed", "InvalidInput", "InvalidState",
     "NotCompetent", "NotFound", "OrgFacts", "Organisation", "Outcome", "Page", "Reason", "StaleVersion",

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 
 from definitions import Definition
 from web.i18n import lang, local_time, text
-from workflow import Case
+from workflow import DOCUMENT_ISSUED, Case
 
 from ..rules import ELECTED_BODIES, required_candidates, seat_range
 
@@ -81,6 +81,7 @@ class Candidate:
 
 
 def phases(definition: Definition, case: Case, entries: Sequence[Mapping[str, Any]], waiting: str) -> list[Phase]:
+    entries = [e for e in entries if e["trigger"] != DOCUMENT_ISSUED]  # an issued copy is no step
     order = [s.name for s in definition.states if not s.final] + ["registered"]
     stopped = case.state in definition.ended_states
     here = entries[-1]["from"] if stopped and entries else case.state
@@ -179,9 +180,15 @@ def nomination_hints(data: Mapping[str, Any], params: Mapping[str, Any]) -> list
     return hints
 
 
-def application_reply_no(case: Case, approved_on: date) -> str:
-    """建会申请的批复 carries no number in the data: one made from the year and the case number."""
-    return _("筹复〔%(year)s〕%(id)s号", year=approved_on.year, id=case.id)
+def document_file(case: Case, kind: str) -> str:
+    """The file name of a document of the case issued as PDF (`notice`, `reply-application`, `reply-founding`)."""
+    return f"founding-{case.id}-{kind}.pdf"
+
+
+def reply_title(org: str, kind: str) -> str:
+    if kind == "application":
+        return _("关于同意%(org)s筹建工会的批复", org=org)
+    return _("关于同意成立%(org)s工会委员会的批复", org=org)
 
 
 def election_summary(data: Mapping[str, Any]) -> dict[str, Any]:
