@@ -38,8 +38,28 @@ def install(extra: str | None) -> None:
         print(f"creating a virtual environment in {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     target = f".[{extra}]" if extra else "."
+    _apt_install(DOCUMENT_PACKAGES + (TEST_PACKAGES if extra == "test" else ()))
     sh(BIN / "python", "-m", "pip", "install", "--quiet", "--quiet", "--disable-pip-version-check", "--upgrade", "pip")
     sh(BIN / "python", "-m", "pip", "install", "--quiet", "--quiet", "--disable-pip-version-check", "-e", target)
+
+
+# Debian packages the server-made PDFs need (WeasyPrint lays text out with pango, in CJK fonts) and the
+# tests read them back with (poppler-utils' pdftotext)
+DOCUMENT_PACKAGES = ("libpango-1.0-0", "libpangoft2-1.0-0", "fonts-noto-cjk")
+TEST_PACKAGES = ("poppler-utils",)
+
+
+def _apt_install(packages: tuple[str, ...]) -> None:
+    """Install the Debian packages that are missing, when this user may (root with apt-get)."""
+    query, apt = shutil.which("dpkg-query"), shutil.which("apt-get")
+    if not query or not apt or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return
+    missing = [p for p in packages if subprocess.run([query, "-W", "-f=${Status}", p], capture_output=True,
+                                                     text=True).stdout.strip() != "install ok installed"]
+    if missing:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        sh(apt, "update", "-qq", env=env)
+        sh(apt, "install", "-y", "-qq", *missing, env=env)
 
 
 def ensure_browser() -> None:

@@ -34,7 +34,7 @@ from audit import AuditEntry
 from services.accounts import find_org
 from services.people import usernames_called
 from storage import utcnow
-from workflow import Actor, Case, Organisation, Page, User, paginate
+from workflow import DOCUMENT_ISSUED, Actor, Case, Organisation, Page, User, paginate
 
 from . import audit_export
 from .extensions import get_db, get_engine
@@ -204,8 +204,9 @@ def trigger_choices() -> list[tuple[str, list[tuple[str, Any]]]]:
         seen: dict[str, Any] = {"create": ADMIN_TRIGGERS["create"]}
         for t in d.transitions:
             seen.setdefault(t.trigger, text(t.label, t.trigger))
+        seen[DOCUMENT_ISSUED] = ADMIN_TRIGGERS[DOCUMENT_ISSUED]  # a case's document issued as PDF
         groups.append((text(d.title, name), list(seen.items())))
-    groups.append((_("组织与用户"), [(k, v) for k, v in ADMIN_TRIGGERS.items() if k != "create"]))
+    groups.append((_("组织与用户"), [(k, v) for k, v in ADMIN_TRIGGERS.items() if k not in ("create", DOCUMENT_ISSUED)]))
     return groups
 
 

@@ -138,7 +138,7 @@ class _Walker:
         steps = [
             ("form_group", prep, {"group_members": ["周杰", "钱芳", "孙磊", "李娜", "吴敏"]}, "", 60),
             ("apply", prep, {}, "申请成立工会", 55),
-            ("approve_application", reviewer, {}, "同意筹建", 48),
+            ("approve_application", reviewer, {"reply_no": f"海工筹复〔{self.today.year}〕{self.cases + 10}号"}, "同意筹建", 48),
             ("record_members", prep, {"member_count": members[0], "female_member_count": members[1]}, "", 30),
             ("nominate", prep, self._nomination(members, 10 + ago), "候选人名单已在厂区公示栏张贴", 10),
             ("approve_candidates", reviewer, {}, "候选人符合条件", 2),

@@ -63,6 +63,7 @@ ADMIN_TRIGGERS = {
     "assign": _l("指派"),
     "delegate": _l("委托代理"),
     "end_delegation": _l("提前结束代理"),
+    "issue_document": _l("签发文书PDF"),
 }
 SUBJECT_LABELS = {"case": _l("案件"), "attachment": _l("材料"), "org": _l("组织"), "user": _l("用户")}
 # keys that the engine adds to an entry's data
@@ -80,7 +81,8 @@ ENTRY_KEYS = {"computed": _l("系统计算"), "alert": _l("提醒类型"), "due_
               "content_type": _l("文件类型"), "sha256": _l("SHA-256"), "code": _l("组织代码"),
               "assignee": _l("办理人"), "previous_assignee": _l("原办理人"), "on_behalf_of": _l("代理"),
               "delegation": _l("代理编号"), "previous_competent_org": _l("原审批单位"), "to": _l("代理人"),
-              "starts_on": _l("开始日期"), "ends_on": _l("结束日期"), "ended_on": _l("提前结束于")}
+              "starts_on": _l("开始日期"), "ends_on": _l("结束日期"), "ended_on": _l("提前结束于"),
+              "title": _l("标题")}
 
 
 def review_states() -> dict[str, list[str]]:

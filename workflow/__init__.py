@@ -17,6 +17,7 @@ from .delegations import active as delegation_active
 from .delegations import colleagues, delegations_of
 from .engine import (
     DECIDED_ON,
+    DOCUMENT_ISSUED,
     ON_BEHALF_OF,
     SYSTEM,
     Actor,
@@ -69,16 +70,17 @@ from .rules import Context, OrgFacts, Outcome, Reason, condition, effect, guard
 from .workdays import Calendar, as_date
 
 __all__ = [
-    "CREDIT_CODE_ALPHABET", "DEADLINE_KINDS", "DECIDED_ON", "DEFAULT_DUE_SOON_WORKING_DAYS", "ESCALATED",
-    "MAX_PAGE", "MAX_PER_PAGE", "ON_BEHALF_OF", "ORG_KINDS", "ROLES", "SYSTEM", "UNION_STATUSES", "Actor",
-    "ApiToken", "AssignedToOther", "Availability", "Calendar", "Case", "CaseParty", "Context", "Delegation",
-    "Engine", "EntityChange", "EntityType", "FieldError", "Forbidden", "FourEyes", "GuardFailed", "Handling",
-    "Holder", "InvalidInput", "InvalidState", "NotCompetent", "NotFound", "OrgFacts", "Organisation", "Outcome",
-    "Page", "Reason", "StaleVersion", "UnknownTrigger", "User", "Waiting", "WorkflowError", "ancestors_of",
-    "as_date", "can_see_personal_data", "can_view", "can_view_case", "checked_catalog", "colleagues", "condition",
-    "create_entity", "credit_code_check_character", "deadline_alerts", "deadline_of", "deadline_rule",
-    "default_catalog", "delegation_active", "delegations_of", "effect", "error_message", "field_message",
-    "find_holder", "guard", "id_number_check_character", "id_number_problem", "is_valid_credit_code",
-    "is_valid_id_number", "list_cases", "mask", "mask_id_number", "org_digest", "org_state", "paginate",
-    "register_entity", "review_queue", "task_list", "update_entity", "user_state", "visible_cases", "visible_orgs",
+    "CREDIT_CODE_ALPHABET", "DEADLINE_KINDS", "DECIDED_ON", "DEFAULT_DUE_SOON_WORKING_DAYS", "DOCUMENT_ISSUED",
+    "ESCALATED", "MAX_PAGE", "MAX_PER_PAGE", "ON_BEHALF_OF", "ORG_KINDS", "ROLES", "SYSTEM", "UNION_STATUSES",
+    "Actor", "ApiToken", "AssignedToOther", "Availability", "Calendar", "Case", "CaseParty", "Context",
+    "Delegation", "Engine", "EntityChange", "EntityType", "FieldError", "Forbidden", "FourEyes", "GuardFailed",
+    "Handling", "Holder", "InvalidInput", "InvalidState", "NotCompetent", "NotFound", "OrgFacts", "Organisation",
+    "Outcome", "Page", "Reason", "StaleVersion", "UnknownTrigger", "User", "Waiting", "WorkflowError",
+    "ancestors_of", "as_date", "can_see_personal_data", "can_view", "can_view_case", "checked_catalog",
+    "colleagues", "condition", "create_entity", "credit_code_check_character", "deadline_alerts", "deadline_of",
+    "deadline_rule", "default_catalog", "delegation_active", "delegations_of", "effect", "error_message",
+    "field_message", "find_holder", "guard", "id_number_check_character", "id_number_problem",
+    "is_valid_credit_code", "is_valid_id_number", "list_cases", "mask", "mask_id_number", "org_digest", "org_state",
+    "paginate", "register_entity", "review_queue", "task_list", "update_entity", "user_state", "visible_cases",
+    "visible_orgs",
 ]

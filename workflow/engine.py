@@ -81,6 +81,7 @@ from .validation import validate
 from .workdays import Calendar
 
 CASE = "case"
+DOCUMENT_ISSUED = "issue_document"  # the trigger of a case entry recording a document issued as a file
 DECIDED_ON = "decided_on"  # the entry data's key of the step's business date
 SYSTEM = "system"  # the actor and role of the entries the system writes itself (reminders, escalations)
 # what `_entry_data` adds to a step's recorded data in its entry
@@ -921,6 +922,37 @@ class Engine:
 
     def end_delegation(self, session: Session, actor: Actor, delegation_id: Any) -> Delegation:
         return end_delegation_of(session, actor, delegation_id, self.today())
+
+    def issue_document(self, session: Session, case: Case | int, actor: Actor, title: Any, filename: Any,
+                       sha256: Any, size: Any) -> bool:
+        """A printable document of the case issued as a file (a PDF made on the server): its title, file name,
+        size and SHA-256 go into the case's trail (trigger `issue_document`, state and version unchanged, the
+        case's row digest as it stands), so that a printed or sent copy can be checked against the trail. The
+        same file issued again (same name and hash) is recorded once; returns whether an entry was added.
+        Whoever may see the case may issue its documents; the entry names who did."""
+        record = self.load_for_update(session, _case_id(case), actor)
+        errors: dict[str, FieldError] = {}
+        for key, value, limit in (("title", title, 200), ("filename", filename, 200)):
+            if not isinstance(value, str) or not value.strip():
+                errors[key] = FieldError("required")
+            elif len(value) > limit:
+                errors[key] = FieldError("too_long", max=limit)
+        if not isinstance(sha256, str) or len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            errors["sha256"] = FieldError("not_string")  # 64 lowercase hexadecimal digits
+        if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+            errors["size"] = FieldError("below_min", min=1)
+        if errors:
+            raise InvalidInput(fields=errors)
+        for e in audit.entries_for(session, CASE, str(record.id)):
+            if e.trigger == DOCUMENT_ISSUED:
+                done = json.loads(e.data)
+                if (done.get("filename"), done.get("sha256")) == (filename, sha256):
+                    return False
+        audit.append(session, actor=actor.username, role=actor.role, subject_type=CASE, subject_id=str(record.id),
+                     trigger=DOCUMENT_ISSUED, from_state=record.state, to_state=record.state, version=record.version,
+                     data={"title": title, "filename": filename, "sha256": sha256, "size": size,
+                           CASE_DIGEST: _record_digest(record)})
+        return True
 
     def _resolve_parties(self, session: Session, definition: Definition, org: Organisation,
                          clean: Mapping[str, Any]) -> list[tuple[Any, Organisation]]:

@@ -4,6 +4,8 @@ with the printable candidate notice and replies; screenshots at each major step.
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -83,6 +85,7 @@ def test_founding_walked_in_the_browser(new_page, tree, shot, api):
     open_case(fed, case_id)
     shot(fed, "03-reviewer-sees-application")
     next_step(fed, "批复同意筹建")
+    fed.fill("input[name=f_reply_no]", "滨工复〔2026〕12号")
     fed.fill("textarea[name=comment]", "同意筹建")
     submit(fed, "已办理：批复同意筹建")
 
@@ -175,7 +178,20 @@ def test_founding_walked_in_the_browser(new_page, tree, shot, api):
     open_case(prep, case_id)
     prep.click("a.button:has-text('关于同意筹建工会的批复')")
     prep.wait_for_selector("text=经研究，同意你单位筹建工会。")
+    assert "滨工复〔2026〕12号" in prep.inner_text(".paper")  # as the reviewer typed it
+    assert prep.locator("button[data-print]:has-text('打印')").is_visible()
     printed(prep, shot, "14-reply-application-printed")
+    prep.emulate_media(media="print")
+    assert not prep.locator("button[data-print]").is_visible()  # the screen's toolbar is not printed
+    prep.emulate_media(media="screen")
+    pdf_url = prep.get_attribute("a.button:has-text('下载PDF')", "href")
+    pdf = prep.request.get(prep.url.split("/cases/")[0] + pdf_url)
+    assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf" and pdf.body().startswith(b"%PDF-")
+    if shutil.which("pdftotext"):  # the PDF made on the server reads back with the number typed
+        read = subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=pdf.body(), capture_output=True,
+                              check=True).stdout.decode("utf-8")
+        read = re.sub(r"\s+", "", read)
+        assert "滨工复〔2026〕12号" in read and "关于同意大型企业筹建工会的批复" in read
     open_case(prep, case_id)
     prep.click("a.button:has-text('关于同意成立工会的批复')")
     prep.wait_for_selector("text=某区总工批〔2026〕12号")
@@ -196,5 +212,6 @@ def test_founding_walked_in_the_browser(new_page, tree, shot, api):
     assert [(e["trigger"], e["actor"]) for e in entries] == [
         ("create", "prep"), ("form_group", "prep"), ("apply", "prep"), ("approve_application", "fed"),
         ("record_members", "prep"), ("nominate", "prep"), ("approve_candidates", "fed"), ("convene", "prep"),
-        ("record_election", "prep"), ("submit_results", "prep"), ("sanction", "fed_b"), ("register", "prep")]
+        ("record_election", "prep"), ("submit_results", "prep"), ("sanction", "fed_b"), ("issue_document", "prep"),
+        ("register", "prep")]
     assert api.get("/orgs/ENT-L", tree["prep"]).get_json()["union_status"] == "founded"

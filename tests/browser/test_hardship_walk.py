@@ -116,13 +116,16 @@ def test_the_whole_route(new_page, founded, shot, clock):
 
     rev.goto(case_url)
     rev.click("a.button:has-text('打印公示')")
-    rev.wait_for_selector("h1:has-text('困难职工帮扶对象公示')")
+    rev.wait_for_selector(".paper .subtitle:has-text('困难职工帮扶对象公示')")
+    assert rev.inner_text(".paper h1") == "公　示" and rev.locator(".paper .seal").is_visible()
+    assert rev.locator("button[data-print]:has-text('打印')").is_visible()
     notice = rev.content()
     assert "王芳" in notice and "大型企业" in notice and "第一类" in notice
     for hidden in (APPLICANT_ID, "1800", "患重大疾病", "8000"):
         assert hidden not in notice
     rev.emulate_media(media="print")
     shot(rev, "07-notice-printed")
+    assert not rev.locator("button[data-print]").is_visible()
     rev.emulate_media(media="screen")
 
     clerk = new_page()

@@ -41,6 +41,7 @@ def test_a_federation_reassigns_a_town_decision_to_itself(new_page, tree, fire, 
     assert reassigned[-1]["comment"] == "城关镇工会审核人须回避，由区总工会审批"
 
     next_step(fed, "批复同意筹建")
+    fed.fill("input[name=f_reply_no]", "滨工复〔2026〕12号")
     fed.fill("textarea[name=comment]", "同意筹建")
     submit(fed, "已办理：批复同意筹建")
     assert api.get(f"/cases/{case_id}", tree["fed"]).get_json()["state"] == "approved"

@@ -149,7 +149,8 @@ def _urls(app, values) -> dict[str, str]:
     return urls
 
 
-NOT_YET_PRINTABLE = {"founding.notice", "founding.reply", "hardship.notice"}
+NOT_YET_PRINTABLE = {"founding.notice", "founding.reply", "hardship.notice",
+                     "founding.notice_pdf", "founding.reply_pdf", "hardship.notice_pdf"}  # and their PDFs
 NEEDS_A_CHECKPOINT = {"audit.entry_proof"}  # a download once the audit office has placed a signed checkpoint
 
 

@@ -133,6 +133,8 @@ EXPECT: dict[str, dict[str, str]] = {
     "founding.withdraw": {"GET": "302 200 200 200 200 404 404 404", "POST": "302 403 400 403 403 404 404 404"},
     "founding.notice": {"GET": "302 404 404 404 404 404 404 404"},
     "founding.reply": {"GET": "302 404 404 404 404 404 404 404"},
+    "founding.notice_pdf": {"GET": "302 404 404 404 404 404 404 404"},
+    "founding.reply_pdf": {"GET": "302 404 404 404 404 404 404 404"},
     # hardship pages, materials and their API
     "hardship.new": {"GET": "302 403 200 403 403 200 403 403", "POST": "302 403 400 403 403 400 403 403"},
     "hardship.application": {"GET": "302 200 200 200 200 404 404 404", "POST": "302 403 400 403 403 404 404 404"},
@@ -142,6 +144,7 @@ EXPECT: dict[str, dict[str, str]] = {
     "hardship.uphold_objection": {"GET": "302 200 200 200 200 404 404 404",
                                   "POST": "302 403 403 400 403 404 404 404"},
     "hardship.notice": {"GET": "302 404 404 404 404 404 404 404"},
+    "hardship.notice_pdf": {"GET": "302 404 404 404 404 404 404 404"},
     "hardship.summary": {"GET": "302 403 403 200 200 403 200 200"},
     "hardship_files.upload": {"GET": "302 200 200 200 200 404 404 404", "POST": "302 400 400 400 400 404 404 404"},
     "hardship_files.download": {"GET": "302 200 200 200 200 404 404 404"},

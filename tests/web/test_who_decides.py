@@ -31,7 +31,7 @@ def test_an_ancestor_supervises_but_does_not_decide(api, tree, fire, town_case):
     offered = {a["trigger"]: a for a in api.get(f"/cases/{town_case}", tree["fed"]).get_json()["available"]}
     assert offered["approve_application"]["allowed"] is False
     assert offered["approve_application"]["reasons"][0]["code"] == "not_competent"
-    assert fire(tree["town"], town_case, "approve_application")["state"] == "approved"
+    assert fire(tree["town"], town_case, "approve_application", {"reply_no": "城关工复〔2026〕3号"})["state"] == "approved"
 
 
 def test_an_enterprise_unions_hardship_review_is_its_own(api, tree, fire, make_user, db):
@@ -105,7 +105,7 @@ def test_a_reassigned_decision_is_the_new_organisations_and_audited(api, tree, f
     assert len(entry["data"].pop("_digest")) == 64  # the case's row as the reassignment left it
     assert entry["data"] == {"competent_org": "FED", "previous_competent_org": "TOWN"}
     assert fire(tree["town"], town_case, "approve_application", expect=403)["error"]["code"] == "not_competent"
-    assert fire(tree["fed"], town_case, "approve_application")["state"] == "approved"
+    assert fire(tree["fed"], town_case, "approve_application", {"reply_no": "城关工复〔2026〕3号"})["state"] == "approved"
     assert api.get("/audit/verify", tree["auditor"]).get_json()["ok"] is True
 
 

@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Mapping, Sequence
 
 from flask import Blueprint, abort, render_template, url_for
@@ -15,6 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 import audit
+from web import documents
 from web.extensions import get_db, get_engine
 from web.i18n import text
 from web.present import case_data, entry_json, sees_personal_data
@@ -97,7 +99,7 @@ def printables(case: Case, data: Mapping[str, Any], entries: Sequence[Mapping[st
         out.append((_("候选人名单公示"), url_for("founding.notice", case_id=case.id)))
     if view.last_entry(entries, "approve_application"):
         out.append((_("关于同意筹建工会的批复"), url_for("founding.reply", case_id=case.id, kind="application")))
-    if data.get("approval_no") and data.get("founded_on"):
+    if view.last_entry(entries, "sanction") and data.get("founded_on"):
         out.append((_("关于同意成立工会的批复"), url_for("founding.reply", case_id=case.id, kind="founding")))
     return out
 
@@ -113,27 +115,43 @@ def _visible_case(case_id: int) -> tuple[Case, dict[str, Any], list[dict[str, An
         return case, case_data(actor, case), entries
 
 
-@bp.get("/cases/<int:case_id>/founding/notice")
-@login_required
-def notice(case_id: int) -> Any:
-    """候选人名单公示, for the notice board."""
+def _notice(case_id: int) -> tuple[Case, str, dict[str, Any], str, date | None]:
+    """候选人名单公示: its template, context, title and date (the day the list went up)."""
     case, data, entries = _visible_case(case_id)
     if not data.get("candidates") or not data.get("posted_on"):
         abort(404)
     engine = get_engine()
     definition = engine.definition_of(case)
-    return render_template(
-        "founding/notice.html", case=case, data=data,
-        posting=view.posting(data, engine.params_of(case), engine.today(case.profile)),
+    posting = view.posting(data, engine.params_of(case), engine.today(case.profile))
+    filename = view.document_file(case, "notice")
+    context = dict(
+        case=case, data=data, posting=posting,
         bodies=[(b, view.standing(data, b), data.get(f"{b}_seats")) for b in view.POSITIONS],
-        body_labels=view.labels(definition, "for"), cn_date=view.cn_date,
+        body_labels=view.labels(definition, "for"), cn_date=documents.doc_date,
+        pdf_url=url_for("founding.notice_pdf", case_id=case.id), copies=documents.issued(entries, filename),
     )
+    return case, "founding/notice.html", context, filename, posting.posted_on if posting else None
 
 
-@bp.get("/cases/<int:case_id>/founding/reply/<kind>")
+@bp.get("/cases/<int:case_id>/founding/notice")
 @login_required
-def reply(case_id: int, kind: str) -> Any:
-    """批复: to the application (批复同意筹建) or to the election results (批准成立)."""
+def notice(case_id: int) -> Any:
+    """候选人名单公示, for the notice board."""
+    _case, template, context, _file, _day = _notice(case_id)
+    return render_template(template, **context)
+
+
+@bp.get("/cases/<int:case_id>/founding/notice.pdf")
+@login_required
+def notice_pdf(case_id: int) -> Any:
+    """候选人名单公示 as a PDF made on the server; its hash goes into the case's trail."""
+    case, template, context, filename, day = _notice(case_id)
+    return documents.send(case.id, template, context, _("%(org)s候选人名单公示", org=case.org.name), filename, day)
+
+
+def _reply(case_id: int, kind: str) -> tuple[Case, str, dict[str, Any], str, date]:
+    """批复 to the application (批复同意筹建) or to the election results (批准成立): the document number as the
+    reviewer typed it in the step, recorded in its entry (none for a case decided before the number was asked)."""
     case, data, entries = _visible_case(case_id)
     engine = get_engine()
     definition = engine.definition_of(case)
@@ -142,23 +160,42 @@ def reply(case_id: int, kind: str) -> Any:
         if entry is None:
             abort(404)
         applied = view.last_entry(entries, "apply")
-        decided_on = view.entry_day(entry)
-        number, generated = view.application_reply_no(case, decided_on), True
+        number = (entry.get("data") or {}).get("reply_no") or ""
         context: dict[str, Any] = {"applied_on": view.entry_day(applied) if applied else None}
     elif kind == "founding":
         entry = view.last_entry(entries, "sanction")
-        if entry is None or not data.get("approval_no"):
+        if entry is None or not data.get("founded_on"):
             abort(404)
-        decided_on, number, generated = view.entry_day(entry), data["approval_no"], False
+        number = (entry.get("data") or {}).get("approval_no") or data.get("approval_no") or ""
         context = {"elected": data.get("elected") or {}, "chair_ballot": data.get("chair_ballot"),
                    "method_labels": view.labels(definition, "chair_method")}
     else:
         abort(404)
-    return render_template(
-        "founding/reply.html", case=case, data=data, kind=kind, number=number, generated=generated,
-        decided_on=decided_on, decided_by=entry["actor"], cn_date=view.cn_date,
-        body_labels=view.labels(definition, "for"), title=text(definition.title), **context,
+    decided_on = view.entry_day(entry)
+    filename = view.document_file(case, f"reply-{kind}")
+    context.update(
+        case=case, data=data, kind=kind, number=number, decided_on=decided_on, decided_by=entry["actor"],
+        cn_date=documents.doc_date, body_labels=view.labels(definition, "for"), title=text(definition.title),
+        pdf_url=url_for("founding.reply_pdf", case_id=case.id, kind=kind), copies=documents.issued(entries, filename),
     )
+    return case, "founding/reply.html", context, filename, decided_on
+
+
+@bp.get("/cases/<int:case_id>/founding/reply/<kind>")
+@login_required
+def reply(case_id: int, kind: str) -> Any:
+    """批复: to the application (批复同意筹建) or to the election results (批准成立)."""
+    _case, template, context, _file, _day = _reply(case_id, kind)
+    return render_template(template, **context)
+
+
+@bp.get("/cases/<int:case_id>/founding/reply/<kind>.pdf")
+@login_required
+def reply_pdf(case_id: int, kind: str) -> Any:
+    """批复 as a PDF made on the server; its hash goes into the case's trail."""
+    case, template, context, filename, day = _reply(case_id, kind)
+    title = view.reply_title(case.org.name, kind)
+    return documents.send(case.id, template, context, title, filename, day)
 
 
 PANELS["founding"] = Panel("founding/panel.html", panel, progress=True)  # its panel shows the eight steps

@@ -16,7 +16,7 @@ from definitions import Definition
 from web.i18n import lang, local_time, text
 from web.progress import Phase
 from web.progress import phases as progress_phases
-from workflow import Case
+from workflow import DOCUMENT_ISSUED, Case
 
 from ..rules import ELECTED_BODIES, required_candidates, seat_range
 
@@ -75,6 +75,7 @@ class Candidate:
 def phases(definition: Definition, case: Case, entries: Sequence[Mapping[str, Any]], waiting: str) -> list[Phase]:
     """The eight steps of `extra.phases` (and the registration after them), as every workflow's progress is
     worked out (`web.progress`); a case refused stopped where the higher union did not approve."""
+    entries = [e for e in entries if e["trigger"] != DOCUMENT_ISSUED]  # an issued copy is no step
     refused = None if case.state in definition.left_states else _("上级工会不予批准")
     return progress_phases(definition, case, entries, waiting, stopped_note=refused)
 
@@ -152,9 +153,15 @@ def nomination_hints(data: Mapping[str, Any], params: Mapping[str, Any]) -> list
     return hints
 
 
-def application_reply_no(case: Case, approved_on: date) -> str:
-    """建会申请的批复 carries no number in the data: one made from the year and the case number."""
-    return _("筹复〔%(year)s〕%(id)s号", year=approved_on.year, id=case.id)
+def document_file(case: Case, kind: str) -> str:
+    """The file name of a document of the case issued as PDF (`notice`, `reply-application`, `reply-founding`)."""
+    return f"founding-{case.id}-{kind}.pdf"
+
+
+def reply_title(org: str, kind: str) -> str:
+    if kind == "application":
+        return _("关于同意%(org)s筹建工会的批复", org=org)
+    return _("关于同意成立%(org)s工会委员会的批复", org=org)
 
 
 def election_summary(data: Mapping[str, Any]) -> dict[str, Any]:

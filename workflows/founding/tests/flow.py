@@ -18,6 +18,7 @@ COMMITTEE = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆"]
 VOTES = {"张伟": 28, "王芳": 26, "李娜": 25, "刘洋": 24, "陈静": 22, "杨帆": 12, "赵敏": 27, "周婷": 26}
 ELECTED = {"committee": ["张伟", "王芳", "李娜", "刘洋", "陈静"], "chair": "张伟", "audit": ["赵敏"], "women": ["周婷"]}
 APPROVAL_NO = "某区总工批〔2026〕12号"
+REPLY_NO = "滨工复〔2026〕12号"
 CERTIFICATE_NO = "工法证字第330100123号"
 
 
@@ -76,7 +77,7 @@ def steps(prep: Any, reviewer: Any, sanctioner: Any = None) -> list[tuple[str, A
     return [
         ("form_group", prep, {"group_members": GROUP}, "筹备组由职工推选产生", "group_formed"),
         ("apply", prep, {}, "申请成立工会", "applied"),
-        ("approve_application", reviewer, {}, "同意筹建", "approved"),
+        ("approve_application", reviewer, {"reply_no": REPLY_NO}, "同意筹建", "approved"),
         ("record_members", prep, {"member_count": 40, "female_member_count": 12}, "", "members_recruited"),
         ("nominate", prep, nomination(), "候选人名单已在厂区公示栏张贴", "candidates_submitted"),
         ("approve_candidates", reviewer, {}, "候选人符合条件", "candidates_approved"),

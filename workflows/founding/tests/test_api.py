@@ -13,6 +13,7 @@ from workflows.founding.tests.flow import (  # noqa: F401  (clock, app_config: f
     ELECTED,
     GROUP,
     TODAY,
+    REPLY_NO,
     app_config,
     clock,
     steps,
@@ -114,7 +115,7 @@ def test_the_approving_union_is_fixed_at_apply_by_the_enterprise_size(
         refused = fire(reviewers[below], case_id, "approve_application", expect=403)
         assert refused["error"]["code"] == "not_competent"
         assert refused["error"]["reasons"][0]["message"].startswith("此步骤须由")
-    assert fire(reviewers[competent], case_id, "approve_application")["state"] == "approved"
+    assert fire(reviewers[competent], case_id, "approve_application", {"reply_no": REPLY_NO})["state"] == "approved"
 
 
 def test_a_town_reviewer_is_not_competent_for_sixty_employees(api, tree, make_org, make_user, make_case, fire):
@@ -130,7 +131,7 @@ def test_a_town_reviewer_is_not_competent_for_sixty_employees(api, tree, make_or
                              ("reject_application", "不符合条件")):
         assert fire(tree["town"], case_id, trigger, comment=comment, expect=403)["error"]["code"] == "not_competent"
     assert api.get(f"/cases/{case_id}", prep).get_json()["state"] == "applied"
-    assert fire(tree["fed"], case_id, "approve_application")["state"] == "approved"
+    assert fire(tree["fed"], case_id, "approve_application", {"reply_no": REPLY_NO})["state"] == "approved"
 
 
 def test_who_may_not_decide(api, tree, make_case, fire):
@@ -151,7 +152,7 @@ def test_who_may_not_decide(api, tree, make_case, fire):
     # a stale version is refused, the current one accepted
     assert fire(tree["fed"], case_id, "approve_application", version=2, expect=409)["error"]["code"] == \
         "stale_version"
-    assert fire(tree["fed"], case_id, "approve_application", version=3)["version"] == 4
+    assert fire(tree["fed"], case_id, "approve_application", {"reply_no": REPLY_NO}, version=3)["version"] == 4
     assert [e[0] for e in trail(api, prep, case_id)] == ["create", "form_group", "apply", "approve_application"]
 
 

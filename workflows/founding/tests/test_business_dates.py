@@ -60,7 +60,7 @@ def test_the_candidates_posting_ends_by_the_business_date_of_the_vetting(api, tr
     case_id = created.get_json()["id"]
     events = f"/cases/{case_id}/events"
     for trigger, who, data in [("form_group", prep, {"group_members": ["张伟", "王芳", "李娜", "刘洋", "陈静"]}),
-                               ("apply", prep, {}), ("approve_application", fed, {}),
+                               ("apply", prep, {}), ("approve_application", fed, {"reply_no": "滨工复〔2026〕12号"}),
                                ("record_members", prep, {"member_count": 40, "female_member_count": 12})]:
         assert api.post(events, who, {"trigger": trigger, "data": data,
                                       "decided_on": (posted - timedelta(days=5)).isoformat()}).status_code == 200

@@ -143,7 +143,11 @@ def test_event_data_fields_are_those_of_the_api():
     assert set(fields["record_election"]) == {"ballots_cast", "votes", "chair", "chair_method", "chair_votes"}
     assert set(fields["sanction"]) == {"approval_no", "founded_on"} and not fields["sanction"]["founded_on"].required
     assert set(fields["register"]) == {"certificate_no"}
-    for trigger in ("apply", "submit_results", *REVIEWS.keys() - {"sanction"}, "withdraw"):
+    # the approving steps whose decision is printed as a 批复 take its document number (文号), as typed
+    assert set(fields["approve_application"]) == {"reply_no"}
+    for number in (fields["approve_application"]["reply_no"], fields["sanction"]["approval_no"]):
+        assert (number.type, number.required, number.max_length) == ("string", True, 40)
+    for trigger in ("apply", "submit_results", *REVIEWS.keys() - {"sanction", "approve_application"}, "withdraw"):
         assert fields[trigger] == {}, trigger
 
 

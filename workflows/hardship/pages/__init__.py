@@ -21,8 +21,9 @@ from services.attachments import MAX_ID, attachments_for
 from web.extensions import get_db, get_engine
 from web.forms import path_message
 from web.i18n import reason_message, text
+from web import documents
 from web.people import load_people
-from web.present import case_data, sees_personal_data
+from web.present import case_data, entry_json, sees_personal_data
 from web.steps import CONFIRM_FIRST, BusinessDate, Outcome, Step, StepPage, explain, sent_date, shown_date, step_view
 from web.workflow_pages import Panel
 from workflow import Actor, Case, Organisation, WorkflowError, can_view, paginate, visible_orgs
@@ -259,10 +260,8 @@ for _trigger, _rule in (("submit", "/<int:case_id>/application"), ("object", "/<
 
 # ---------------------------------------------------------------- the printable notice (公示)
 
-@bp.get("/<int:case_id>/notice")
-@login_required
-def notice(case_id: int) -> Any:
-    """Name, unit and category only: never ID numbers, incomes, illnesses or other causes."""
+def _notice(case_id: int) -> tuple[Case, dict[str, Any], str, Any]:
+    """The notice's context, its file name and its date (the day it went up, if it has)."""
     actor = _actor()
     engine = get_engine()
     with get_db().read() as session:
@@ -270,15 +269,42 @@ def notice(case_id: int) -> Any:
         if case.state not in NOTICE_STATES:
             abort(404)
         definition = engine.definition_of(case)
+        params = engine.params_of(case)
         recorded = {**(case.data or {}), **(case.facts or {})}
-        period = posting(recorded, engine.params_of(case), engine.today(case.profile), engine.calendar(case.profile))
+        period = posting(recorded, params, engine.today(case.profile), engine.calendar(case.profile))
         shown = {
             "name": (recorded.get("applicant") or {}).get("name", ""),
             "unit": case.org.name,
             "category": category_short(recorded.get("category")),
         }
-    return render_template("hardship/notice.html", case=case, notice=shown, period=period,
-                           title=text((definition.extra.get("notice") or {}).get("title"), _("困难职工帮扶对象公示")))
+        masked = not sees_personal_data(actor, case)
+        entries = [entry_json(e, masked) for e in audit.entries_for(session, "case", str(case.id))]
+    filename = f"hardship-{case.id}-notice.pdf"
+    # the counted days: the working days after the day of posting (domain.md, "Posting and submission")
+    counted_from = next((d["day"] for d in period["calendar"] if d["kind"] == "work"), None) if period else None
+    context = dict(case=case, notice=shown, period=period, counted_from=counted_from,
+                   days=period["days_required"] if period else int(params["posting_working_days"]),
+                   title=text((definition.extra.get("notice") or {}).get("title"), _("困难职工帮扶对象公示")),
+                   cn_date=documents.doc_date, pdf_url=url_for("hardship.notice_pdf", case_id=case.id),
+                   copies=documents.issued(entries, filename))
+    return case, context, filename, period["posted_on"] if period else None
+
+
+@bp.get("/<int:case_id>/notice")
+@login_required
+def notice(case_id: int) -> Any:
+    """Name, unit and category only: never ID numbers, incomes, illnesses or other causes."""
+    _case_, context, _file, _day = _notice(case_id)
+    return render_template("hardship/notice.html", **context)
+
+
+@bp.get("/<int:case_id>/notice.pdf")
+@login_required
+def notice_pdf(case_id: int) -> Any:
+    """The 公示 notice as a PDF made on the server; its hash goes into the case's trail."""
+    case, context, filename, day = _notice(case_id)
+    title = f"{context['title']} · {case.org.name}"
+    return documents.send(case.id, "hardship/notice.html", context, title, filename, day)
 
 
 # ---------------------------------------------------------------- the federation's summary (汇总)

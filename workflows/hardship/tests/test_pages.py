@@ -321,12 +321,13 @@ def test_notice_shows_name_unit_and_category_only(login, founded, api, fire, clo
     assert client.get(f"/hardship/{case['id']}/notice").status_code == 404  # not approved yet
     fire(founded["ent_rev"], case["id"], "approve_review")
     blank = visible_text(client.get(f"/hardship/{case['id']}/notice"))
-    assert "____年____月____日起5个工作日" in blank
+    assert "公示期为5个工作日（自张贴次日起计算，公休日和法定节假日不计）。" in blank and "____年____月____日" in blank
     fire(founded["ent_rev"], case["id"], "start_posting", {"posted_on": "2026-11-02"})
     resp = client.get(f"/hardship/{case['id']}/notice")
     assert resp.status_code == 200
     text = visible_text(resp)
-    for shown in ("困难职工帮扶对象公示", "王芳", "大型企业", "第一类", "2026年11月2日起至2026年11月9日止（5个工作日）",
+    for shown in ("困难职工帮扶对象公示", "王芳", "大型企业", "第一类", "公示期为5个工作日（自张贴次日起计算，公休日和法定节假日不计），自2026年11月3日起至2026年11月9日止。",
+                  "大型企业工会 2026年11月2日 （盖章）",
                   "如有异议", "大型企业工会"):
         assert shown in text, shown
     body = html(resp)
