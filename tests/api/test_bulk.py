@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from audit.models import AuditEntry
 from web.bulk import BULK_MAX
 from workflow import Case
-from workflows.founding.tests.flow import GROUP
+from workflows.founding.tests.flow import walk
 from workflows.inspection.tests.test_rules import EXTRA, full_scores
 
 FULL = full_scores(EXTRA["checklist"])
@@ -46,7 +46,8 @@ def trail_length(db, case_id: int) -> int:
 
 @pytest.fixture
 def applied(api, tree, make_org, make_user, make_case, fire):
-    """`applied(n)`: n founding applications of enterprises of 60 under FED, each waiting for FED's approval."""
+    """`applied(n)`: n founding cases of enterprises of 60 under FED, each with its candidates posted and waiting for
+    FED's approval of them (a decision that takes no data; the application's approval takes a 文号 per case)."""
     made = iter(range(1, 1000))
 
     def do(n: int) -> list[dict]:
@@ -56,8 +57,7 @@ def applied(api, tree, make_org, make_user, make_case, fire):
             make_org(f"E{i}", "enterprise", "FED", employees=60, female_employees=20, name=f"第{i}企业")
             prep = make_user(f"p{i}", "preparer", f"E{i}")
             case_id = make_case(prep, "founding")["id"]
-            fire(prep, case_id, "form_group", {"group_members": GROUP})
-            out.append(fire(prep, case_id, "apply", comment="申请成立工会"))
+            out.append(walk(fire, case_id, "candidates_submitted", prep, tree["fed"]))
         return out
 
     return do
@@ -131,9 +131,9 @@ def test_a_mixed_bulk_answers_each_case_as_its_single_step_would(api, db, tree, 
 
 def test_bulk_approval_and_return_of_founding_applications(api, db, tree, applied):
     cases = applied(3)
-    body = {"trigger": "approve_application", "cases": [{"id": c["id"], "version": c["version"]} for c in cases]}
+    body = {"trigger": "approve_candidates", "cases": [{"id": c["id"], "version": c["version"]} for c in cases]}
     results = bulk(api, tree["fed"], body).get_json()["results"]
-    assert [(r["status"], r["state"]) for r in results] == [(200, "approved")] * 3
+    assert [(r["status"], r["state"]) for r in results] == [(200, "candidates_approved")] * 3
     # the same request again: every version has moved on
     again = bulk(api, tree["fed"], body).get_json()["results"]
     assert [(r["status"], r["error"]["code"]) for r in again] == [(409, "stale_version")] * 3
@@ -141,20 +141,20 @@ def test_bulk_approval_and_return_of_founding_applications(api, db, tree, applie
     back = applied(2)
     picks = [{"id": c["id"], "version": c["version"]} for c in back]
     # a return needs its comment: refused per case as the single step is, nothing done
-    no_comment = bulk(api, tree["fed"], {"trigger": "return_application", "cases": picks}).get_json()["results"]
+    no_comment = bulk(api, tree["fed"], {"trigger": "return_candidates", "cases": picks}).get_json()["results"]
     assert [(r["status"], r["error"]["code"], [x["code"] for x in r["error"]["reasons"]]) for r in no_comment] == [
         (400, "invalid_input", ["comment_required"])] * 2
-    assert all(state == "applied" for state, _v in rows(db, [c["id"] for c in back]).values())
-    returned = bulk(api, tree["fed"], {"trigger": "return_application", "comment": "请补充筹备组成员名单",
+    assert all(state == "candidates_submitted" for state, _v in rows(db, [c["id"] for c in back]).values())
+    returned = bulk(api, tree["fed"], {"trigger": "return_candidates", "comment": "请补充筹备组成员名单",
                                        "cases": picks}).get_json()["results"]
-    assert [(r["status"], r["state"]) for r in returned] == [(200, "group_formed")] * 2
+    assert [(r["status"], r["state"]) for r in returned] == [(200, "members_recruited")] * 2
     entry = api.get(f"/cases/{back[0]['id']}/audit", tree["auditor"]).get_json()["entries"][-1]
-    assert (entry["trigger"], entry["comment"]) == ("return_application", "请补充筹备组成员名单")
+    assert (entry["trigger"], entry["comment"]) == ("return_candidates", "请补充筹备组成员名单")
 
 
 def test_a_step_of_another_role_or_state_is_refused_as_the_single_step_is(api, db, tree, applied, fire):
     case = applied(1)[0]
-    version = fire(tree["fed"], case["id"], "approve_application")["version"]
+    version = fire(tree["fed"], case["id"], "approve_candidates")["version"]
     before = entries(db)
     results = bulk(api, tree["fed"], {"trigger": "register", "cases": [{"id": case["id"], "version": version}]})
     row = results.get_json()["results"][0]
@@ -192,24 +192,24 @@ def test_a_step_that_needs_data_is_refused_per_case_naming_the_field(api, db, tr
 
 MALFORMED = [
     ([{"id": 1, "version": 1}], "body"),
-    ({"trigger": "approve_application"}, "cases"),
-    ({"trigger": "approve_application", "cases": {"id": 1, "version": 1}}, "cases"),
-    ({"trigger": "approve_application", "cases": []}, "cases"),
-    ({"trigger": "approve_application", "cases": [1]}, "cases[0]"),
-    ({"trigger": "approve_application", "cases": [{"id": "1", "version": 1}]}, "cases[0].id"),
-    ({"trigger": "approve_application", "cases": [{"id": 1.0, "version": 1}]}, "cases[0].id"),
-    ({"trigger": "approve_application", "cases": [{"id": True, "version": 1}]}, "cases[0].id"),
-    ({"trigger": "approve_application", "cases": [{"id": 1}]}, "cases[0].version"),
-    ({"trigger": "approve_application", "cases": [{"id": 1, "version": None}]}, "cases[0].version"),
-    ({"trigger": "approve_application", "cases": [{"id": 1, "version": "2"}]}, "cases[0].version"),
-    ({"trigger": "approve_application", "cases": [{"id": 1, "version": 2, "data": {}}]}, "cases[0].data"),
+    ({"trigger": "approve_candidates"}, "cases"),
+    ({"trigger": "approve_candidates", "cases": {"id": 1, "version": 1}}, "cases"),
+    ({"trigger": "approve_candidates", "cases": []}, "cases"),
+    ({"trigger": "approve_candidates", "cases": [1]}, "cases[0]"),
+    ({"trigger": "approve_candidates", "cases": [{"id": "1", "version": 1}]}, "cases[0].id"),
+    ({"trigger": "approve_candidates", "cases": [{"id": 1.0, "version": 1}]}, "cases[0].id"),
+    ({"trigger": "approve_candidates", "cases": [{"id": True, "version": 1}]}, "cases[0].id"),
+    ({"trigger": "approve_candidates", "cases": [{"id": 1}]}, "cases[0].version"),
+    ({"trigger": "approve_candidates", "cases": [{"id": 1, "version": None}]}, "cases[0].version"),
+    ({"trigger": "approve_candidates", "cases": [{"id": 1, "version": "2"}]}, "cases[0].version"),
+    ({"trigger": "approve_candidates", "cases": [{"id": 1, "version": 2, "data": {}}]}, "cases[0].data"),
     ({"cases": [{"id": 1, "version": 2}]}, "trigger"),
     ({"trigger": 7, "cases": [{"id": 1, "version": 2}]}, "trigger"),
-    ({"trigger": "approve_application", "comment": 5, "cases": [{"id": 1, "version": 2}]}, "comment"),
-    ({"trigger": "approve_application", "data": {}, "cases": [{"id": 1, "version": 2}]}, "data"),
-    ({"trigger": "approve_application", "decided_on": "2026-02-30", "cases": [{"id": 1, "version": 2}]},
+    ({"trigger": "approve_candidates", "comment": 5, "cases": [{"id": 1, "version": 2}]}, "comment"),
+    ({"trigger": "approve_candidates", "data": {}, "cases": [{"id": 1, "version": 2}]}, "data"),
+    ({"trigger": "approve_candidates", "decided_on": "2026-02-30", "cases": [{"id": 1, "version": 2}]},
      "decided_on"),
-    ({"trigger": "approve_application", "decided_on": 20261110, "cases": [{"id": 1, "version": 2}]}, "decided_on"),
+    ({"trigger": "approve_candidates", "decided_on": 20261110, "cases": [{"id": 1, "version": 2}]}, "decided_on"),
 ]
 
 
@@ -225,11 +225,11 @@ def test_a_malformed_request_is_refused_whole_with_nothing_done(api, db, tree, a
     assert resp.status_code == 400, resp.get_json()
     error = resp.get_json()["error"]
     assert error["code"] == "invalid_input" and field in error["fields"], error
-    assert entries(db) == before and rows(db, [good["id"]])[good["id"]] == ("applied", good["version"])
+    assert entries(db) == before and rows(db, [good["id"]])[good["id"]] == ("candidates_submitted", good["version"])
 
 
 def test_malformed_json_and_a_missing_token(api, tree):
-    resp = bulk(api, tree["fed"], None, raw=b'{"trigger": "approve_application", "cases": [')
+    resp = bulk(api, tree["fed"], None, raw=b'{"trigger": "approve_candidates", "cases": [')
     assert resp.status_code == 400 and resp.get_json()["error"]["fields"]["body"]
     assert bulk(api, None, {"trigger": "x", "cases": [{"id": 1, "version": 1}]}).status_code == 401
 
@@ -239,10 +239,10 @@ def test_one_case_twice_is_refused_whole(api, db, tree, applied):
     before = entries(db)
     cases = [{"id": a["id"], "version": a["version"]}, {"id": b["id"], "version": b["version"]},
              {"id": a["id"], "version": a["version"] + 1}]
-    resp = bulk(api, tree["fed"], {"trigger": "approve_application", "cases": cases})
+    resp = bulk(api, tree["fed"], {"trigger": "approve_candidates", "cases": cases})
     assert resp.status_code == 400
     assert resp.get_json()["error"]["fields"] == {"cases[2].id": "与前面的项重复"}
-    assert entries(db) == before and {s for s, _v in rows(db, [a["id"], b["id"]]).values()} == {"applied"}
+    assert entries(db) == before and {s for s, _v in rows(db, [a["id"], b["id"]]).values()} == {"candidates_submitted"}
 
 
 def test_at_most_100_cases(api, db, tree, applied):
@@ -250,20 +250,20 @@ def test_at_most_100_cases(api, db, tree, applied):
     picks = [{"id": c["id"], "version": c["version"]} for c in real]
     unknown = [{"id": 900_000 + i, "version": 1} for i in range(BULK_MAX - len(picks))]
     before = entries(db)
-    too_many = bulk(api, tree["fed"], {"trigger": "approve_application",
+    too_many = bulk(api, tree["fed"], {"trigger": "approve_candidates",
                                        "cases": picks + unknown + [{"id": 800_000, "version": 1}]})
     assert too_many.status_code == 413
     error = too_many.get_json()["error"]
     assert error["code"] == "too_many_cases" and error["message"] == "一次最多批量办理100件"
     assert error["fields"] == {"cases": "最多100项"}
-    assert entries(db) == before and {s for s, _v in rows(db, [c["id"] for c in real]).values()} == {"applied"}
+    assert entries(db) == before and {s for s, _v in rows(db, [c["id"] for c in real]).values()} == {"candidates_submitted"}
 
     over = picks + unknown + [{"id": 1, "version": 1}]
-    english = bulk(api, tree["fed"], {"trigger": "approve_application", "cases": over},
+    english = bulk(api, tree["fed"], {"trigger": "approve_candidates", "cases": over},
                    headers={"Accept-Language": "en"})
     assert english.get_json()["error"]["message"] == "A bulk decision takes at most 100 cases"
 
-    hundred = bulk(api, tree["fed"], {"trigger": "approve_application", "cases": picks + unknown})
+    hundred = bulk(api, tree["fed"], {"trigger": "approve_candidates", "cases": picks + unknown})
     assert hundred.status_code == 200
     results = hundred.get_json()["results"]
     assert len(results) == BULK_MAX == 100
@@ -273,7 +273,7 @@ def test_at_most_100_cases(api, db, tree, applied):
 
 def test_ids_beyond_the_keys_are_unknown_rows(api, tree, applied):
     case = applied(1)[0]
-    resp = bulk(api, tree["fed"], {"trigger": "approve_application",
+    resp = bulk(api, tree["fed"], {"trigger": "approve_candidates",
                                    "cases": [{"id": 2**40, "version": 1}, {"id": 0, "version": 1},
                                              {"id": -3, "version": 1}, {"id": case["id"], "version": case["version"]}]})
     assert [r["status"] for r in resp.get_json()["results"]] == [404, 404, 404, 200]
@@ -284,30 +284,30 @@ def test_a_role_that_never_decides_is_refused_per_case(api, db, tree, applied):
     pick = [{"id": case["id"], "version": case["version"]}]
     for who, status, code in (("prep", 404, "not_found"), ("auditor", 403, "forbidden"), ("admin", 403, "forbidden"),
                               ("town", 404, "not_found"), ("fed2", 404, "not_found")):
-        row = bulk(api, tree[who], {"trigger": "approve_application", "cases": pick}).get_json()["results"][0]
+        row = bulk(api, tree[who], {"trigger": "approve_candidates", "cases": pick}).get_json()["results"][0]
         assert (row["status"], row["error"]["code"]) == (status, code), who
-    assert rows(db, [case["id"]])[case["id"]] == ("applied", case["version"])
+    assert rows(db, [case["id"]])[case["id"]] == ("candidates_submitted", case["version"])
 
 
 def test_a_supervising_federation_is_not_competent_per_case(api, db, tree, make_case, fire):
     """ENT-M's 30 employees: the town union approves; the federation above sees the case but may not decide."""
     case_id = make_case(tree["prep_m"], "founding")["id"]
-    fire(tree["prep_m"], case_id, "form_group", {"group_members": GROUP})
-    version = fire(tree["prep_m"], case_id, "apply", comment="申请成立工会")["version"]
+    version = walk(fire, case_id, "candidates_submitted", tree["prep_m"], tree["town"],
+                   record_members={"member_count": 28, "female_member_count": 10})["version"]
     pick = [{"id": case_id, "version": version}]
-    row = bulk(api, tree["fed"], {"trigger": "approve_application", "cases": pick}).get_json()["results"][0]
+    row = bulk(api, tree["fed"], {"trigger": "approve_candidates", "cases": pick}).get_json()["results"][0]
     assert (row["status"], row["error"]["code"]) == (403, "not_competent")
-    row = bulk(api, tree["town"], {"trigger": "approve_application", "cases": pick}).get_json()["results"][0]
-    assert (row["status"], row["state"]) == (200, "approved")
+    row = bulk(api, tree["town"], {"trigger": "approve_candidates", "cases": pick}).get_json()["results"][0]
+    assert (row["status"], row["state"]) == (200, "candidates_approved")
 
 
 def test_the_business_date_is_each_cases_step(api, db, tree, applied):
     """One decided_on for every case: a day after the application passes, a future one is each case's 422."""
     a, b = applied(2)
     picks = [{"id": c["id"], "version": c["version"]} for c in (a, b)]
-    future = bulk(api, tree["fed"], {"trigger": "approve_application", "decided_on": "2026-11-21", "cases": picks})
+    future = bulk(api, tree["fed"], {"trigger": "approve_candidates", "decided_on": "2026-11-21", "cases": picks})
     assert [(r["status"], r["error"]["reasons"][0]["code"]) for r in future.get_json()["results"]] == [
         (422, "decided_on_future")] * 2
-    done = bulk(api, tree["fed"], {"trigger": "approve_application", "decided_on": "2026-11-20", "cases": picks})
+    done = bulk(api, tree["fed"], {"trigger": "approve_candidates", "decided_on": "2026-11-20", "cases": picks})
     assert [r["status"] for r in done.get_json()["results"]] == [200, 200]
     assert api.get(f"/cases/{a['id']}", tree["fed"]).get_json()["decided_on"] == "2026-11-20"

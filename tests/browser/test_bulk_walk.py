@@ -25,10 +25,10 @@ def test_a_reviewer_selects_rows_and_approves_them_in_bulk(new_page, tree, appli
     page.wait_for_selector("h1:has-text('确认批量同意')")
     listed = page.inner_text("table.bulk")
     assert all(f"第{i}企业" in listed for i in (1, 2, 3)) and "第4企业" not in listed
-    assert listed.count("批复同意筹建") == 3
+    assert listed.count("同意候选人") == 3
     shot(page, "02-confirm")
 
-    fire(tree["fed_b"], c["id"], "approve_application")  # a colleague decides c before the confirmation
+    fire(tree["fed_b"], c["id"], "approve_candidates")  # a colleague decides c before the confirmation
     page.click("button:has-text('确认批量同意')")
     page.wait_for_selector("#bulk-summary")
     assert page.inner_text("#bulk-summary") == "成功 2 件，失败 1 件。"
@@ -37,7 +37,7 @@ def test_a_reviewer_selects_rows_and_approves_them_in_bulk(new_page, tree, appli
     shot(page, "03-results")
 
     states = {x["id"]: api.get(f"/cases/{x['id']}", tree["fed"]).get_json()["state"] for x in (a, b, c, d)}
-    assert states == {a["id"]: "approved", b["id"]: "approved", c["id"]: "approved", d["id"]: "applied"}
+    assert states == {a["id"]: "candidates_approved", b["id"]: "candidates_approved", c["id"]: "candidates_approved", d["id"]: "candidates_submitted"}
     entry = api.get(f"/cases/{a['id']}/audit", tree["auditor"]).get_json()["entries"][-1]
     assert (entry["actor"], entry["comment"]) == ("fed", "材料齐全，同意筹建")
 

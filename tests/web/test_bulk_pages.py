@@ -64,18 +64,18 @@ def test_select_confirm_and_see_what_happened_to_each_case(fed, api, db, tree, a
     confirm = fed.post("/review/bulk", data={"csrf_token": token, "case": picks([a, b, c]), "way": "forward"})
     assert confirm.status_code == 200
     shown = text_of(confirm)
-    assert "确认批量同意" in shown and "以下 3 件案件将逐件办理“批复同意筹建”" in shown
+    assert "确认批量同意" in shown and "以下 3 件案件将逐件办理“同意候选人”" in shown
     for i in (1, 2, 3):
         assert f"第{i}企业" in shown
     page = confirm.get_data(as_text=True)
-    assert re.search(r'name="trigger" type="hidden" value="approve_application"', page)
+    assert re.search(r'name="trigger" type="hidden" value="approve_candidates"', page)
     assert sorted(re.findall(r'name="case" value="([^"]+)"', page)) == sorted(picks([a, b, c]))
     assert entries(db) == before  # nothing done by the confirmation page
-    assert {s for s, _v in rows(db, [a["id"], b["id"], c["id"]]).values()} == {"applied"}
+    assert {s for s, _v in rows(db, [a["id"], b["id"], c["id"]]).values()} == {"candidates_submitted"}
 
     # meanwhile a colleague decides c: its version moves on
-    fire(tree["fed_b"], c["id"], "approve_application")
-    form = {"csrf_token": csrf(page), "case": picks([a, b, c]), "action": "forward", "trigger": "approve_application",
+    fire(tree["fed_b"], c["id"], "approve_candidates")
+    form = {"csrf_token": csrf(page), "case": picks([a, b, c]), "action": "forward", "trigger": "approve_candidates",
             "comment": "材料齐全，同意筹建"}
     refused = fed.post("/review/bulk/decide", data={k: v for k, v in form.items() if k != "csrf_token"})
     assert refused.status_code == 400 and entries(db) == before + 1
@@ -87,14 +87,14 @@ def test_select_confirm_and_see_what_happened_to_each_case(fed, api, db, tree, a
     html = done.get_data(as_text=True)
     for case in (a, b):
         row = re.search(rf'<tr class="ok" id="result-{case["id"]}">(.*?)</tr>', html, re.S).group(1)
-        assert "成功" in row and "上级工会已批复筹建" in row and f'href="/cases/{case["id"]}"' in row
+        assert "成功" in row and "候选人已审查同意" in row and f'href="/cases/{case["id"]}"' in row
     row = re.search(rf'<tr class="failed" id="result-{c["id"]}">(.*?)</tr>', html, re.S).group(1)
     assert "失败" in row and "第3企业" in row and "案件已被他人更新，请刷新后重试" in row
     assert f'href="/cases/{c["id"]}"' in row
     assert entries(db) == before + 3
     trail = api.get(f"/cases/{a['id']}/audit", tree["auditor"]).get_json()["entries"]
     assert (trail[-1]["trigger"], trail[-1]["actor"], trail[-1]["comment"]) == (
-        "approve_application", "fed", "材料齐全，同意筹建")
+        "approve_candidates", "fed", "材料齐全，同意筹建")
     assert api.get("/audit/verify", tree["auditor"]).get_json()["ok"] is True
 
 
@@ -114,9 +114,9 @@ def test_a_bulk_return_needs_its_one_reason(fed, api, db, tree, applied):
     confirm = fed.post("/review/bulk", data={"csrf_token": token, "case": picks([a, b]), "way": "back"})
     page = confirm.get_data(as_text=True)
     assert "确认批量退回" in text_of(confirm) and "退回理由（必填）" in text_of(confirm)
-    assert re.search(r'name="trigger" type="hidden" value="return_application"', page)
+    assert re.search(r'name="trigger" type="hidden" value="return_candidates"', page)
     before = entries(db)
-    form = {"csrf_token": csrf(page), "case": picks([a, b]), "action": "back", "trigger": "return_application"}
+    form = {"csrf_token": csrf(page), "case": picks([a, b]), "action": "back", "trigger": "return_candidates"}
     empty = fed.post("/review/bulk/decide", data={**form, "comment": "  "})
     assert empty.status_code == 400 and "批量退回须填写退回理由。" in text_of(empty)
     assert entries(db) == before
@@ -124,14 +124,14 @@ def test_a_bulk_return_needs_its_one_reason(fed, api, db, tree, applied):
     assert "成功 2 件，失败 0 件。" in text_of(done)
     for case in (a, b):
         got = api.get(f"/cases/{case['id']}", tree["fed"]).get_json()
-        assert got["state"] == "group_formed"
+        assert got["state"] == "members_recruited"
     entry = api.get(f"/cases/{a['id']}/audit", tree["auditor"]).get_json()["entries"][-1]
-    assert (entry["trigger"], entry["comment"]) == ("return_application", "筹备组成员名单不全，请补充")
+    assert (entry["trigger"], entry["comment"]) == ("return_candidates", "筹备组成员名单不全，请补充")
 
 
 def test_cases_that_share_no_decision_are_not_offered_one(fed, db, tree, applied, fire):
     a, b = applied(2)
-    moved = fire(tree["fed"], b["id"], "approve_application")  # b now waits for its preparer
+    moved = fire(tree["fed"], b["id"], "approve_candidates")  # b now waits for its preparer
     token = csrf(fed.get("/review").get_data(as_text=True))
     confirm = fed.post("/review/bulk", data={"csrf_token": token, "way": "forward",
                                              "case": [f"{a['id']}:{a['version']}", f"{b['id']}:{moved['version']}"]})
@@ -154,7 +154,7 @@ def test_nothing_selected_and_bad_selections(fed, db, applied):
         assert resp.status_code == 400, data
     before = entries(db)
     too_many = fed.post("/review/bulk/decide", data={"csrf_token": token, "action": "forward",
-                                                     "trigger": "approve_application",
+                                                     "trigger": "approve_candidates",
                                                      "case": [f"{a['id']}:{a['version']}"] +
                                                              [f"{i}:1" for i in range(900, 1000)]})
     assert too_many.status_code == 400 and "一次最多批量办理100件" in text_of(too_many)
@@ -168,5 +168,5 @@ def test_only_reviewers_decide_in_bulk(client, tree, applied):
     token = csrf(client.get("/cases").get_data(as_text=True))
     for path in ("/review/bulk", "/review/bulk/decide"):
         resp = client.post(path, data={"csrf_token": token, "case": [f"{a['id']}:{a['version']}"], "way": "forward",
-                                       "action": "forward", "trigger": "approve_application"})
+                                       "action": "forward", "trigger": "approve_candidates"})
         assert resp.status_code == 403, path

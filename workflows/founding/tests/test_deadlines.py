@@ -43,7 +43,7 @@ def test_the_application_is_due_fifteen_working_days_after_it_was_made(api, tree
     clock.today = date(2026, 12, 2)
     assert api.get(f"/cases/{case_id}", tree["town"]).get_json()["deadline"] == "overdue"
     # the decision ends the wait: the approved case waits for the preparer, with no deadline of §6
-    done = fire(tree["town"], case_id, "approve_application", {}, comment="同意")
+    done = fire(tree["town"], case_id, "approve_application", {"reply_no": "城工复〔2026〕3号"}, comment="同意")
     assert (done["due_on"], done["deadline"]) == (None, None)
 
 
@@ -82,7 +82,7 @@ def test_the_sweep_reminds_then_escalates_once_each(app, db, engine, api, tree, 
     # nothing is decided by the sweep, and no form goes stale: the case keeps its state and version
     case = api.get(f"/cases/{case_id}", tree["town"]).get_json()
     assert (case["state"], case["version"]) == ("applied", version)
-    fire(tree["town"], case_id, "approve_application", {}, comment="同意", version=version)
+    fire(tree["town"], case_id, "approve_application", {"reply_no": "城工复〔2026〕3号"}, comment="同意", version=version)
     with db.read() as session:
         assert audit.verify(session, lambda: engine.subjects(session)).ok
         assert unread_count(session, tree["town"].id) == 3  # waiting for the town's decision, due soon, overdue
