@@ -54,7 +54,7 @@ def year_2026(tree, make_org, make_case, fire, found, clock):
 def listed(html: str) -> list[str]:
     """The codes of the organisations listed in the table, in order (the page names them; the fixtures'
     names are mapped back to their codes, those made here are named by their codes)."""
-    names = re.findall(r'<tr(?: class="overdue")?>\s*<td>(?:<a href="[^"]*">)?([^<]+?)(?:</a>)?</td>', html)
+    names = re.findall(r'<tr(?: class="overdue")?>\s*<td[^>]*>(?:<a href="[^"]*">)?([^<]+?)(?:</a>)?\s*</td>', html)
     return [CODES.get(name, name) for name in names]
 
 
