@@ -13,11 +13,10 @@ from storage import Database
 from workflow import Engine, checked_catalog, default_catalog
 
 from . import config as config_module
-from .extensions import babel, csrf, limiter, login_manager
+from .extensions import MAX_ID, babel, csrf, limiter, login_manager
 from .i18n import select_locale
 
 log = logging.getLogger("unionflow")
-MAX_ID = 2**31 - 1
 
 
 SECURITY_HEADERS = (

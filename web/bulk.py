@@ -27,8 +27,7 @@ from wtforms import HiddenField, TextAreaField
 from storage import Database
 from workflow import Actor, Case, Engine, FieldError, InvalidInput, NotFound, WorkflowError, can_view
 
-from . import MAX_ID  # the database's keys: a larger id names no case
-from .extensions import get_db, get_engine
+from .extensions import MAX_ID, get_db, get_engine  # MAX_ID: the database's keys, a larger id names no case
 from .i18n import error_payload, text
 from .statuses import status_of
 from .steps import explain

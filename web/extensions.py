@@ -23,3 +23,6 @@ def get_db(app: Flask | None = None) -> Database:
 
 def get_engine(app: Flask | None = None) -> Engine:
     return (app or current_app).extensions["unionflow.engine"]
+
+
+MAX_ID = 2**31 - 1  # the largest id the 32-bit key columns hold: a larger one in a URL names nothing
