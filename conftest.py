@@ -70,7 +70,7 @@ def backend(request, tmp_path_factory) -> dict[str, Any]:
     return {"name": "postgresql", "url": url}
 
 
-TABLES = ("api_tokens", "attachments", "delegations", "cases", "users", "organisations", "audit_entries", "audit_tree", "audit_head",
+TABLES = ("api_tokens", "attachments", "delegations", "members", "cases", "users", "organisations", "audit_entries", "audit_tree", "audit_head",
           "login_throttle")
 
 

@@ -24,6 +24,9 @@ from services.accounts import (
 from storage import Database, json_bytes
 from workflow import (
     MAX_PAGE,
+    MAX_PER_PAGE,
+    MEMBER_GROUPS,
+    MEMBER_STATUSES,
     Actor,
     ApiToken,
     Case,
@@ -36,13 +39,25 @@ from workflow import (
     delegations_of,
     error_message,
     list_cases,
+    paginate,
+    roster_query,
+    RosterFilter,
 )
 
 from . import bulk
 from .extensions import csrf, get_db, get_engine
 from .i18n import error_payload, lang
 from .json_depth import MAX_DEPTH, too_deep
-from .present import case_json, definition_json, delegation_json, entry_json, org_json, sees_personal_data
+from .present import (
+    case_json,
+    definition_json,
+    delegation_json,
+    entry_json,
+    member_json,
+    org_json,
+    sees_personal_data,
+    sees_roster_data,
+)
 from .statuses import status_of
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -239,6 +254,36 @@ def get_org(session: Session, actor: Actor, code: str) -> Response:
     if org is None or not can_view(actor, org):
         raise NotFound()
     return respond(org_json(org))
+
+
+@bp.get("/orgs/<code>/members")
+@endpoint()
+def get_members(session: Session, actor: Actor, code: str) -> Response:
+    """The union's roster (会员名册), filtered and paged; ID numbers masked outside the union."""
+    org = find_org(session, code)
+    if org is None or not can_view(actor, org):
+        raise NotFound()
+    wanted = roster_filter(request.args)
+    unmasked = sees_roster_data(actor, org)
+    page = paginate(session, roster_query(org.id, wanted, full_ids=unmasked), _int_arg("page", 1),
+                    min(_int_arg("per_page", 20), MAX_PER_PAGE))
+    return respond({"items": [member_json(m, unmasked) for m in page.items], "total": page.total,
+                    "page": page.page, "per_page": page.per_page})
+
+
+def roster_filter(args: Any) -> RosterFilter:
+    """The roster's filters from a query string: an unknown status or group is bad input (400 naming it)."""
+    status, group, q = args.get("status") or None, args.get("group") or None, args.get("q") or ""
+    errors = {}
+    if status is not None and status not in MEMBER_STATUSES:
+        errors["status"] = FieldError("not_in_choices", choices=", ".join(MEMBER_STATUSES))
+    if group is not None and group not in MEMBER_GROUPS:
+        errors["group"] = FieldError("not_in_choices", choices=", ".join(MEMBER_GROUPS))
+    if len(q) > 64:
+        errors["q"] = FieldError("too_long", max=64)
+    if errors:
+        raise InvalidInput(fields=errors)
+    return RosterFilter(status, group, q)
 
 
 @bp.post("/users")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,11 +17,13 @@ from workflow import (
     Case,
     Delegation,
     Engine,
+    Member,
     Organisation,
     can_see_personal_data,
     delegation_active,
     find_holder,
     mask,
+    mask_id_number,
 )
 
 from .i18n import reason_message, text
@@ -31,6 +33,15 @@ LOCAL_ZONE = ZoneInfo("Asia/Shanghai")  # the deployment's zone, in which the pa
 
 def iso(value: datetime | None) -> str | None:
     return format_at(value) if value is not None else None
+
+
+def day_iso(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def sees_roster_data(actor: Actor, org: Organisation) -> bool:
+    """Only a user of the union itself sees its members' ID numbers unmasked (a higher union sees them masked)."""
+    return actor.org_id is not None and actor.org_id == org.id
 
 
 def sees_personal_data(actor: Actor, case: Case) -> bool:
@@ -128,6 +139,27 @@ def org_json(org: Organisation) -> dict[str, Any]:
         "address": org.address,
         "union_status": org.union_status,
         "member_count": org.member_count,
+    }
+
+
+def member_json(member: Member, unmasked: bool) -> dict[str, Any]:
+    """A roster entry as api.md gives it; the 身份证号 masked unless `unmasked` (a user of the member's union)."""
+    employer = member.employer
+    return {
+        "id": member.id,
+        "name": member.name,
+        "id_number": member.id_number if unmasked else mask_id_number(member.id_number),
+        "gender": member.gender,
+        "born_on": day_iso(member.born_on),
+        "joined_on": day_iso(member.joined_on),
+        "member_no": member.member_no,
+        "employer": employer.code if employer is not None else member.employer_name,
+        "employer_name": employer.name if employer is not None else member.employer_name,
+        "group": member.group_code,
+        "status": member.status,
+        "left_on": day_iso(member.left_on),
+        "org": member.org.code,
+        "version": member.version,
     }
 
 

@@ -49,8 +49,13 @@ from .errors import (
     UnknownTrigger,
     WorkflowError,
 )
+from .idnumber import birth_date as id_number_birth_date
 from .idnumber import check_character as id_number_check_character
 from .idnumber import id_number_problem, is_valid_id_number, mask_id_number
+from .members import ENDED as MEMBERSHIP_ENDED
+from .members import GROUPS as MEMBER_GROUPS
+from .members import STATUSES as MEMBER_STATUSES
+from .members import Member, RosterFilter, find_member, gender_of, group_counts, roster_counts, roster_query
 from .messages import error_message, field_message
 from .models import ORG_KINDS, ROLES, UNION_STATUSES, ApiToken, Case, CaseParty, Delegation, Organisation, User
 from .privacy import can_see_personal_data, mask
@@ -66,21 +71,22 @@ from .queries import (
     visible_orgs,
 )
 from .rows import org_digest, org_state, user_state
-from .rules import Context, OrgFacts, Outcome, Reason, condition, effect, guard
+from .rules import Context, OrgFacts, Outcome, Reason, condition, effect, guard, lookup
 from .workdays import Calendar, as_date
 
 __all__ = [
     "CREDIT_CODE_ALPHABET", "DEADLINE_KINDS", "DECIDED_ON", "DEFAULT_DUE_SOON_WORKING_DAYS", "DOCUMENT_ISSUED",
-    "ESCALATED", "MAX_PAGE", "MAX_PER_PAGE", "ON_BEHALF_OF", "ORG_KINDS", "ROLES", "SYSTEM", "UNION_STATUSES",
+    "ESCALATED", "MAX_PAGE", "MAX_PER_PAGE", "MEMBERSHIP_ENDED", "MEMBER_GROUPS", "MEMBER_STATUSES", "ON_BEHALF_OF", "ORG_KINDS", "ROLES", "SYSTEM", "UNION_STATUSES",
     "Actor", "ApiToken", "AssignedToOther", "Availability", "Calendar", "Case", "CaseParty", "Context",
     "Delegation", "Engine", "EntityChange", "EntityType", "FieldError", "Forbidden", "FourEyes", "GuardFailed",
-    "Handling", "Holder", "InvalidInput", "InvalidState", "NotCompetent", "NotFound", "OrgFacts", "Organisation",
-    "Outcome", "Page", "Reason", "StaleVersion", "UnknownTrigger", "User", "Waiting", "WorkflowError",
+    "Handling", "Holder", "InvalidInput", "InvalidState", "Member", "NotCompetent", "NotFound", "OrgFacts", "Organisation",
+    "Outcome", "Page", "Reason", "RosterFilter", "StaleVersion", "UnknownTrigger", "User", "Waiting", "WorkflowError",
     "ancestors_of", "as_date", "can_see_personal_data", "can_view", "can_view_case", "checked_catalog",
     "colleagues", "condition", "create_entity", "credit_code_check_character", "deadline_alerts", "deadline_of",
     "deadline_rule", "default_catalog", "delegation_active", "delegations_of", "effect", "error_message",
-    "field_message", "find_holder", "guard", "id_number_check_character", "id_number_problem",
-    "is_valid_credit_code", "is_valid_id_number", "list_cases", "mask", "mask_id_number", "org_digest", "org_state",
-    "paginate", "register_entity", "review_queue", "task_list", "update_entity", "user_state", "visible_cases",
+    "field_message", "find_holder", "find_member", "gender_of", "group_counts", "guard", "id_number_birth_date",
+    "id_number_check_character", "id_number_problem",
+    "is_valid_credit_code", "is_valid_id_number", "list_cases", "lookup", "mask", "mask_id_number", "org_digest", "org_state",
+    "paginate", "register_entity", "review_queue", "roster_counts", "roster_query", "task_list", "update_entity", "user_state", "visible_cases",
     "visible_orgs",
 ]

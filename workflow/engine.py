@@ -53,7 +53,7 @@ from .delegations import acting_for as active_delegation
 from .delegations import delegate as delegate_to
 from .delegations import end_delegation as end_delegation_of
 from .delegations import find_active_user
-from .entities import ENTITIES, Applied, EntityChange, append_entries
+from .entities import ENTITIES, Applied, EntityChange, append_entries, append_standalone, keys_as_data
 from .entities import apply as apply_entities
 from .entities import check as check_entities
 from .entities import subjects as entity_subjects
@@ -72,11 +72,12 @@ from .errors import (
     UnknownTrigger,
 )
 from .machine import DefinitionMachine, machine_for
+from .members import ENDED, MEMBER, Member
 from .models import Case, CaseParty, Delegation, Organisation, User
 from .records import CaseRecord, OrgRecord, load_case, load_parties, orgs_by_id, save_case, update_org
 from .rows import CASE_DIGEST, ORG, case_digest, case_subjects, org_digest, org_subjects, user_subjects
 from .rows import ORG_FIELDS as ORG_ROW_FIELDS
-from .rules import CONDITIONS, EFFECTS, GUARDS, ORG_FIELDS, WITHOUT_DATA, ActorFacts, Context, OrgFacts, Reason
+from .rules import CONDITIONS, EFFECTS, GUARDS, LOOKUPS, ORG_FIELDS, WITHOUT_DATA, ActorFacts, Context, OrgFacts, Reason
 from .validation import validate
 from .workdays import Calendar
 
@@ -251,7 +252,7 @@ def _record_digest(case: CaseRecord) -> str:
 
 
 def _append_org_entry(session: Session, org_id: int, changes: dict[str, list[Any]], actor: Actor, trigger: str,
-                      case_id: int) -> None:
+                      case_id: int | None) -> None:
     """A step's effects changed the case's organisation: an entry of the organisation with its new digest,
     after the case's own."""
     row = _ORG_ROW.one_or_none(session, {"org_id": org_id})
@@ -390,6 +391,7 @@ class Engine:
             parties=parties if parties is not None else
             {p.party: _org_facts(p.org) for p in case.parties} if definition.parties else {},
             others=(lambda: self._other_open_cases(session, case)) if session is not None else None,
+            lookup=(lambda name, *args: LOOKUPS[name](session, *args)) if session is not None else None,
         )
 
     def competent_org(self, session: Session, case: Case | CaseRecord, rule: str) -> Organisation | OrgRecord:
@@ -600,8 +602,14 @@ class Engine:
             if case.unique_key is not None and unique is not None and unique.get("scope") == "open":
                 case.unique_key = None
                 changed.add("unique_key")
+        applied = apply_entities(session, effects.entities) if effects.entities else []
+        keyed = keys_as_data(effects.entities, applied)
+        if keyed:  # e.g. the member a joining case put on the roster
+            case.data.update(keyed)
+            effects.data.update(keyed)
+            changed.add("data")
         save_case(session, case, frozenset(changed))
-        return apply_entities(session, effects.entities) if effects.entities else []
+        return applied
 
     def _due_on(self, case: Case | CaseRecord, day: date, entered: bool) -> date | None:
         """The deadline of the step the case now waits for: set by the step that began the wait (its business
@@ -684,6 +692,59 @@ class Engine:
         for listener in self.step_listeners:  # in the step's unit: what they write commits with it or not at all
             listener(session, self, record, t, actor, before, comment)
         return record
+
+
+    # -- the roster outside a step: leaving (退会) and death ---------------------------------------
+    def end_membership(self, session: Session, member_id: Any, actor: Actor, status: Any, left_on: Any,
+                       comment: Any, expected_version: int | None = None) -> Member:
+        """退会 or death, recorded by a reviewer of the member's union with the date and a comment: the member
+        becomes `left` or `deceased`, the union's member count goes down by one, each change an audited
+        entry (the member's own, and the union's). 404 unless the actor sees the union."""
+        member = session.get(Member, member_id, with_for_update=True) \
+            if isinstance(member_id, int) and not isinstance(member_id, bool) and 0 < member_id < 2 ** 31 else None
+        if member is None or not can_view(actor, member.org):
+            raise NotFound()
+        if actor.role != "reviewer":
+            raise Forbidden([Reason("forbidden", {"role": actor.role})])
+        if actor.org_id != member.org_id:
+            raise NotCompetent([Reason("not_competent", {"competent": member.org.name,
+                                                         "competent_code": member.org.code})])
+        if expected_version is not None and expected_version != member.version:
+            raise StaleVersion([Reason("stale_version", {"version": member.version})])
+        if member.status != "active":
+            raise InvalidState([Reason("member_not_active", {"name": member.name, "status": member.status})])
+        errors: dict[str, FieldError] = {}
+        if status not in ENDED:
+            errors["status"] = FieldError("not_in_choices", choices=", ".join(ENDED))
+        today = self.today()
+        day = self.business_date(left_on, today)
+        if day is None:
+            errors["left_on"] = FieldError("not_date")
+        try:
+            comment = self._clean_comment(comment, required=True)
+        except InvalidInput as err:
+            errors.update(err.fields)
+        if errors:
+            raise InvalidInput(fields=errors)
+        day = cast(date, day)
+        reasons = []
+        if day > today:
+            reasons.append(Reason("decided_on_future", {"decided_on": day.isoformat(), "today": today.isoformat()}))
+        if day < member.joined_on:
+            reasons.append(Reason("left_before_joined", {"left_on": day.isoformat(),
+                                                         "joined_on": member.joined_on.isoformat()}))
+        if reasons:
+            raise GuardFailed(reasons)
+        org = session.execute(select(Organisation.member_count).where(Organisation.id == member.org_id)
+                              .with_for_update()).scalar_one()
+        applied = apply_entities(session, [EntityChange(MEMBER, "update", {
+            "status": status, "left_on": day, "left_comment": comment}, member.id)])
+        append_standalone(session, applied[0], actor=actor.username, role=actor.role, trigger=f"member_{status}",
+                          comment=comment, extra={DECIDED_ON: day.isoformat()})
+        count = max((org or 0) - 1, 0)
+        update_org(session, member.org_id, {"member_count": count})
+        _append_org_entry(session, member.org_id, {"member_count": [org, count]}, actor, f"member_{status}", None)
+        return member
 
     # -- creating a case ---------------------------------------------------
     def reassign(self, session: Session, case: Case | int, actor: Actor, org_code: Any, comment: Any,
@@ -1050,6 +1111,10 @@ class Engine:
         for party, porg in parties:
             session.add(CaseParty(case_id=case.id, party=party.name, org_id=porg.id, sees_case=party.sees_case))
         applied = apply_entities(session, effects.entities) if effects.entities else []
+        keyed = keys_as_data(effects.entities, applied)
+        if keyed:
+            case.data = {**case.data, **keyed}
+            effects.data.update(keyed)
         entry = _entry_data(recorded, effects, org, applied, day)
         if parties:
             entry["parties"] = {p.name: o.code for p, o in parties}
@@ -1096,7 +1161,7 @@ class Engine:
             # a step's guards need its data; before it is given only those that answer without it can run
             guards = t.guards if not t.data else [g for g in t.guards if g in WITHOUT_DATA]
             if not reasons and guards:
-                ctx = self._context(case, t.trigger, {}, actor, today, case.org)
+                ctx = self._context(case, t.trigger, {}, actor, today, case.org, session=session)
                 reasons = self._run_guards(guards, ctx)
             dests = machine.transitions_for(t.trigger, case.state)
             dest = dests[0].dest if len(dests) == 1 else "|".join(d.dest for d in dests)

@@ -13,24 +13,33 @@ change twice: in the case's entry (`data["entities"]`) and in an entry of the
 entity row itself (subject type = the entity's name, id = its key, state = a
 digest of its declared fields, version = its change counter). The latter lets
 `audit.verify` compare every row with the trail as it does cases;
-`replay`/`verify_entities` replay the case entries' changes in order.
+`replay`/`verify_entities` replay the case entries' changes in order, and
+the changes the engine makes outside a step (`Engine.end_membership`), which
+are recorded in the row's own entry only (its data carries no case).
+
+A unique index of the table (one active membership per person) may refuse a
+created row when two steps race: `conflict(session, values)` then names the
+reason, and the step is refused with it (422) instead of failing.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import audit
 from audit import AuditEntry
+
+from .errors import GuardFailed
 
 CREATE, UPDATE = "create", "update"
 
@@ -42,6 +51,8 @@ class EntityType:
     key: str  # the attribute holding the row's key (its primary key)
     fields: tuple[str, ...]  # what an effect may set; a row's digest covers these
     version: str | None = None  # a counter column the engine moves on every change, if the table has one
+    # the reason a created row broke a unique index of the table (None: the error is not the rules' to name)
+    conflict: Callable[[Session, Mapping[str, Any]], Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -52,13 +63,15 @@ class EntityChange:
     op: str
     values: Mapping[str, Any]
     key: Any = None
+    key_as: str | None = None  # a created row's key is recorded in the case's data under this name
 
 
 ENTITIES: dict[str, EntityType] = {}
 
 
 def register(
-    name: str, model: type, *, key: str = "id", fields: Iterable[str], version: str | None = None
+    name: str, model: type, *, key: str = "id", fields: Iterable[str], version: str | None = None,
+    conflict: Callable[[Session, Mapping[str, Any]], Any] | None = None,
 ) -> EntityType:
     """Make `model` an entity that definitions may declare under `name` (also its audit subject type)."""
     fields = tuple(fields)
@@ -71,15 +84,22 @@ def register(
     if key in fields or (version is not None and version in fields):
         raise ValueError(f"entity {name!r}: an effect may not set the key or the version counter")
     found = ENTITIES.get(name)
-    entity = EntityType(name, model, key, fields, version)
+    entity = EntityType(name, model, key, fields, version, conflict)
     if found is not None and found != entity:
         raise ValueError(f"entity {name!r} is registered twice")
     ENTITIES[name] = entity
     return entity
 
 
-def create(entity: str, **values: Any) -> EntityChange:
-    return EntityChange(entity, CREATE, values)
+def create(entity: str, key_as: str | None = None, **values: Any) -> EntityChange:
+    """A row to create; with `key_as`, the step records the row's key in the case's data under that name
+    (a joining case's `member_id`)."""
+    return EntityChange(entity, CREATE, values, key_as=key_as)
+
+
+def keys_as_data(changes: Iterable[EntityChange], applied: Iterable[Applied]) -> dict[str, Any]:
+    """The created rows' keys the changes asked to record in the case's data, by their names."""
+    return {c.key_as: a.key for c, a in zip(changes, applied, strict=True) if c.key_as}
 
 
 def update(entity: str, key: Any, **values: Any) -> EntityChange:
@@ -145,8 +165,7 @@ def apply(session: Session, changes: Iterable[EntityChange]) -> list[Applied]:
             obj = entity.model(**change.values)
             if entity.version is not None:
                 setattr(obj, entity.version, 1)
-            session.add(obj)
-            session.flush()
+            _add_created(session, entity, obj, change.values)
             values = _row_values(entity, obj)  # with the defaults the database gave
         else:
             obj = session.get(entity.model, change.key, with_for_update=True)
@@ -163,6 +182,25 @@ def apply(session: Session, changes: Iterable[EntityChange]) -> list[Applied]:
         applied.append(Applied(change.entity, change.op, jsonable(key), values,
                                digest(_row_values(entity, obj)), version))
     return applied
+
+
+def _add_created(session: Session, entity: EntityType, obj: Any, values: Mapping[str, Any]) -> None:
+    if entity.conflict is None:
+        session.add(obj)
+        session.flush()
+        return
+    session.flush()  # what is pending stays outside the savepoint
+    try:
+        with session.begin_nested():
+            session.add(obj)
+            session.flush()
+    except IntegrityError:
+        if obj in session:
+            session.expunge(obj)
+        reason = entity.conflict(session, values)
+        if reason is None:
+            raise
+        raise GuardFailed([reason]) from None
 
 
 def append_entries(session: Session, applied: Iterable[Applied], *, actor: str, role: str, trigger: str,
@@ -194,25 +232,49 @@ def subjects(session: Session, names: Iterable[str]) -> Iterator[audit.Subject]:
             yield audit.Subject(name, str(jsonable(row[0])), digest(values), stamp)
 
 
-def replay(session: Session) -> dict[tuple[str, str], dict[str, Any]]:
-    """Every entity row's values as the case entries' `data["entities"]` build them up, in seq order."""
+def append_standalone(session: Session, applied: Applied, *, actor: str, role: str, trigger: str,
+                      comment: str, extra: Mapping[str, Any] | None = None) -> None:
+    """The entry of a change the engine made outside any step (`Engine.end_membership`): the row's own,
+    which `replay` reads as it reads a case entry's `entities`."""
+    audit.append(
+        session, actor=actor, role=role, subject_type=applied.entity, subject_id=str(applied.key), trigger=trigger,
+        from_state=None, to_state=applied.state, version=applied.version, comment=comment,
+        data={**(extra or {}), "op": applied.op, "values": applied.values, STANDALONE: True},
+    )
+
+
+STANDALONE = "standalone"
+
+
+def replay(session: Session, names: Iterable[str] = ()) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every entity row's values as the case entries' `data["entities"]` build them up, in seq order, with
+    the standalone changes of the named entities among them."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}
-    stmt = (select(AuditEntry.data).where(AuditEntry.subject_type == "case", AuditEntry.data.contains('"entities"'))
-            .order_by(AuditEntry.seq))
-    for (text,) in session.execute(stmt).yield_per(5000):
-        for change in json.loads(text).get("entities", ()):
-            key = (change["entity"], str(change["key"]))
-            if change["op"] == CREATE:
-                rows[key] = dict(change["values"])
+    names = sorted(set(names))
+    where = (AuditEntry.subject_type == "case") & AuditEntry.data.contains('"entities"')
+    if names:
+        where = or_(where, AuditEntry.subject_type.in_(names) & AuditEntry.data.contains(f'"{STANDALONE}":true'))
+    stmt = select(AuditEntry.subject_type, AuditEntry.subject_id, AuditEntry.data).where(where).order_by(AuditEntry.seq)
+    for subject_type, subject_id, text in session.execute(stmt).yield_per(5000):
+        stored = json.loads(text)
+        if subject_type == "case":
+            changes = [(c["entity"], str(c["key"]), c["op"], c["values"]) for c in stored.get("entities", ())]
+        elif stored.get(STANDALONE) is True:
+            changes = [(subject_type, subject_id, stored["op"], stored["values"])]
+        else:
+            continue
+        for entity, key, op, values in changes:
+            if op == CREATE:
+                rows[(entity, key)] = dict(values)
             else:
-                rows.setdefault(key, {}).update(change["values"])
+                rows.setdefault((entity, key), {}).update(values)
     return rows
 
 
 def verify_entities(session: Session, names: Iterable[str]) -> list[str]:
     """Replay the trail's entity changes and compare them with the rows: one problem per row that differs,
     is missing, or has no change in the trail (empty when all agree)."""
-    expected = replay(session)
+    expected = replay(session, names)
     problems = []
     seen: set[tuple[str, str]] = set()
     for name in sorted(set(names)):

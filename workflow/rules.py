@@ -11,6 +11,11 @@ Three kinds, each a small pure function of a `Context`:
 * conditions (`@condition("name")`) choose between destinations of one
   trigger (transitions' `conditions` / `unless`).
 
+A rule that must know something of the installation beyond the case (is this
+person a member elsewhere?) asks a lookup (`@lookup("name")`, a read-only
+query registered beside the table it reads) through `ctx.lookup(name, *args)`;
+the engine binds it to the step's unit of work.
+
 Definitions name them; a definition naming an unknown rule does not load.
 """
 from __future__ import annotations
@@ -82,6 +87,9 @@ class Context:
     # the other open cases of the workflow anywhere in the installation, read only when called:
     # [{"org": organisation name, "data": recorded data and facts}] (None where no session is at hand)
     others: Callable[[], list[Mapping[str, Any]]] | None = None
+    # `lookup(name, *args)`: the answer of a registered read-only query (`LOOKUPS`) in the step's unit of work
+    # (None where no session is at hand)
+    lookup: Callable[..., Any] | None = None
 
 
 @dataclass
@@ -102,6 +110,7 @@ GUARDS: dict[str, Guard] = {}
 WITHOUT_DATA: set[str] = set()  # guards that answer without the step's data (see `guard`)
 EFFECTS: dict[str, Effect] = {}
 CONDITIONS: dict[str, Condition] = {}
+LOOKUPS: dict[str, Callable[..., Any]] = {}  # name -> fn(session, *args), read only
 
 # organisation fields an effect may change
 ORG_FIELDS = frozenset({"union_status", "member_count"})
@@ -131,3 +140,8 @@ def effect(name: str) -> Callable[[Effect], Effect]:
 
 def condition(name: str) -> Callable[[Condition], Condition]:
     return _register(CONDITIONS, "condition", name)
+
+
+def lookup(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a read-only query `fn(session, *args)` that rules may ask through `ctx.lookup(name, *args)`."""
+    return _register(LOOKUPS, "lookup", name)
