@@ -75,8 +75,8 @@ def _this_year() -> int:
     return _today().year
 
 
-def _field_for(spec: FieldSpec, titles: dict[str, Any], labels: Any = None) -> Any:
-    label = _label(spec)
+def _field_for(spec: FieldSpec, titles: dict[str, Any], labels: Any = None, label: str | None = None) -> Any:
+    label = label or _label(spec)
     if spec.type == "string":
         return StringField(label, validators=[Optional()])
     if spec.type == "integer":
@@ -110,6 +110,11 @@ def step_form(specs: tuple[FieldSpec, ...], titles: dict[str, Any] | None = None
 
     titles = titles or {}
     for spec in specs:
+        if _flat_object(spec):  # a person (name, 身份证号): one input per field, not a JSON text
+            for sub in spec.fields:
+                setattr(StepForm, f"f_{spec.name}__{sub.name}",
+                        _field_for(sub, titles, labels, label=f"{_label(spec)} · {_label(sub)}"))
+            continue
         setattr(StepForm, f"f_{spec.name}", _field_for(spec, titles, labels))
     setattr(StepForm, "comment", TextAreaField(_l("意见说明（必填）") if comment == "required" else _l("意见说明")))
     setattr(StepForm, "version", HiddenField())
@@ -121,6 +126,12 @@ def form_data(form: FlaskForm, specs: tuple[FieldSpec, ...]) -> tuple[dict[str, 
     data: dict[str, Any] = {}
     problems: dict[str, str] = {}
     for spec in specs:
+        if _flat_object(spec):
+            parts, bad = form_data(_Prefixed(form, spec.name), spec.fields)
+            problems.update({f"{spec.name}.{k}": v for k, v in bad.items()})
+            if parts:
+                data[spec.name] = parts
+            continue
         field = getattr(form, f"f_{spec.name}")
         value = field.data
         if spec.type in ("string", "enum"):
@@ -155,6 +166,24 @@ def form_data(form: FlaskForm, specs: tuple[FieldSpec, ...]) -> tuple[dict[str, 
                 except ValueError:
                     problems[spec.name] = "JSON"
     return data, problems
+
+
+_SCALARS = ("string", "integer", "enum", "date")
+
+
+def _flat_object(spec: FieldSpec) -> bool:
+    """An object of a few plain fields (a person's name and 身份证号), which a form asks for field by field."""
+    return spec.type == "object" and bool(spec.fields) and all(f.type in _SCALARS for f in spec.fields)
+
+
+class _Prefixed:
+    """A form's inputs of one object field (`f_applicant__name`), by the names of the object's fields."""
+
+    def __init__(self, form: FlaskForm, name: str):
+        self._form, self._name = form, name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._form, attr.replace("f_", f"f_{self._name}__", 1))
 
 
 def _parse_pairs(raw: str, value_type: str) -> tuple[dict[str, Any], str | None]:
@@ -212,6 +241,11 @@ def attach_errors(form: FlaskForm, errors: dict[str, str], specs: Iterable[Field
     for path, message in errors.items():
         head = path.split(".")[0].split("[")[0]
         field = getattr(form, f"f_{head}", None) if head != "comment" else form.comment
+        if field is None and "." in path:  # a field of an object asked for field by field
+            field = getattr(form, f"f_{head}__{path.split('.')[1]}", None)
+            if field is not None:
+                field.errors = list(field.errors or []) + [message]
+                continue
         if field is None:
             loose.append(path_message(specs, path, message))
             continue

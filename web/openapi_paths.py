@@ -5,6 +5,8 @@ from typing import Any
 
 from definitions import Catalog
 
+from workflow import MEMBER_GROUPS, MEMBER_STATUSES
+
 from .openapi_schemas import ID, INT, ref, spoken_list
 
 
@@ -58,6 +60,23 @@ def paths(catalog: Catalog) -> dict[str, Any]:
             "summary": "An organisation in the caller's subtree",
             "parameters": [_path("code", SEGMENT, "the organisation's code")],
             "responses": {"200": _json(ref("Org"), "the organisation"), **_errors(401, 404)},
+        }},
+        "/orgs/{code}/members": {"get": {
+            "operationId": "get_members", "tags": ["organisations and users"],
+            "summary": "The roster (会员名册) of a union in the caller's subtree, newest members first",
+            "description": ("ID numbers are masked for everyone but the users of the union itself. `q` matches the "
+                            "name or the member number (contained) and the ID number: contained for the union's "
+                            "own users, whole for everyone else."),
+            "parameters": [
+                _path("code", SEGMENT, "the union's organisation code"),
+                _query("status", {"type": "string", "enum": list(MEMBER_STATUSES)}, "only members of this status"),
+                _query("group", {"type": "string", "enum": list(MEMBER_GROUPS)}, "only this 八大群体 group"),
+                _query("q", {"type": "string", "maxLength": 64}, "name, ID number or member number"),
+                _query("page", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1, "default": 1}, "page number"),
+                _query("per_page", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1, "default": 20},
+                       "members per page (capped)"),
+            ],
+            "responses": {"200": _json(ref("MemberPage"), "one page of the roster"), **_errors(400, 401, 404)},
         }},
         "/users": {"post": {
             "operationId": "post_user", "tags": ["organisations and users"],

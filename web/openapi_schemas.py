@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from definitions import Catalog
+from workflow import MEMBER_GROUPS, MEMBER_STATUSES
 
 
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -304,6 +305,28 @@ def schemas(catalog: Catalog) -> dict[str, Any]:
         "NotificationPage": {
             "type": "object", "required": ["items", "total", "unread"],
             "properties": {"items": {"type": "array", "items": ref("Notification")}, "total": INT, "unread": INT},
+        },
+        "Member": {
+            "type": "object",
+            "required": ["id", "name", "id_number", "gender", "born_on", "joined_on", "member_no", "employer", "group",
+                         "status"],
+            "properties": {
+                "id": INT, "name": STRING,
+                "id_number": {"type": "string", "description": "身份证号; masked (first 6 and last 4 characters) for "
+                                                               "everyone but the users of the member's union"},
+                "gender": {"type": "string", "enum": ["male", "female"], "description": "read from the 身份证号"},
+                "born_on": nullable(DAY), "joined_on": DAY, "member_no": STRING,
+                "employer": nullable({**STRING, "description": "an organisation's code, or the employer's name"}),
+                "employer_name": nullable(STRING),
+                "group": nullable({"type": "string", "enum": list(MEMBER_GROUPS), "description": "八大群体"}),
+                "status": {"type": "string", "enum": list(MEMBER_STATUSES)},
+                "left_on": nullable(DAY), "org": STRING, "version": INT,
+            },
+        },
+        "MemberPage": {
+            "type": "object", "required": ["items", "total", "page", "per_page"],
+            "properties": {"items": {"type": "array", "items": ref("Member")}, "total": INT, "page": INT,
+                           "per_page": INT},
         },
         "CasePage": {
             "type": "object", "required": ["items", "total", "page", "per_page"],

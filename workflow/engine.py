@@ -70,6 +70,7 @@ from .errors import (
     NotFound,
     StaleVersion,
     UnknownTrigger,
+    WorkflowError,
 )
 from .machine import DefinitionMachine, machine_for
 from .members import ENDED, MEMBER, Member
@@ -695,6 +696,19 @@ class Engine:
 
 
     # -- the roster outside a step: leaving (退会) and death ---------------------------------------
+    @staticmethod
+    def membership_refusal(actor: Actor, member: Member) -> WorkflowError | None:
+        """Why `actor` (who sees the member) may not record the member's leaving or death, or None: only a
+        reviewer of the member's own union, and only while the membership is active."""
+        if actor.role != "reviewer":
+            return Forbidden([Reason("forbidden", {"role": actor.role})])
+        if actor.org_id != member.org_id:
+            return NotCompetent([Reason("not_competent", {"competent": member.org.name,
+                                                          "competent_code": member.org.code})])
+        if member.status != "active":
+            return InvalidState([Reason("member_not_active", {"name": member.name, "status": member.status})])
+        return None
+
     def end_membership(self, session: Session, member_id: Any, actor: Actor, status: Any, left_on: Any,
                        comment: Any, expected_version: int | None = None) -> Member:
         """退会 or death, recorded by a reviewer of the member's union with the date and a comment: the member
@@ -704,15 +718,11 @@ class Engine:
             if isinstance(member_id, int) and not isinstance(member_id, bool) and 0 < member_id < 2 ** 31 else None
         if member is None or not can_view(actor, member.org):
             raise NotFound()
-        if actor.role != "reviewer":
-            raise Forbidden([Reason("forbidden", {"role": actor.role})])
-        if actor.org_id != member.org_id:
-            raise NotCompetent([Reason("not_competent", {"competent": member.org.name,
-                                                         "competent_code": member.org.code})])
+        refusal = self.membership_refusal(actor, member)
+        if refusal is not None:
+            raise refusal
         if expected_version is not None and expected_version != member.version:
             raise StaleVersion([Reason("stale_version", {"version": member.version})])
-        if member.status != "active":
-            raise InvalidState([Reason("member_not_active", {"name": member.name, "status": member.status})])
         errors: dict[str, FieldError] = {}
         if status not in ENDED:
             errors["status"] = FieldError("not_in_choices", choices=", ".join(ENDED))

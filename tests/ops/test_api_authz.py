@@ -72,6 +72,7 @@ TABLE: dict[str, Call] = {
                          body=lambda c: {"code": f"T-{next(_serial)}", "name": "新镇工会", "kind": "town",
                                          "parent": "FED"}),
     "api.get_org": Call("GET", lambda c: "/orgs/ENT-L", SEES_ENT_L),
+    "api.get_members": Call("GET", lambda c: "/orgs/ENT-L/members", SEES_ENT_L),
     "api.post_user": Call("POST", lambda c: "/users", ADMIN_ONLY,
                           body=lambda c: {"username": f"u{next(_serial)}", "password": "correct-horse-1",
                                           "role": "preparer", "org": "ENT-L"}),

@@ -63,6 +63,10 @@ EXPECT: dict[str, dict[str, str]] = {
     "audit.export_jsonl": {"GET": "302 200 403 403 200 403 403 200"},
     "audit.export_xlsx": {"GET": "302 200 403 403 200 403 403 200"},
     "audit.verify": {"POST": "302 200 403 403 200 403 403 200"},
+    # 会员名册: whoever sees the union reads it; leaving and death are the union's reviewers' (none walks here)
+    "members.roster": {"GET": "302 200 200 200 200 404 404 404"},
+    "members.show": {"GET": "302 200 200 200 200 404 404 404"},
+    "members.end": {"POST": "302 403 403 403 403 404 404 404"},
     # administration
     "admin.orgs": {"GET": "302 200 403 403 403 403 403 403", "POST": "302 400 403 403 403 403 403 403"},
     "admin.org_edit": {"GET": "302 200 403 403 403 403 403 403", "POST": "302 400 403 403 403 403 403 403"},
@@ -79,6 +83,7 @@ EXPECT: dict[str, dict[str, str]] = {
     "api.get_workflows": {"GET": "401 200 200 200 200 200 200 200"},
     "api.get_workflow": {"GET": "401 200 200 200 200 200 200 200"},
     "api.get_org": {"GET": "401 200 200 200 200 404 404 404"},
+    "api.get_members": {"GET": "401 200 200 200 200 404 404 404"},
     "api.post_org": {"POST": "401 400 403 403 403 403 403 403"},
     "api.post_user": {"POST": "401 400 403 403 403 403 403 403"},
     "api.post_token": {"POST": "401 201 403 403 403 403 403 403"},
@@ -183,6 +188,7 @@ def _values(w: Any) -> dict[str, Any]:
         "kind": "application", "username": "town", "filename": "style.css",
         "seq": w.ids["entry"], "user_id": w.ids["user"], "token_id": w.ids["token"], "org_id": w.ids["org"],
         "attachment_id": w.ids["attachment"], "notification_id": w.ids["notification"], "delegation_id": w.ids["delegation"],
+        "member_id": w.ids["member"],
     }
 
 
@@ -190,7 +196,7 @@ def _values(w: Any) -> dict[str, Any]:
 QUERY = {"audit_api.get_consistency": "?from=1", "reports_api.get_coverage": "?org=FED", "reports_api.get_coverage_csv": "?org=FED",
          "reports_api.get_coverage_xlsx": "?org=FED"}
 # the API's org lookup is by code: in the subject's subtree
-CODES = {"api.get_org": "ENT-L"}
+CODES = {"api.get_org": "ENT-L", "api.get_members": "ENT-L", "members.roster": "ENT-L"}
 
 
 def _case_for(endpoint: str, cases: dict[str, int]) -> int:

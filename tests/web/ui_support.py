@@ -58,7 +58,7 @@ class World:
 
 
 @pytest.fixture
-def world(tree, db, make_case, api) -> World:
+def world(tree, db, make_case, api, make_user) -> World:
     cases = {"sample": make_case(tree["prep"], "sample", data={"title": "样例"})["id"],
              "founding": make_case(tree["prep"], "founding")["id"]}
     with db.write() as session:
@@ -66,6 +66,14 @@ def world(tree, db, make_case, api) -> World:
                         .values(union_status="founded", member_count=40))
     cases["hardship"] = make_case(tree["prep"], "hardship", data=hardship_application())["id"]
     cases["inspection"] = make_case(tree["prep"], "inspection", data={"year": 2026})["id"]
+    # a member on ENT-L's roster, approved by the union's own reviewer (会员名册)
+    cases["membership"] = make_case(tree["prep"], "membership", data={
+        "applicant": {"name": "张伟", "id_number": id_number("33010219900501011")}, "group": "courier"})["id"]
+    union_reviewer = make_user("union_l", "reviewer", "ENT-L")
+    for who, trigger in ((tree["prep"], "submit"), (union_reviewer, "approve_membership")):
+        resp = api.post(f"/cases/{cases['membership']}/events", who, {"trigger": trigger, "data": {}})
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+    member_id = resp.get_json()["data"]["member_id"]
     upload = api.client.post(f"/api/v1/cases/{cases['hardship']}/attachments", headers=tree["prep"].headers,
                              data={"material": "archive_form", "file": (io.BytesIO(PDF), "form.pdf")},
                              content_type="multipart/form-data")
@@ -81,6 +89,7 @@ def world(tree, db, make_case, api) -> World:
             "user": town.id,
             "token": session.scalars(select(ApiToken.id).where(ApiToken.user_id == town.id)).first(),
             "org": session.scalars(select(Organisation.id).where(Organisation.code == "ENT-L")).one(),
+            "member": member_id,
             "entry": session.scalars(select(AuditEntry.seq).where(AuditEntry.subject_type == "case",
                                                                    AuditEntry.subject_id == str(cases["sample"]))
                                      ).first(),
