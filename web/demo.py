@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from services.accounts import create_org, create_user, find_user
-from workflow import Actor, Engine, Organisation, User
+from workflow import Actor, Case, Engine, Organisation, User
 from workflow import credit_code_check_character as credit_check
 from workflow import id_number_check_character as id_check
 
@@ -91,6 +91,7 @@ def load_demo(app: Flask) -> str:
     walker.foundings()
     walker.hardship()
     walker.inspections()
+    walker.members()
     _district(app, walker)
     from services.work import sweep
 
@@ -227,6 +228,35 @@ class _Walker:
                     break
                 self.fire(case_id, trigger, who, data, comment, days_ago)
 
+    # -- the roster (会员实名制) -------------------------------------------------------
+    def join(self, n: int, name: str, female: bool, group: str | None, employer: str | None, until: str = "-",
+             days_ago: int = 0) -> int:
+        number = _id_number("330106", f"{1970 + n % 30}0{1 + n % 9}1{n % 10}", n % 100, 2 * (n % 4) + (0 if female else 1))
+        data: dict[str, Any] = {"applicant": {"name": name, "id_number": number}}
+        if group:
+            data["group"] = group
+        if employer:
+            data["employer_name"] = employer
+        case_id = self.create("membership", "ENT-PREC", "prep_prec", data, days_ago=days_ago + 1)
+        for trigger, who in (("submit", "prep_prec"), ("approve_membership", "union_prec")):
+            if trigger == until:
+                break
+            self.fire(case_id, trigger, who, {}, "经工会委员会研究同意入会" if who == "union_prec" else "",
+                      days_ago=days_ago + (1 if trigger == "submit" else 0))
+        return case_id
+
+    def members(self) -> None:
+        """Named members of the precision works' union, one application waiting for approval, one who left."""
+        ids = []
+        for n, (name, female, group, employer) in enumerate(MEMBERS, start=1):
+            ids.append(self.join(n, name, female, group, employer, days_ago=40 - n))
+        self.join(len(MEMBERS) + 1, "蒋立新", False, "security_guard", None, until="approve_membership")
+        with self.db.read() as session:
+            member_id = session.get(Case, ids[4]).data["member_id"]
+        with self.db.write() as session:
+            self.engine.end_membership(session, member_id, self.actor("union_prec"), "left",
+                                       self.today - timedelta(days=3), "本人调离本单位，申请退会")
+
     # -- inspection -----------------------------------------------------------------
     def inspections(self) -> None:
         items = self.engine.catalog.definition("inspection").extra["checklist"]
@@ -246,6 +276,22 @@ class _Walker:
         self.fire(case_id, "inspect", "fed_li", {"scores": full, "vetoes": ["no_collective_contract"]})
         self.fire(case_id, "decide", "fed_wang", {})
         self.fire(case_id, "start_rectification", "prep_prec", {})
+
+
+# 会员名册 of 滨江精密制造有限公司工会: (name, female, 八大群体 group or None, employer's name or None)
+MEMBERS: list[tuple[str, bool, str | None, str | None]] = [
+    ("陈建国", False, None, None), ("林秀英", True, None, None), ("黄志强", False, "truck_driver", None),
+    ("周丽华", True, None, None), ("吴海涛", False, "security_guard", None), ("徐桂芳", True, None, None),
+    ("孙国庆", False, "truck_driver", None), ("马晓燕", True, None, None), ("朱文斌", False, None, None),
+    ("胡玉兰", True, "care_worker", None), ("郭志明", False, "security_guard", None), ("何春梅", True, None, None),
+    ("高建华", False, None, None), ("罗美玲", True, None, None), ("梁伟东", False, "courier", "顺丰速运滨江网点"),
+    ("宋红霞", True, "domestic_worker", "滨江家政服务中心"), ("谢振宇", False, None, None), ("韩雪梅", True, None, None),
+    ("唐国华", False, "food_delivery", "美团外卖滨江站"), ("冯丽娟", True, None, None), ("于海波", False, None, None),
+    ("董秀兰", True, None, None), ("萧志刚", False, "truck_driver", None), ("程晓红", True, None, None),
+    ("曹建军", False, None, None), ("袁小芳", True, "mall_informant", "滨江万达广场"), ("邓文华", False, None, None),
+    ("许丽萍", True, None, None), ("傅志勇", False, "estate_agent", "滨江链家门店"), ("沈春燕", True, None, None),
+    ("曾庆丰", False, None, None), ("彭玉梅", True, None, None),
+]
 
 
 def _district(app: Flask, walker: "_Walker") -> str:

@@ -41,6 +41,12 @@ ALERT_LABELS = {"due_soon": ("即将到期", "Due soon"), "overdue": ("已逾期
                 "escalated": ("逾期上报", "Escalated"), "returned": ("被退回", "Returned"),
                 "waiting": ("待办理", "Waiting for you"), "assigned": ("指派给您", "Assigned to you"),
                 "decided": ("已办结", "Decided")}
+# the roster (会员名册): a member's status and gender, what a change of a recorded row was, and the rows' kinds
+MEMBER_STATUS_LABELS = {"active": ("在册", "Active"), "transferred_out": ("已转出", "Transferred out"),
+                        "left": ("已退会", "Left"), "deceased": ("已去世", "Deceased")}
+GENDER_LABELS = {"male": ("男", "Male"), "female": ("女", "Female")}
+ENTITY_OP_LABELS = {"create": ("新建", "Created"), "update": ("变更", "Changed")}
+ENTITY_LABELS = {"member": ("会员", "Member")}
 UNION_STATUS_LABELS = {"none": ("未建会", "No union"), "founding": ("筹建中", "Founding"),
                        "founded": ("已建会", "Founded")}
 

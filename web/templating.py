@@ -19,7 +19,11 @@ from .diagram import escape_states, path_labels
 from .extensions import get_engine
 from .i18n import (
     ALERT_LABELS,
+    ENTITY_LABELS,
+    ENTITY_OP_LABELS,
+    GENDER_LABELS,
     KIND_LABELS,
+    MEMBER_STATUS_LABELS,
     ROLE_LABELS,
     UNION_STATUS_LABELS,
     days_since,
@@ -36,7 +40,8 @@ from .org_names import ORG_KEYS, org_name
 
 # values the organisations' and users' entries record, by key
 SYSTEM_VALUES = {"kind": KIND_LABELS, "role": ROLE_LABELS, "union_status": UNION_STATUS_LABELS,
-                 "alert": ALERT_LABELS}
+                 "alert": ALERT_LABELS, "status": MEMBER_STATUS_LABELS, "gender": GENDER_LABELS,
+                 "op": ENTITY_OP_LABELS, "entity": ENTITY_LABELS}
 
 # entries of the trail that are not steps of a workflow
 ADMIN_TRIGGERS = {
@@ -58,6 +63,8 @@ ADMIN_TRIGGERS = {
     "remind": _l("办理提醒"),
     "escalate": _l("逾期上报"),
     "reassign": _l("转办审批"),
+    "member_left": _l("登记退会"),
+    "member_deceased": _l("登记去世"),
     "claim": _l("认领"),
     "release": _l("释放"),
     "assign": _l("指派"),
@@ -65,7 +72,8 @@ ADMIN_TRIGGERS = {
     "end_delegation": _l("提前结束代理"),
     "issue_document": _l("签发文书PDF"),
 }
-SUBJECT_LABELS = {"case": _l("案件"), "attachment": _l("材料"), "org": _l("组织"), "user": _l("用户")}
+SUBJECT_LABELS = {"case": _l("案件"), "attachment": _l("材料"), "org": _l("组织"), "user": _l("用户"),
+                  "member": _l("会员")}
 # keys that the engine adds to an entry's data
 ENTRY_KEYS = {"computed": _l("系统计算"), "alert": _l("提醒类型"), "due_on": _l("办理期限"),
               "notified": _l("通知对象"), "notified_org": _l("通知单位"), "org": _l("单位信息变更"), "competent_org": _l("审批单位"),
@@ -82,7 +90,14 @@ ENTRY_KEYS = {"computed": _l("系统计算"), "alert": _l("提醒类型"), "due_
               "assignee": _l("办理人"), "previous_assignee": _l("原办理人"), "on_behalf_of": _l("代理"),
               "delegation": _l("代理编号"), "previous_competent_org": _l("原审批单位"), "to": _l("代理人"),
               "starts_on": _l("开始日期"), "ends_on": _l("结束日期"), "ended_on": _l("提前结束于"),
-              "title": _l("标题")}
+              "title": _l("标题"),
+              # the rows a step changed besides the case (会员名册), and a member's own entries
+              "entities": _l("名册变更"), "entity": _l("记录类型"), "op": _l("操作"), "key": _l("记录编号"),
+              "values": _l("内容"), "case": _l("案件编号"), "standalone": _l("单独登记"),
+              "org_id": _l("所在工会编号"), "id_number": _l("身份证号"), "gender": _l("性别"),
+              "born_on": _l("出生日期"), "joined_on": _l("入会日期"), "member_no": _l("会员证号"),
+              "employer_id": _l("工作单位编号"), "employer_name": _l("工作单位名称"), "group_code": _l("八大群体"),
+              "status": _l("状态"), "left_on": _l("退会（去世）日期"), "left_comment": _l("说明")}
 
 
 def review_states() -> dict[str, list[str]]:
@@ -334,6 +349,8 @@ def init_app(app: Flask) -> None:
             return workflow_of.get(str(e.get("subject_id", "")).split(":")[0])
         data = e.get("data")
         case_id = data.get("case_id") if isinstance(data, Mapping) else None
+        if case_id is None and isinstance(data, Mapping):  # a roster row's entry written by a case's step
+            case_id = data.get("case")
         return workflow_of.get(str(case_id)) if case_id is not None else None
 
     def nav_current(*prefixes: str) -> bool:
