@@ -38,10 +38,10 @@ from workflow import (
     can_view,
     delegations_of,
     error_message,
+    RosterFilter,
     list_cases,
     paginate,
     roster_query,
-    RosterFilter,
 )
 
 from . import bulk

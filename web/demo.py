@@ -231,7 +231,8 @@ class _Walker:
     # -- the roster (会员实名制) -------------------------------------------------------
     def join(self, n: int, name: str, female: bool, group: str | None, employer: str | None, until: str = "-",
              days_ago: int = 0) -> int:
-        number = _id_number("330106", f"{1970 + n % 30}0{1 + n % 9}1{n % 10}", n % 100, 2 * (n % 4) + (0 if female else 1))
+        born = f"{1970 + n % 30}0{1 + n % 9}1{n % 10}"
+        number = _id_number("330106", born, n % 100, 2 * (n % 4) + (0 if female else 1))
         data: dict[str, Any] = {"applicant": {"name": name, "id_number": number}}
         if group:
             data["group"] = group

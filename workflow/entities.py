@@ -251,7 +251,7 @@ def replay(session: Session, names: Iterable[str] = ()) -> dict[tuple[str, str],
     the standalone changes of the named entities among them."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     names = sorted(set(names))
-    where = (AuditEntry.subject_type == "case") & AuditEntry.data.contains('"entities"')
+    where: Any = (AuditEntry.subject_type == "case") & AuditEntry.data.contains('"entities"')
     if names:
         where = or_(where, AuditEntry.subject_type.in_(names) & AuditEntry.data.contains(f'"{STANDALONE}":true'))
     stmt = select(AuditEntry.subject_type, AuditEntry.subject_id, AuditEntry.data).where(where).order_by(AuditEntry.seq)

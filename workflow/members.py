@@ -14,7 +14,20 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func, or_, select, text
+from sqlalchemy import (
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from storage import Base, utcnow
@@ -187,7 +200,7 @@ def group_counts(session: Session, org_id: int) -> dict[str, int]:
     rows = session.execute(select(Member.group_code, func.count())
                            .where(Member.org_id == org_id, Member.status == "active", Member.group_code.is_not(None))
                            .group_by(Member.group_code))
-    return {g: n for g, n in rows}
+    return {g: n for g, n in rows if g is not None}
 
 
 def find_member(session: Session, member_id: Any) -> Member | None:

@@ -34,7 +34,8 @@ def test_an_approved_application_puts_the_applicant_on_the_roster_with_a_number(
                   application("李娜", person(8, female=True), employer_name="美团外卖平台", group="food_delivery"))
     with db.read() as session:
         m = session.get(Member, second["data"]["member_id"])
-        assert (m.member_no, m.gender, m.employer_id, m.employer_name) == ("ENT-L-000002", "female", None, "美团外卖平台")
+        assert (m.member_no, m.gender, m.employer_id, m.employer_name) == (
+            "ENT-L-000002", "female", None, "美团外卖平台")
     assert _count(db, "ENT-L") == 42
 
 

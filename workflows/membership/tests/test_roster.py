@@ -8,8 +8,7 @@ import pytest
 from sqlalchemy import select, text
 
 import audit
-from workflow import Forbidden, GuardFailed, InvalidInput, InvalidState, Member, NotCompetent, NotFound
-from workflow import Organisation
+from workflow import Forbidden, GuardFailed, InvalidInput, InvalidState, Member, NotCompetent, NotFound, Organisation
 
 from .support import application, join, person, unions  # noqa: F401  (fixtures)
 
