@@ -70,8 +70,8 @@ class Member(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    org: Mapped[Organisation] = relationship(foreign_keys=[org_id], lazy="joined")
-    employer: Mapped[Organisation | None] = relationship(foreign_keys=[employer_id], lazy="joined")
+    org: Mapped[Organisation] = relationship(foreign_keys=[org_id], lazy="selectin")
+    employer: Mapped[Organisation | None] = relationship(foreign_keys=[employer_id], lazy="selectin")
 
     __table_args__ = (
         UniqueConstraint("org_id", "member_no", name="uq_members_org_member_no"),
