@@ -34,7 +34,7 @@ from audit import AuditEntry
 from services.accounts import find_org
 from services.people import usernames_called
 from storage import utcnow
-from workflow import DOCUMENT_ISSUED, Actor, Case, Organisation, Page, User, paginate
+from workflow import DOCUMENT_ISSUED, Actor, Case, Member, Organisation, Page, User, paginate
 
 from . import audit_export
 from .extensions import get_db, get_engine
@@ -48,7 +48,7 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 READERS = ("auditor", "admin")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-SUBJECT_TYPES = ("case", "attachment", "org", "user")
+SUBJECT_TYPES = ("case", "attachment", "org", "user", "member")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PER_PAGE = 50
 
@@ -99,6 +99,9 @@ def scoped_entries(session: Session, actor: Actor, args: Mapping[str, str]) -> S
             (AuditEntry.subject_type == "attachment") & _attached_to(Organisation.path.startswith(path, autoescape=True)),
             (AuditEntry.subject_type == "org") & AuditEntry.subject_id.in_(orgs),
             (AuditEntry.subject_type == "user") & AuditEntry.subject_id.in_(users),
+            (AuditEntry.subject_type == "member") & AuditEntry.subject_id.in_(
+                select(cast(Member.id, String)).join(Organisation, Organisation.id == Member.org_id)
+                .where(Organisation.path.startswith(path, autoescape=True))),
         ))
     if args.get("workflow"):
         of_workflow = select(cast(Case.id, String)).where(Case.workflow == args["workflow"])

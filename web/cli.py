@@ -243,6 +243,8 @@ def audit_verify(quiet: bool, checkpoint_file: str | None, public_key_file: str 
     with get_db().read(snapshot=True) as session:
         result = audit.verify(session, lambda: engine.subjects(session), progress=progress,
                               workers=verify_workers())
+        # the declared entities (会员名册) replayed from the changes the trail records for them
+        replayed = engine.verify_entities(session) if result.ok else []
         problem = None
         if checkpoint is not None and result.ok:
             cp = checkpoint[0]
@@ -255,9 +257,13 @@ def audit_verify(quiet: bool, checkpoint_file: str | None, public_key_file: str 
         click.echo(f"audit trail BROKEN at entry {bad.get('seq')}: {bad.get('problem')} "
                    f"({result.checked} entries checked before it)")
         sys.exit(1)
+    if replayed:
+        click.echo(f"audit trail BROKEN: {replayed[0]} ({len(replayed)} rows differ from the changes recorded)")
+        sys.exit(1)
     counts = result.counts
+    members = f", {counts['member']} members" if counts.get("member") else ""
     click.echo(f"audit trail intact: {result.checked} entries, {counts.get('case', 0)} cases, "
-               f"{counts.get('org', 0)} organisations, {counts.get('user', 0)} users, head {result.head}")
+               f"{counts.get('org', 0)} organisations, {counts.get('user', 0)} users{members}, head {result.head}")
     if checkpoint is None:
         return
     cp, trusted = checkpoint

@@ -100,6 +100,7 @@ def schemas(catalog: Catalog) -> dict[str, Any]:
                 "credit_code": nullable(STRING), "address": nullable(STRING),
                 "union_status": {"type": "string", "enum": ["none", "founding", "founded"]},
                 "member_count": nullable(INT),
+                "covered_by": nullable({**STRING, "description": "the joint union covering the enterprise"}),
             },
         },
         "UserCreate": {

@@ -139,6 +139,7 @@ def org_json(org: Organisation) -> dict[str, Any]:
         "address": org.address,
         "union_status": org.union_status,
         "member_count": org.member_count,
+        "covered_by": None,  # the joint union covering the enterprise (api.md, revision 2): none yet
     }
 
 

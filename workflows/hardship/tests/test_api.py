@@ -344,7 +344,9 @@ def test_every_hardship_reason_through_the_api(api, fire, founded, clock, app_co
     uploads = {c for c in declared if c.startswith(("file_", "attachment", "upload_"))
                or c in ("material_unknown", "id_scan_forbidden", "duplicate_upload")}
     # union_not_founded is definition version 1's (a worker without a union now applies through the community)
-    expected = (declared - uploads - {"union_not_founded"}) | {"posted_on_in_future", "posting_period_not_elapsed"}
+    # (the 身份证号's reason is shared with joining, in definitions/reasons/common.yaml)
+    expected = (declared - uploads - {"union_not_founded"}) | {"posted_on_in_future", "posting_period_not_elapsed",
+                                                               "invalid_id_number"}
     assert seen == expected
     # the upload reasons are produced in test_uploads.py
     assert uploads == {"file_empty", "file_too_large", "upload_too_large", "file_type_not_allowed",

@@ -148,3 +148,13 @@ def test_leaving_at_the_bounds_of_its_date_and_its_input(db, engine, roster, uni
     with pytest.raises(InvalidState) as err:
         end(status="deceased")
     assert err.value.reasons[0].code == "member_not_active"
+
+
+def test_flask_audit_verify_counts_the_members_and_names_a_tampered_row(app, db, roster):
+    runner = app.test_cli_runner()
+    intact = runner.invoke(args=["audit", "verify", "--quiet"])
+    assert intact.exit_code == 0 and "4 members" in intact.output, intact.output
+    with db.write() as session:
+        session.execute(text("UPDATE members SET group_code = 'courier' WHERE id = :id"), {"id": roster[2]})
+    broken = runner.invoke(args=["audit", "verify", "--quiet"])
+    assert broken.exit_code == 1 and f"member {roster[2]}" in broken.output, broken.output
