@@ -110,7 +110,7 @@ def app_config(app_config, tmp_path):
 
 
 @pytest.fixture
-def pages(tree, db, api, make_case):
+def pages(tree, db, api, make_case, make_user):
     """One case of every workflow, an attachment, and the value of every URL argument of the pages."""
     cases = {"founding": make_case(tree["prep_m"], "founding")["id"],
              "sample": make_case(tree["prep"], "sample", data={"title": "样例"})["id"]}
@@ -123,8 +123,16 @@ def pages(tree, db, api, make_case):
                              data={"material": "archive_form", "file": (io.BytesIO(pdf_bytes()), "档案表.pdf")},
                              content_type="multipart/form-data")
     assert upload.status_code == 201, upload.get_json()
+    # a member on ENT-L's roster (会员名册), through joining
+    cases["membership"] = make_case(tree["prep"], "membership", data={
+        "applicant": {"name": "张伟", "id_number": "330102199005010116"}})["id"]
+    reviewer = make_user("union_l", "reviewer", "ENT-L")
+    for who, trigger in ((tree["prep"], "submit"), (reviewer, "approve_membership")):
+        done = api.post(f"/cases/{cases['membership']}/events", who, {"trigger": trigger})
+        assert done.status_code == 200, done.get_json()
     with db.read() as session:
-        ids = {"org_id": find_org(session, "ENT-L").id, "user_id": find_user(session, "town").id}
+        ids = {"org_id": find_org(session, "ENT-L").id, "user_id": find_user(session, "town").id,
+               "member_id": done.get_json()["data"]["member_id"]}
     return {"cases": cases, "attachment_id": upload.get_json()["id"], "seq": 1, "code": "FED", "table": "statistics",
             "kind": "application", "trigger": "form_group", "workflow": "sample", **ids}
 
