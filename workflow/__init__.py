@@ -8,7 +8,7 @@ from .catalog import default as default_catalog
 from .creditcode import ALPHABET as CREDIT_CODE_ALPHABET
 from .creditcode import check_character as credit_code_check_character
 from .creditcode import is_valid_credit_code
-from .deadlines import DEFAULT_DUE_SOON_WORKING_DAYS, ESCALATED
+from .deadlines import DEFAULT_DUE_SOON_WORKING_DAYS, DUE_SOON, ESCALATED, OVERDUE
 from .deadlines import KINDS as DEADLINE_KINDS
 from .deadlines import due_on as deadline_of
 from .deadlines import reached as deadline_alerts
@@ -71,7 +71,8 @@ from .workdays import Calendar, as_date
 
 __all__ = [
     "CREDIT_CODE_ALPHABET", "DEADLINE_KINDS", "DECIDED_ON", "DEFAULT_DUE_SOON_WORKING_DAYS", "DOCUMENT_ISSUED",
-    "ESCALATED", "MAX_PAGE", "MAX_PER_PAGE", "ON_BEHALF_OF", "ORG_KINDS", "ROLES", "SYSTEM", "UNION_STATUSES",
+    "DUE_SOON", "ESCALATED", "MAX_PAGE", "MAX_PER_PAGE", "ON_BEHALF_OF", "OVERDUE", "ORG_KINDS", "ROLES", "SYSTEM",
+    "UNION_STATUSES",
     "Actor", "ApiToken", "AssignedToOther", "Availability", "Calendar", "Case", "CaseParty", "Context",
     "Delegation", "Engine", "EntityChange", "EntityType", "FieldError", "Forbidden", "FourEyes", "GuardFailed",
     "Handling", "Holder", "InvalidInput", "InvalidState", "NotCompetent", "NotFound", "OrgFacts", "Organisation",

@@ -73,7 +73,16 @@ from .errors import (
 )
 from .machine import DefinitionMachine, machine_for
 from .models import Case, CaseParty, Delegation, Organisation, User
-from .records import CaseRecord, OrgRecord, load_case, load_parties, orgs_by_id, save_case, update_org
+from .records import (
+    CaseRecord,
+    OrgRecord,
+    load_case,
+    load_parties,
+    lock_cases,
+    orgs_by_id,
+    save_case,
+    update_org,
+)
 from .rows import CASE_DIGEST, ORG, case_digest, case_subjects, org_digest, org_subjects, user_subjects
 from .rows import ORG_FIELDS as ORG_ROW_FIELDS
 from .rules import CONDITIONS, EFFECTS, GUARDS, ORG_FIELDS, WITHOUT_DATA, ActorFacts, Context, OrgFacts, Reason
@@ -1155,21 +1164,36 @@ class Engine:
                    or DEFAULT_DUE_SOON_WORKING_DAYS)
         return deadline_status_of(self.calendar(case.profile), case.due_on, today or self.today(case.profile), soon)
 
-    def record_alert(self, session: Session, case_id: int, kind: str, due_on: date, notified: Sequence[str],
-                     org_code: str) -> CaseRecord | None:
-        """A reminder (`remind`: due soon or overdue, to the deciding organisation) or an escalation
-        (`escalate`: to the organisation above) as an audited event of the case, written by the system. The
-        case is locked and must still wait for the same deadline; it is not changed (its version stays, so
-        that no open form goes stale). None when the case has moved on meanwhile."""
-        record = load_case(session, case_id, lock=True)
-        if record is None or record.closed or record.due_on != due_on:
-            return None
-        trigger = "escalate" if kind == ESCALATED else "remind"
-        audit.append(session, actor=SYSTEM, role=SYSTEM, subject_type=CASE, subject_id=str(record.id),
-                     trigger=trigger, from_state=record.state, to_state=record.state, version=record.version,
-                     comment="", data={"alert": kind, "due_on": due_on.isoformat(), "notified_org": org_code,
-                                       "notified": list(notified), CASE_DIGEST: _record_digest(record)})
-        return record
+    def lock_waiting(self, session: Session, case_ids: Sequence[int]) -> dict[int, CaseRecord]:
+        """The open cases of `case_ids`, locked to the end of the transaction, with their parties where their
+        definition declares any (for the sweep, which is no user: no visibility applies); a case that is gone
+        or closed is missing from the answer."""
+        records = {i: r for i, r in lock_cases(session, case_ids).items() if not r.closed}
+        for record in records.values():
+            if self.definition_of(record).parties:
+                record.parties = load_parties(session, record.id)
+        return records
+
+    @staticmethod
+    def record_alerts(session: Session, alerts: Sequence[tuple[CaseRecord, str, Sequence[str], str]]) -> None:
+        """Reminders (`remind`: due soon or overdue, to the deciding organisation) and escalations (`escalate`:
+        to the organisation above), each `(case, kind, people told, organisation told)`, as audited events of
+        their cases written by the system, in one append. The caller holds the cases' locks (`lock_waiting`)
+        and has checked that each still waits for the same deadline; no case is changed (its version stays,
+        so that no open form goes stale)."""
+        entries = []
+        digests: dict[int, str] = {}  # a case alerted of several kinds at once: its row digested once
+        for record, kind, notified, org_code in alerts:
+            assert record.due_on is not None
+            if record.id not in digests:
+                digests[record.id] = _record_digest(record)
+            entries.append(dict(
+                actor=SYSTEM, role=SYSTEM, subject_type=CASE, subject_id=str(record.id),
+                trigger="escalate" if kind == ESCALATED else "remind", from_state=record.state,
+                to_state=record.state, version=record.version, comment="",
+                data={"alert": kind, "due_on": record.due_on.isoformat(), "notified_org": org_code,
+                      "notified": list(notified), CASE_DIGEST: digests[record.id]}))
+        audit.append_many(session, entries)
 
     def overdue(self, case: Case, today: date | None = None) -> list[str]:
         """The deadline facts that have passed while the case stands in their states."""
