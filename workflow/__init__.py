@@ -30,6 +30,7 @@ from .engine import (
     can_view,
     can_view_case,
     find_holder,
+    waited_for,
 )
 from .entities import EntityChange, EntityType
 from .entities import create as create_entity
@@ -83,5 +84,5 @@ __all__ = [
     "field_message", "find_holder", "guard", "id_number_check_character", "id_number_problem",
     "is_valid_credit_code", "is_valid_id_number", "list_cases", "mask", "mask_id_number", "org_digest", "org_state",
     "paginate", "register_entity", "review_queue", "task_list", "update_entity", "user_state", "visible_cases",
-    "visible_orgs",
+    "visible_orgs", "waited_for",
 ]

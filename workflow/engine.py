@@ -245,7 +245,7 @@ def _entry_data(recorded: Mapping[str, Any], effects: Effects, org: Any,
     return data
 
 
-def _waited_for(definition: Definition, state: str) -> list[Transition]:
+def waited_for(definition: Definition, state: str) -> list[Transition]:
     """The steps a case standing in `state` waits for: those that move it on, back or out (not a withdrawal
     open at every step, nor a step that leaves it where it is, such as an objection)."""
     return [t for t in definition.transitions if t.source == state and t.way != "leave" and t.dest != state]
@@ -1132,7 +1132,7 @@ class Engine:
         triggers (the forward and return decisions from its state); None when nothing waits in its state."""
         if case.closed:
             return None
-        steps = _waited_for(self.definition_of(case), case.state)
+        steps = waited_for(self.definition_of(case), case.state)
         if not steps:
             return None
         first = steps[0]
@@ -1151,8 +1151,8 @@ class Engine:
             out: dict[str, dict[str, tuple[str, ...]]] = {}
             for name, d in self.catalog.definitions.items():
                 states = {t.source for t in d.transitions}
-                out[name] = {s: tuple(dict.fromkeys(r for t in _waited_for(d, s) for r in t.roles))
-                             for s in sorted(states) if _waited_for(d, s)}
+                out[name] = {s: tuple(dict.fromkeys(r for t in waited_for(d, s) for r in t.roles))
+                             for s in sorted(states) if waited_for(d, s)}
             self._waits = out
         return self._waits
 
