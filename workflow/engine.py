@@ -83,7 +83,16 @@ from .records import (
     save_case,
     update_org,
 )
-from .rows import CASE_DIGEST, ORG, case_digest, case_subjects, org_digest, org_subjects, user_subjects
+from .rows import (
+    CASE_DIGEST,
+    ORG,
+    case_digest,
+    case_subjects,
+    delegation_subjects,
+    org_digest,
+    org_subjects,
+    user_subjects,
+)
 from .rows import ORG_FIELDS as ORG_ROW_FIELDS
 from .rules import CONDITIONS, EFFECTS, GUARDS, ORG_FIELDS, WITHOUT_DATA, ActorFacts, Context, OrgFacts, Reason
 from .validation import validate
@@ -1206,13 +1215,14 @@ class Engine:
         return late
 
     def subjects(self, session: Session) -> Iterable[audit.Subject]:
-        """Every case's current state, version and row digest, every organisation's and user's digest
-        (`workflow.rows`), then every row of the entities the definitions declare (a digest of its fields and
-        its change counter), for audit verification: `audit.verify` compares each with the last entry of its
-        own."""
+        """Every case's current state, version and row digest, every organisation's, user's and absence
+        delegation's digest (`workflow.rows`), then every row of the entities the definitions declare (a digest
+        of its fields and its change counter), for audit verification: `audit.verify` compares each with the
+        last entry of its own."""
         yield from case_subjects(session)
         yield from org_subjects(session)
         yield from user_subjects(session)
+        yield from delegation_subjects(session)
         if self.entity_names:
             yield from entity_subjects(session, self.entity_names)
 
