@@ -15,18 +15,18 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .chain import GENESIS, canonical_json, entry_hash
     from .models import AppendOnlyError, AuditEntry
-    from .trail import ROW_DIGEST, Subject, VerifyResult, append, entries_for, last_entry_for, verify
+    from .trail import ROW_DIGEST, Subject, VerifyResult, append, append_many, entries_for, last_entry_for, verify
 
 _HOMES = {
     "GENESIS": "chain", "canonical_json": "chain", "entry_hash": "chain",
     "AppendOnlyError": "models", "AuditEntry": "models",
-    "ROW_DIGEST": "trail", "Subject": "trail", "VerifyResult": "trail", "append": "trail", "entries_for": "trail",
-    "last_entry_for": "trail", "verify": "trail",
+    "ROW_DIGEST": "trail", "Subject": "trail", "VerifyResult": "trail", "append": "trail", "append_many": "trail",
+    "entries_for": "trail", "last_entry_for": "trail", "verify": "trail",
 }
 
 __all__ = [
-    "GENESIS", "ROW_DIGEST", "AppendOnlyError", "AuditEntry", "Subject", "VerifyResult", "append", "canonical_json",
-    "entries_for", "entry_hash", "last_entry_for", "verify",
+    "GENESIS", "ROW_DIGEST", "AppendOnlyError", "AuditEntry", "Subject", "VerifyResult", "append", "append_many",
+    "canonical_json", "entries_for", "entry_hash", "last_entry_for", "verify",
 ]
 
 

@@ -31,7 +31,9 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    bindparam,
     func,
+    insert,
     or_,
     select,
     update,
@@ -39,10 +41,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage import Base, utcnow
+from storage.prepared import Prepared
 from workflow import (
     DEADLINE_KINDS,
     DEFAULT_DUE_SOON_WORKING_DAYS,
+    DUE_SOON,
     ESCALATED,
+    OVERDUE,
     Case,
     Engine,
     User,
@@ -53,7 +58,7 @@ from workflow import (
 )
 
 # open cases looked at per unit of work: each unit commits its alerts, entries and notifications together
-BATCH = 200
+BATCH = 500
 
 
 class DeadlineAlert(Base):
@@ -95,6 +100,15 @@ class Notification(Base):
                       Index("ix_notifications_email", "email_status"))
 
 
+def _insert(model: Any, columns: Sequence[str]) -> Prepared:
+    return Prepared(insert(model.__table__).values({c: bindparam(c) for c in columns}))
+
+
+_INSERT_ALERT = _insert(DeadlineAlert, ("case_id", "state", "due_on", "kind", "sent_on", "created_at"))
+_INSERT_NOTIFICATION = _insert(Notification, ("user_id", "kind", "case_id", "params", "in_inbox", "email_status",
+                                              "email_attempts", "created_at"))
+
+
 @dataclass
 class SweepResult:
     looked_at: int = 0
@@ -112,9 +126,28 @@ def _soon(engine: Engine, profile: str) -> int:
     return int(common.get("due_soon_working_days") or DEFAULT_DUE_SOON_WORKING_DAYS)
 
 
-def _recipients(session: Session, org_id: int, roles: Sequence[str]) -> list[User]:
-    return list(session.scalars(select(User).where(User.org_id == org_id, User.role.in_(roles),
-                                                   User.active.is_(True)).order_by(User.id)))
+class _People:
+    """Who is told, looked up once per organisation and roles for a whole sweep (nobody's account changes the
+    sweep's outcome within the few seconds it runs): the active users, and the organisation above."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._users: dict[tuple[int, tuple[str, ...]], list[Any]] = {}
+        self._above: dict[int, Any] = {}
+
+    def users(self, org_id: int, roles: Sequence[str]) -> list[Any]:
+        key = (org_id, tuple(roles))
+        if key not in self._users:
+            self._users[key] = list(self.session.execute(
+                select(User.id, User.username, User.email, User.notify_off)
+                .where(User.org_id == org_id, User.role.in_(roles), User.active.is_(True)).order_by(User.id)))
+        return self._users[key]
+
+    def above(self, org: Any) -> Any:
+        if org.id not in self._above:
+            found = ancestors_of(self.session, org)
+            self._above[org.id] = found[0] if found else None
+        return self._above[org.id]
 
 
 def _set_missing_deadlines(db: Any, engine: Engine, result: SweepResult) -> None:
@@ -165,7 +198,8 @@ def sweep(db: Any, engine: Engine, today: date | None = None) -> SweepResult:
         with db.write() as session:
             rows = session.execute(
                 select(Case.id, Case.profile, Case.state, Case.due_on)
-                .where(Case.closed.is_(False), Case.due_on.is_not(None), Case.due_on <= horizon, Case.id > after)
+                .where(Case.closed.is_(False), Case.due_on.is_not(None), Case.due_on <= horizon, Case.id > after,
+                       _may_need_alert(today))
                 .order_by(Case.id).limit(BATCH)).all()
             if not rows:
                 return result
@@ -176,42 +210,78 @@ def sweep(db: Any, engine: Engine, today: date | None = None) -> SweepResult:
                     select(DeadlineAlert.case_id, DeadlineAlert.state, DeadlineAlert.due_on, DeadlineAlert.kind)
                     .where(DeadlineAlert.case_id.in_([r.id for r in rows]))):
                 sent[case_id].add((state, due_on, kind))
+            due = {}
             for row in rows:
                 kinds = [k for k in deadline_alerts(engine.calendar(row.profile), row.due_on, today,
                                                       _soon(engine, row.profile))
                          if (row.state, row.due_on, k) not in sent[row.id]]
                 if kinds:
-                    _alert(session, engine, row.id, kinds, today, result)
+                    due[row.id] = (row, kinds)
+            batch = _Batch(session, today)
+            for case in engine.lock_waiting(session, list(due)).values():
+                row, kinds = due[case.id]
+                if case.state == row.state and case.due_on == row.due_on:  # else it moved on while the sweep ran
+                    _alert(session, engine, batch, case, kinds, result)
+            batch.write(engine)
 
 
-def _alert(session: Session, engine: Engine, case_id: int, kinds: Iterable[str], today: date,
+def _may_need_alert(today: date) -> Any:
+    """What a case still waiting for a near or past deadline may need (the rows then decide exactly): its
+    reminder that the deadline is near, or, once the deadline has passed, its overdue reminder or its
+    escalation. A case with all of them sent for its wait is not read again: a second sweep reads nothing."""
+    def sent(kind: str) -> Any:
+        return (select(DeadlineAlert.id).where(DeadlineAlert.case_id == Case.id, DeadlineAlert.state == Case.state,
+                                               DeadlineAlert.due_on == Case.due_on, DeadlineAlert.kind == kind)
+                .exists())
+    return or_(~sent(DUE_SOON), (Case.due_on < today) & (~sent(OVERDUE) | ~sent(ESCALATED)))
+
+
+@dataclass
+class _Batch:
+    """What one unit of work of the sweep writes, gathered to be written together: the entries (through the
+    engine), the alert rows and the notification rows."""
+
+    session: Session
+    today: date
+    people: _People = field(init=False)
+    entries: list[tuple[Any, str, list[str], str]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.people = _People(self.session)
+
+    def alert(self, case: Any, kind: str) -> None:
+        self.alerts.append({"case_id": case.id, "state": case.state, "due_on": case.due_on, "kind": kind,
+                            "sent_on": self.today, "created_at": utcnow()})
+
+    def write(self, engine: Engine) -> None:
+        if self.entries:
+            engine.record_alerts(self.session, self.entries)
+        _INSERT_ALERT.execute_many(self.session, self.alerts)
+        _INSERT_NOTIFICATION.execute_many(self.session, self.notes)
+
+
+def _alert(session: Session, engine: Engine, batch: _Batch, case: Any, kinds: Iterable[str],
            result: SweepResult) -> None:
-    case = session.get(Case, case_id)
-    assert case is not None
+    """The alerts of one locked case, written with the batch's."""
     waiting = engine.waiting_on(session, case)
     if waiting is None:
         return
     for kind in kinds:
-        target = waiting.org
+        target, roles = waiting.org, waiting.roles
         if kind == ESCALATED:
-            above = ancestors_of(session, target)
-            if not above:  # the deciding organisation is the root: nobody above to tell
+            target, roles = batch.people.above(target), ("reviewer",)
+            if target is None:  # the deciding organisation is the root: nobody above to tell, nothing to write
+                batch.alert(case, kind)  # (but the alert's row, so that it is not looked for again)
                 continue
-            target = above[0]
-            roles: Sequence[str] = ("reviewer",)
-        else:
-            roles = waiting.roles
-        people = _recipients(session, target.id, roles)
-        recorded = engine.record_alert(session, case.id, kind, case.due_on, [u.username for u in people],
-                                       target.code)
-        if recorded is None:  # the case moved on while the sweep ran
-            return
-        session.add(DeadlineAlert(case_id=case.id, state=case.state, due_on=case.due_on, kind=kind, sent_on=today))
+        told = batch.people.users(target.id, roles)
+        batch.entries.append((case, kind, [u.username for u in told], target.code))
+        batch.alert(case, kind)
         params = {"title": case.title or "", "due_on": case.due_on.isoformat(), "org": waiting.org.name,
                   "workflow": case.workflow, "triggers": list(waiting.triggers)}
         result.alerts[kind] += 1
-        result.notifications += notify(session, people, kind, case.id, params)
-    session.flush()
+        result.notifications += notify(session, told, kind, case.id, params, rows=batch.notes)
 
 
 # -- the inbox -------------------------------------------------------------------
@@ -224,17 +294,22 @@ def wants(user: Any, channel: str, kind: str) -> bool:
 
 
 def notify(session: Session, users: Iterable[Any], kind: str, case_id: int | None,
-           params: Mapping[str, Any]) -> int:
+           params: Mapping[str, Any], rows: list[dict[str, Any]] | None = None) -> int:
     """Notifications of one kind to several people (users, or rows with their id, email and notify_off), in
     the caller's unit of work: in the inbox of those who want it there, and an e-mail to send after the commit
-    for those who want it by e-mail. The number of people told."""
+    for those who want it by e-mail. With `rows`, they are appended there for the caller to insert together.
+    The number of people told."""
     n = 0
     for user in users:
         inbox, email = wants(user, "inbox", kind), wants(user, "email", kind)
         if not (inbox or email):
             continue
-        session.add(Notification(user_id=user.id, kind=kind, case_id=case_id, params=dict(params),
-                                 in_inbox=inbox, email_status="pending" if email else None))
+        values = {"user_id": user.id, "kind": kind, "case_id": case_id, "params": dict(params), "in_inbox": inbox,
+                  "email_status": "pending" if email else None, "email_attempts": 0, "created_at": utcnow()}
+        if rows is None:
+            session.add(Notification(**values))
+        else:
+            rows.append(values)
         n += 1
     return n
 

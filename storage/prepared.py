@@ -140,6 +140,14 @@ class Prepared:
         """Run the statement in the session's transaction; returns the DBAPI cursor."""
         return self._run(session, params)[0]
 
+    def execute_many(self, session: Session, params: Sequence[Mapping[str, Any]]) -> None:
+        """Run the statement once per mapping of `params`, in one call of the driver (`executemany`)."""
+        if not params:
+            return
+        connection, dialect = dbapi_connection(session)
+        form = self._form(dialect)
+        connection.cursor().executemany(form.sql, [_arguments(form, p) for p in params])
+
     def rows(self, session: Session, params: Mapping[str, Any] | None = None) -> list[tuple]:
         """All result rows, with the column types' conversions applied."""
         cursor, form = self._run(session, params)

@@ -73,7 +73,7 @@ ADMIN_TRIGGERS = {
     "issue_document": _l("签发文书PDF"),
 }
 SUBJECT_LABELS = {"case": _l("案件"), "attachment": _l("材料"), "org": _l("组织"), "user": _l("用户"),
-                  "member": _l("会员")}
+                  "member": _l("会员"), "delegation": _l("代理安排")}
 # keys that the engine adds to an entry's data
 ENTRY_KEYS = {"computed": _l("系统计算"), "alert": _l("提醒类型"), "due_on": _l("办理期限"),
               "notified": _l("通知对象"), "notified_org": _l("通知单位"), "org": _l("单位信息变更"), "competent_org": _l("审批单位"),

@@ -33,6 +33,7 @@ from workflow import (
     User,
     find_holder,
     task_list,
+    waited_for,
 )
 
 from .api import _int_arg, endpoint, respond
@@ -79,10 +80,9 @@ def _returned(session: Session, cases: list[Case], engine: Engine) -> dict[int, 
 
 
 def _actions(engine: Engine, case: Case, roles: tuple[str, ...]) -> list[dict[str, str]]:
-    d = engine.definition_of(case)
     seen, out = set(), []
-    for t in d.transitions:
-        if t.source == case.state and t.way != "leave" and t.dest != case.state and t.trigger not in seen:
+    for t in waited_for(engine.definition_of(case), case.state):
+        if t.trigger not in seen:
             seen.add(t.trigger)
             if not roles or set(t.roles) & set(roles):
                 out.append({"trigger": t.trigger, "label": text(t.label, t.trigger)})

@@ -8,7 +8,7 @@ from .catalog import default as default_catalog
 from .creditcode import ALPHABET as CREDIT_CODE_ALPHABET
 from .creditcode import check_character as credit_code_check_character
 from .creditcode import is_valid_credit_code
-from .deadlines import DEFAULT_DUE_SOON_WORKING_DAYS, ESCALATED
+from .deadlines import DEFAULT_DUE_SOON_WORKING_DAYS, DUE_SOON, ESCALATED, OVERDUE
 from .deadlines import KINDS as DEADLINE_KINDS
 from .deadlines import due_on as deadline_of
 from .deadlines import reached as deadline_alerts
@@ -30,6 +30,7 @@ from .engine import (
     can_view,
     can_view_case,
     find_holder,
+    waited_for,
 )
 from .entities import EntityChange, EntityType
 from .entities import create as create_entity
@@ -76,17 +77,18 @@ from .workdays import Calendar, as_date
 
 __all__ = [
     "CREDIT_CODE_ALPHABET", "DEADLINE_KINDS", "DECIDED_ON", "DEFAULT_DUE_SOON_WORKING_DAYS", "DOCUMENT_ISSUED",
-    "ESCALATED", "MAX_PAGE", "MAX_PER_PAGE", "MEMBERSHIP_ENDED", "MEMBER_GROUPS", "MEMBER_STATUSES", "ON_BEHALF_OF",
-    "ORG_KINDS", "ROLES", "SYSTEM", "UNION_STATUSES", "Actor", "ApiToken", "AssignedToOther", "Availability",
-    "Calendar", "Case", "CaseParty", "Context", "Delegation", "Engine", "EntityChange", "EntityType", "FieldError",
-    "Forbidden", "FourEyes", "GuardFailed", "Handling", "Holder", "InvalidInput", "InvalidState", "Member",
-    "NotCompetent", "NotFound", "OrgFacts", "Organisation", "Outcome", "Page", "Reason", "RosterFilter",
-    "StaleVersion", "UnknownTrigger", "User", "Waiting", "WorkflowError", "ancestors_of", "as_date",
-    "can_see_personal_data", "can_view", "can_view_case", "checked_catalog", "colleagues", "condition",
-    "create_entity", "credit_code_check_character", "deadline_alerts", "deadline_of", "deadline_rule",
+    "DUE_SOON", "ESCALATED", "MAX_PAGE", "MAX_PER_PAGE", "MEMBERSHIP_ENDED", "MEMBER_GROUPS", "MEMBER_STATUSES",
+    "ON_BEHALF_OF", "ORG_KINDS", "OVERDUE", "ROLES", "SYSTEM", "UNION_STATUSES", "Actor", "ApiToken",
+    "AssignedToOther", "Availability", "Calendar", "Case", "CaseParty", "Context", "Delegation", "Engine",
+    "EntityChange", "EntityType", "FieldError", "Forbidden", "FourEyes", "GuardFailed", "Handling", "Holder",
+    "InvalidInput", "InvalidState", "Member", "NotCompetent", "NotFound", "OrgFacts", "Organisation", "Outcome",
+    "Page", "Reason", "RosterFilter", "StaleVersion", "UnknownTrigger", "User", "Waiting", "WorkflowError",
+    "ancestors_of", "as_date", "can_see_personal_data", "can_view", "can_view_case", "checked_catalog", "colleagues",
+    "condition", "create_entity", "credit_code_check_character", "deadline_alerts", "deadline_of", "deadline_rule",
     "default_catalog", "delegation_active", "delegations_of", "effect", "error_message", "field_message",
     "find_holder", "find_member", "gender_of", "group_counts", "guard", "id_number_birth_date",
     "id_number_check_character", "id_number_problem", "is_valid_credit_code", "is_valid_id_number", "list_cases",
     "lookup", "mask", "mask_id_number", "org_digest", "org_state", "paginate", "register_entity", "review_queue",
     "roster_counts", "roster_query", "task_list", "update_entity", "user_state", "visible_cases", "visible_orgs",
+    "waited_for",
 ]

@@ -22,7 +22,7 @@ from storage import utcnow
 
 from .errors import FieldError, Forbidden, GuardFailed, InvalidInput, InvalidState, NotFound
 from .models import Delegation, User
-from .rows import USER, user_state
+from .rows import DELEGATION, USER, delegation_state, user_state
 from .rules import Reason
 
 DELEGATING_ROLES = ("preparer", "reviewer")  # the roles that take decisions (auditors and admins never do)
@@ -74,9 +74,15 @@ def delegations_of(session: Session, actor: Any) -> Sequence[Delegation]:
         .order_by(Delegation.starts_on.desc(), Delegation.id.desc())).all()
 
 
-def _entry(session: Session, user: User, actor: Any, trigger: str, data: dict[str, Any]) -> None:
-    audit.append(session, actor=actor.username, role=actor.role, subject_type=USER, subject_id=user.username,
-                 trigger=trigger, from_state=None, to_state=user_state(user), version=None, data=data)
+def _entry(session: Session, user: User, delegation: Delegation, actor: Any, trigger: str,
+           data: dict[str, Any]) -> None:
+    """The change in the delegator's trail (their history names it) and in the delegation's own, whose state is
+    the digest of the row that verification compares."""
+    audit.append_many(session, [
+        dict(actor=actor.username, role=actor.role, subject_type=USER, subject_id=user.username, trigger=trigger,
+             from_state=None, to_state=user_state(user), version=None, data=data),
+        dict(actor=actor.username, role=actor.role, subject_type=DELEGATION, subject_id=str(delegation.id),
+             trigger=trigger, from_state=None, to_state=delegation_state(delegation), version=None, data=data)])
 
 
 def delegate(session: Session, actor: Any, to: Any, starts_on: Any, ends_on: Any, today: date) -> Delegation:
@@ -137,7 +143,7 @@ def delegate(session: Session, actor: Any, to: Any, starts_on: Any, ends_on: Any
                             created_at=utcnow())
     session.add(delegation)
     session.flush()
-    _entry(session, me, actor, "delegate", {"delegation": delegation.id, "to": target.username,
+    _entry(session, me, delegation, actor, "delegate", {"delegation": delegation.id, "to": target.username,
                                             "starts_on": start.isoformat(), "ends_on": end.isoformat()})
     return delegation
 
@@ -155,6 +161,6 @@ def end_delegation(session: Session, actor: Any, delegation_id: Any, today: date
         raise InvalidState([Reason("delegation_over", {"ends_on": delegation.ends_on.isoformat()})])
     delegation.ended_at = utcnow()
     session.flush()
-    _entry(session, delegation.delegator, actor, "end_delegation",
+    _entry(session, delegation.delegator, delegation, actor, "end_delegation",
            {"delegation": delegation.id, "to": delegation.substitute.username, "ended_on": today.isoformat()})
     return delegation

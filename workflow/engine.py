@@ -75,8 +75,26 @@ from .errors import (
 from .machine import DefinitionMachine, machine_for
 from .members import ENDED, MEMBER, Member
 from .models import Case, CaseParty, Delegation, Organisation, User
-from .records import CaseRecord, OrgRecord, load_case, load_parties, orgs_by_id, save_case, update_org
-from .rows import CASE_DIGEST, ORG, case_digest, case_subjects, org_digest, org_subjects, user_subjects
+from .records import (
+    CaseRecord,
+    OrgRecord,
+    load_case,
+    load_parties,
+    lock_cases,
+    orgs_by_id,
+    save_case,
+    update_org,
+)
+from .rows import (
+    CASE_DIGEST,
+    ORG,
+    case_digest,
+    case_subjects,
+    delegation_subjects,
+    org_digest,
+    org_subjects,
+    user_subjects,
+)
 from .rows import ORG_FIELDS as ORG_ROW_FIELDS
 from .rules import CONDITIONS, EFFECTS, GUARDS, LOOKUPS, ORG_FIELDS, WITHOUT_DATA, ActorFacts, Context, OrgFacts, Reason
 from .validation import validate
@@ -238,7 +256,7 @@ def _entry_data(recorded: Mapping[str, Any], effects: Effects, org: Any,
     return data
 
 
-def _waited_for(definition: Definition, state: str) -> list[Transition]:
+def waited_for(definition: Definition, state: str) -> list[Transition]:
     """The steps a case standing in `state` waits for: those that move it on, back or out (not a withdrawal
     open at every step, nor a step that leaves it where it is, such as an objection)."""
     return [t for t in definition.transitions if t.source == state and t.way != "leave" and t.dest != state]
@@ -1198,7 +1216,7 @@ class Engine:
         triggers (the forward and return decisions from its state); None when nothing waits in its state."""
         if case.closed:
             return None
-        steps = _waited_for(self.definition_of(case), case.state)
+        steps = waited_for(self.definition_of(case), case.state)
         if not steps:
             return None
         first = steps[0]
@@ -1217,8 +1235,8 @@ class Engine:
             out: dict[str, dict[str, tuple[str, ...]]] = {}
             for name, d in self.catalog.definitions.items():
                 states = {t.source for t in d.transitions}
-                out[name] = {s: tuple(dict.fromkeys(r for t in _waited_for(d, s) for r in t.roles))
-                             for s in sorted(states) if _waited_for(d, s)}
+                out[name] = {s: tuple(dict.fromkeys(r for t in waited_for(d, s) for r in t.roles))
+                             for s in sorted(states) if waited_for(d, s)}
             self._waits = out
         return self._waits
 
@@ -1230,21 +1248,36 @@ class Engine:
                    or DEFAULT_DUE_SOON_WORKING_DAYS)
         return deadline_status_of(self.calendar(case.profile), case.due_on, today or self.today(case.profile), soon)
 
-    def record_alert(self, session: Session, case_id: int, kind: str, due_on: date, notified: Sequence[str],
-                     org_code: str) -> CaseRecord | None:
-        """A reminder (`remind`: due soon or overdue, to the deciding organisation) or an escalation
-        (`escalate`: to the organisation above) as an audited event of the case, written by the system. The
-        case is locked and must still wait for the same deadline; it is not changed (its version stays, so
-        that no open form goes stale). None when the case has moved on meanwhile."""
-        record = load_case(session, case_id, lock=True)
-        if record is None or record.closed or record.due_on != due_on:
-            return None
-        trigger = "escalate" if kind == ESCALATED else "remind"
-        audit.append(session, actor=SYSTEM, role=SYSTEM, subject_type=CASE, subject_id=str(record.id),
-                     trigger=trigger, from_state=record.state, to_state=record.state, version=record.version,
-                     comment="", data={"alert": kind, "due_on": due_on.isoformat(), "notified_org": org_code,
-                                       "notified": list(notified), CASE_DIGEST: _record_digest(record)})
-        return record
+    def lock_waiting(self, session: Session, case_ids: Sequence[int]) -> dict[int, CaseRecord]:
+        """The open cases of `case_ids`, locked to the end of the transaction, with their parties where their
+        definition declares any (for the sweep, which is no user: no visibility applies); a case that is gone
+        or closed is missing from the answer."""
+        records = {i: r for i, r in lock_cases(session, case_ids).items() if not r.closed}
+        for record in records.values():
+            if self.definition_of(record).parties:
+                record.parties = load_parties(session, record.id)
+        return records
+
+    @staticmethod
+    def record_alerts(session: Session, alerts: Sequence[tuple[CaseRecord, str, Sequence[str], str]]) -> None:
+        """Reminders (`remind`: due soon or overdue, to the deciding organisation) and escalations (`escalate`:
+        to the organisation above), each `(case, kind, people told, organisation told)`, as audited events of
+        their cases written by the system, in one append. The caller holds the cases' locks (`lock_waiting`)
+        and has checked that each still waits for the same deadline; no case is changed (its version stays,
+        so that no open form goes stale)."""
+        entries = []
+        digests: dict[int, str] = {}  # a case alerted of several kinds at once: its row digested once
+        for record, kind, notified, org_code in alerts:
+            assert record.due_on is not None
+            if record.id not in digests:
+                digests[record.id] = _record_digest(record)
+            entries.append(dict(
+                actor=SYSTEM, role=SYSTEM, subject_type=CASE, subject_id=str(record.id),
+                trigger="escalate" if kind == ESCALATED else "remind", from_state=record.state,
+                to_state=record.state, version=record.version, comment="",
+                data={"alert": kind, "due_on": record.due_on.isoformat(), "notified_org": org_code,
+                      "notified": list(notified), CASE_DIGEST: digests[record.id]}))
+        audit.append_many(session, entries)
 
     def overdue(self, case: Case, today: date | None = None) -> list[str]:
         """The deadline facts that have passed while the case stands in their states."""
@@ -1257,13 +1290,14 @@ class Engine:
         return late
 
     def subjects(self, session: Session) -> Iterable[audit.Subject]:
-        """Every case's current state, version and row digest, every organisation's and user's digest
-        (`workflow.rows`), then every row of the entities the definitions declare (a digest of its fields and
-        its change counter), for audit verification: `audit.verify` compares each with the last entry of its
-        own."""
+        """Every case's current state, version and row digest, every organisation's, user's and absence
+        delegation's digest (`workflow.rows`), then every row of the entities the definitions declare (a digest
+        of its fields and its change counter), for audit verification: `audit.verify` compares each with the
+        last entry of its own."""
         yield from case_subjects(session)
         yield from org_subjects(session)
         yield from user_subjects(session)
+        yield from delegation_subjects(session)
         if self.entity_names:
             yield from entity_subjects(session, self.entity_names)
 

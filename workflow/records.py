@@ -105,16 +105,17 @@ _CASE_FIELDS = ("id", "workflow", "definition_version", "profile", "state", "ver
                 *JSON_COLUMNS, "unique_key", "decided_on", "due_on", "created_by_id", "assignee_id")
 
 # the case with its organisations, times, title and creator: all that the engine and a case's JSON use
-_load = (
+_loading = (
     select(*_CASE_COLUMNS, *_ORG_COLUMNS, *_COMPETENT_COLUMNS, Case.created_at, Case.updated_at, Case.state_since,
            Case.title, User.username)
     .join(Organisation, Organisation.id == Case.org_id)
     .outerjoin(_competent, _competent.id == Case.competent_org_id)
     .outerjoin(User, User.id == Case.created_by_id)
-    .where(Case.id == bindparam("case_id"))
 )
+_load = _loading.where(Case.id == bindparam("case_id"))
 _LOAD = Prepared(_load)
 _LOAD_FOR_UPDATE = Prepared(_load.with_for_update(of=Case.__table__))
+_LOAD_MANY_FOR_UPDATE: dict[int, Prepared] = {}  # by the number of ids
 _PARTIES = Prepared(
     select(CaseParty.party, CaseParty.sees_case, *_ORG_COLUMNS)
     .join(Organisation, Organisation.id == CaseParty.org_id)
@@ -157,8 +158,24 @@ def load_case(session: Session, case_id: int, lock: bool = True) -> CaseRecord |
     """The case, its organisations, times, title and creator; with `lock`, its row stays locked to the end
     of the transaction."""
     values = (_LOAD_FOR_UPDATE if lock else _LOAD).one_or_none(session, {"case_id": case_id})
-    if values is None:
-        return None
+    return None if values is None else _record(values)
+
+
+def lock_cases(session: Session, ids: Sequence[int]) -> dict[int, CaseRecord]:
+    """Several cases as `load_case` loads them, locked to the end of the transaction, in one query; a case
+    that does not exist is missing from the answer."""
+    if not ids:
+        return {}
+    stmt = _LOAD_MANY_FOR_UPDATE.get(len(ids))
+    if stmt is None:
+        names = [f"id{i}" for i in range(len(ids))]
+        stmt = _LOAD_MANY_FOR_UPDATE[len(ids)] = Prepared(
+            _loading.where(Case.id.in_([bindparam(n) for n in names])).with_for_update(of=Case.__table__))
+    records = (_record(values) for values in stmt.rows(session, {f"id{i}": v for i, v in enumerate(ids)}))
+    return {r.id: r for r in records}
+
+
+def _record(values: Sequence[Any]) -> CaseRecord:
     n, m = len(_CASE_COLUMNS), len(_ORG_COLUMNS)
     created_at, updated_at, state_since, title, username = values[n + 2 * m:]
     # the case's own columns by name, in _CASE_COLUMNS' order; its organisation is an inner join, never None

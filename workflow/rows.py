@@ -1,4 +1,5 @@
-"""Digests of the rows the audit trail vouches for (行摘要): cases, organisations (单位) and users.
+"""Digests of the rows the audit trail vouches for (行摘要): cases, organisations (单位), users and absence
+delegations (代理).
 
 Verification (`audit.verify`) compares every such row with its last entry:
 
@@ -36,10 +37,11 @@ from storage import json_dumps
 from storage.prepared import Prepared
 
 from .entities import digest
-from .models import Case, Organisation, User
+from .models import Case, Delegation, Organisation, User
 
 ORG = "org"
 USER = "user"
+DELEGATION = "delegation"
 CASE_DIGEST = audit.ROW_DIGEST  # the key of a case entry's data holding the row's digest
 
 # what an organisation's digest covers; `path` follows from parent_id and is checked against the tree
@@ -47,6 +49,12 @@ ORG_FIELDS = ("code", "name", "kind", "parent_id", "employees", "female_employee
               "union_status", "member_count")
 # what a user's digest covers: not the login counters, the language or the time of the password's change
 USER_FIELDS = ("username", "display_name", "role", "org_id", "active", "password_hash")
+# covered once set: where notifications go (an address changed behind the engine's back would send a person's
+# cases elsewhere) and what the person turned off; a user who set neither keeps the digest of before they
+# existed, so that the entries written before stay valid
+USER_OPTIONAL_FIELDS = ("email", "notify_off")
+# what an absence delegation's digest covers: who stands in for whom, and when
+DELEGATION_FIELDS = ("delegator_id", "substitute_id", "starts_on", "ends_on", "ended_at")
 
 
 def org_digest(values: Mapping[str, Any]) -> str:
@@ -56,7 +64,14 @@ def org_digest(values: Mapping[str, Any]) -> str:
 
 def user_digest(values: Mapping[str, Any]) -> str:
     """The state a user's entries record: the digest of its USER_FIELDS (the password's hash among them)."""
-    return digest({f: bool(values[f]) if f == "active" else values[f] for f in USER_FIELDS})
+    covered = {f: bool(values[f]) if f == "active" else values[f] for f in USER_FIELDS}
+    covered.update({f: values[f] for f in USER_OPTIONAL_FIELDS if values.get(f)})
+    return digest(covered)
+
+
+def delegation_digest(values: Mapping[str, Any]) -> str:
+    """The state a delegation's entries record: the digest of its DELEGATION_FIELDS."""
+    return digest({f: values[f] for f in DELEGATION_FIELDS})
 
 
 def org_state(org: Any) -> str:
@@ -64,7 +79,11 @@ def org_state(org: Any) -> str:
 
 
 def user_state(user: Any) -> str:
-    return user_digest({f: getattr(user, f) for f in USER_FIELDS})
+    return user_digest({f: getattr(user, f) for f in (*USER_FIELDS, *USER_OPTIONAL_FIELDS)})
+
+
+def delegation_state(delegation: Any) -> str:
+    return delegation_digest({f: getattr(delegation, f) for f in DELEGATION_FIELDS})
 
 
 def case_digest(workflow: str, definition_version: str, profile: str, org_id: int, competent_org_id: int | None,
@@ -110,6 +129,14 @@ def org_subjects(session: Session) -> Iterator[audit.Subject]:
 
 
 def user_subjects(session: Session) -> Iterator[audit.Subject]:
-    for values in session.execute(select(*(getattr(User, f) for f in USER_FIELDS)).order_by(User.username)):
-        fields = dict(zip(USER_FIELDS, values, strict=True))
+    names = (*USER_FIELDS, *USER_OPTIONAL_FIELDS)
+    for values in session.execute(select(*(getattr(User, f) for f in names)).order_by(User.username)):
+        fields = dict(zip(names, values, strict=True))
         yield audit.Subject(USER, str(fields["username"]), user_digest(fields), None, digest=True)
+
+
+def delegation_subjects(session: Session) -> Iterator[audit.Subject]:
+    for values in session.execute(select(Delegation.id, *(getattr(Delegation, f) for f in DELEGATION_FIELDS))
+                                  .order_by(Delegation.id)):
+        fields = dict(zip(DELEGATION_FIELDS, values[1:], strict=True))
+        yield audit.Subject(DELEGATION, str(values[0]), delegation_digest(fields), None, digest=True)

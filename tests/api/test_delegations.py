@@ -202,6 +202,23 @@ def test_delegation_entries_are_the_delegators(api, tree, db):
     assert '"ended_on":"2026-11-20"' in got[1][2]
 
 
+@pytest.mark.parametrize("statement", [
+    "UPDATE delegations SET ends_on = '2027-06-30'",  # a week's stand-in stretched to half a year
+    "UPDATE delegations SET ended_at = NULL",  # an ended one revived
+    "UPDATE delegations SET substitute_id = (SELECT id FROM users WHERE username = 'town')",
+])
+def test_a_delegation_changed_behind_the_engine_is_found(api, tree, db, statement):
+    from sqlalchemy import text
+
+    made = delegate(api, tree["fed"], "fed_b", "2026-11-20", "2026-11-27").get_json()
+    assert api.post(f"/delegations/{made['id']}/end", tree["fed"]).status_code == 200
+    assert verified(api, tree)
+    with db.engine.begin() as conn:
+        conn.execute(text(statement))
+    found = api.get("/audit/verify", tree["auditor"]).get_json()
+    assert found["ok"] is False and f"delegation {made['id']}" in found["first_bad"]["problem"], found
+
+
 @pytest.mark.parametrize("who", ["auditor", "admin"])
 def test_who_never_decides_delegates_nothing(api, tree, who):
     resp = delegate(api, tree[who], "fed", "2026-11-23", "2026-11-27")

@@ -355,3 +355,33 @@ def test_the_command_line_gives_the_apis_answers(app, api, tree):
                                                                                    "--to", "3"]):
         result = runner.invoke(args=["audit", *args])
         assert result.exit_code == 2 and "error:" in result.output, args
+
+
+def _entries(first: int, n: int) -> list[dict]:
+    return [dict(actor="system", role="system", subject_type="note", subject_id=f"M{i}", trigger="note",
+                 from_state=None, to_state=None, version=None, data={"i": i}) for i in range(first, first + n)]
+
+
+def test_entries_appended_together_link_and_grow_the_tree_as_one_by_one(app, db, api, tree):
+    """append_many, over a tile's edge and after single appends: the chain, the stored rows every sixteenth
+    entry, the tree's root and its proofs are those of the same entries appended one at a time."""
+    _append(db, 3)
+    with db.write() as session:
+        written = audit.append_many(session, _entries(0, 40))
+        assert [r["seq"] for r in written] == list(range(written[0]["seq"], written[0]["seq"] + 40))
+        assert all(b["prev_hash"] == a["hash"] for a, b in zip(written, written[1:]))
+    _append(db, 2)
+    with db.write() as session:  # one entry, and none, take the single path
+        assert len(audit.append_many(session, _entries(40, 1))) == 1 and audit.append_many(session, []) == []
+    leaves = _leaves(db)
+    n = len(leaves)
+    assert sorted(_tree_rows(db)) == [i for i in range(n) if (i + 1) % 16 == 0]
+    assert api.get("/audit/tree", tree["admin"]).get_json() == {"size": n, "root": mth(leaves).hex()}
+    body = api.get(f"/audit/entries/{n - 10}/proof?size={n}", tree["admin"]).get_json()
+    assert rfc_verify_inclusion(n - 11, n, leaves[n - 11], [bytes.fromhex(p) for p in body["path"]], mth(leaves))
+    with db.read() as session:
+        assert audit.verify(session).ok
+    # an entry of the batch changed afterwards is found
+    _raw(db, "UPDATE audit_entries SET comment = 'x' WHERE seq = :s", params={"s": written[20]["seq"]})
+    bad = app.test_cli_runner().invoke(args=["audit", "verify", "--quiet"])
+    assert bad.exit_code == 1 and f"entry {written[20]['seq']}" in bad.output

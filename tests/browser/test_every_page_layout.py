@@ -242,7 +242,7 @@ def _kind_of_user(app, username: str) -> tuple[str, str]:
 
 
 def _walk(page, app, username: str, seen: set[tuple[Any, ...]],
-          shots: set[tuple[Any, ...]], raw: RawKeys | None = None) -> tuple[list[str], list[str]]:
+          shots: set[tuple[Any, ...]], raw: RawKeys | None = None, lang: str = "zh") -> tuple[list[str], list[str]]:
     """Sign in, walk every page reachable from the home page not yet walked by this kind of user, measure each,
     and read each for a raw key (a state, trigger, field or organisation code shown to a person)."""
     page.set_viewport_size(DESK)
@@ -266,7 +266,7 @@ def _walk(page, app, username: str, seen: set[tuple[Any, ...]],
         key = _page_key(app, url, cases)
         # (the suite's own sample workflow, a fixture of the tests, labels none of its fields: not read)
         if raw is not None and "/sample" not in rel and "text/html" in (response.headers.get("content-type") or ""):
-            for finding in raw.find(page.content(), "zh"):
+            for finding in raw.find(page.content(), lang):
                 failures.append(f"{username} {rel}: raw key {finding.key!r} shown ({finding.kind}): …{finding.context}…")
         for width, size in (("desk", DESK), ("phone", PHONE)):
             page.set_viewport_size(size)
@@ -286,7 +286,8 @@ def _walk(page, app, username: str, seen: set[tuple[Any, ...]],
                 nav_checked = nav_checked or nav["count"] > 0
             if key and (_is_case_page(key) or EVERY_SHOT) and (key, width) not in shots:
                 shots.add((key, width))
-                page.screenshot(path=str(SHOTS / f"{_slug(key)}-{width}.png"), full_page=True)
+                page.screenshot(path=str(SHOTS / f"{_slug(key)}-{width}{'' if lang == 'zh' else '-' + lang}.png"),
+                                full_page=True)
         page.set_viewport_size(DESK)
         for href in page.eval_on_selector_all("a[href]", "as => as.map(a => a.href)"):
             href = href.split("#")[0]
@@ -303,8 +304,12 @@ def _walk(page, app, username: str, seen: set[tuple[Any, ...]],
     return walked, failures
 
 
-def test_every_page_fits_a_phone_and_a_desk(new_page, layout_demo):
-    """Each kind of user, one browser context each; the failures of all of them reported together."""
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_every_page_fits_a_phone_and_a_desk(new_page, layout_demo, locale):
+    """Each kind of user, one browser context each, in Chinese and in English (whose labels are longer: a
+    pill reading "Next: submit once the posting period has run"); the failures of all of them reported
+    together."""
+    lang = locale.split("-")[0]
     SHOTS.mkdir(parents=True, exist_ok=True)
     seen_by_kind: dict[tuple[str, str], set[tuple[Any, ...]]] = {}
     shots: set[tuple[Any, ...]] = set()
@@ -317,7 +322,7 @@ def test_every_page_fits_a_phone_and_a_desk(new_page, layout_demo):
     for username in USERS:
         t0 = time.monotonic()
         seen = seen_by_kind.setdefault(_kind_of_user(layout_demo, username), set())
-        walked, failed = _walk(new_page(), layout_demo, username, seen, shots, raw)
+        walked, failed = _walk(new_page(locale), layout_demo, username, seen, shots, raw, lang)
         failures += failed
         total += len(walked)
         report.append(f"{username}: {len(walked)} pages in {time.monotonic() - t0:.1f} s: " + " ".join(walked))

@@ -125,3 +125,22 @@ def test_the_settings_page(client, db, tree):
         assert "overdue" not in user.notify_off["email"] and "waiting" in user.notify_off["email"]
         assert "due_soon" in user.notify_off["inbox"]
     assert client.post("/notifications/settings", data={"mail": ["nonsense"]}).status_code == 400
+
+
+def test_an_address_changed_behind_the_engine_is_found(app, client, db, tree):
+    """Where a person's notifications go is vouched for by the trail once set: an address (or a choice of
+    what to receive) written into the row directly is found by verification; users who set none keep the
+    digest they had before."""
+    from sqlalchemy import text
+
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["audit", "verify", "--quiet"]).exit_code == 0
+    login(client, "town")
+    client.post("/notifications/settings", data={"email": "town@example.org", "inbox": ["waiting"], "mail": []})
+    assert runner.invoke(args=["audit", "verify", "--quiet"]).exit_code == 0
+    for statement in ("UPDATE users SET email = 'someone-else@example.org' WHERE username = 'town'",
+                      "UPDATE users SET email = NULL WHERE username = 'town'"):
+        with db.engine.begin() as conn:
+            conn.execute(text(statement))
+        bad = runner.invoke(args=["audit", "verify", "--quiet"])
+        assert bad.exit_code == 1 and "user town" in bad.output, bad.output

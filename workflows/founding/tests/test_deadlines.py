@@ -65,7 +65,8 @@ def test_the_sweep_reminds_then_escalates_once_each(app, db, engine, api, tree, 
     assert sweep(db, engine, date(2026, 11, 25)).written == 0  # four working days left: not yet due soon
     first = sweep(db, engine, date(2026, 11, 26))
     assert (first.alerts, first.notifications) == ({"due_soon": 1, "overdue": 0, "escalated": 0}, 1)
-    assert sweep(db, engine, date(2026, 11, 26)).written == 0  # the same day again: nothing new
+    again = sweep(db, engine, date(2026, 11, 26))  # the same day again: nothing new, and nothing read
+    assert (again.written, again.looked_at) == (0, 0)
     assert sweep(db, engine, date(2026, 12, 1)).written == 0   # the deadline itself: still on time
     assert sweep(db, engine, date(2026, 12, 2)).alerts == {"due_soon": 0, "overdue": 1, "escalated": 0}
     assert sweep(db, engine, date(2026, 12, 3)).alerts == {"due_soon": 0, "overdue": 0, "escalated": 1}
@@ -99,6 +100,20 @@ def test_a_first_sweep_long_after_the_deadline_sends_every_alert_at_once(db, eng
         kinds = session.scalars(select(DeadlineAlert.kind).where(DeadlineAlert.case_id == case_id)
                                 .order_by(DeadlineAlert.id)).all()
         assert kinds == ["due_soon", "overdue", "escalated"]
+
+
+def test_a_decision_of_the_root_is_reminded_but_escalated_to_nobody_and_not_looked_at_again(
+        db, engine, api, tree, make_case, fire):
+    # ENT-L (60 employees) applies to the district federation, which has no organisation above it
+    case_id = make_case(tree["prep"], "founding")["id"]
+    walk(fire, case_id, "applied", tree["prep"], tree["fed"])
+    first = sweep(db, engine, date(2026, 12, 10))
+    assert first.alerts == {"due_soon": 1, "overdue": 1, "escalated": 0}
+    assert [a[:3] for a in _alerts(api, tree["auditor"], case_id)] == [("remind", "system", "due_soon"),
+                                                                      ("remind", "system", "overdue")]
+    for day in (date(2026, 12, 10), date(2026, 12, 11), date(2026, 12, 14)):
+        later = sweep(db, engine, day)
+        assert (later.written, later.looked_at) == (0, 0), day
 
 
 def test_a_case_waiting_from_before_deadlines_were_recorded_gets_its_deadline(db, engine, tree, make_case, fire):
