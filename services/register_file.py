@@ -12,8 +12,9 @@ import csv
 import io
 import unicodedata
 import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 MAX_ROWS = 50_000
 HEADER_SEARCH_ROWS = 10
@@ -42,6 +43,26 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 REQUIRED = ("name", "credit_code", "employees", "parent")
 LABELS = {f: names[0] for f, names in COLUMNS.items()}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What a kind of file must hold: its columns (field → accepted header texts), the required ones, how
+    many rows from the top the header may be found in, and how many data rows a file may have."""
+
+    columns: dict[str, tuple[str, ...]]
+    required: tuple[str, ...]
+    header_search_rows: int = HEADER_SEARCH_ROWS
+    max_rows: int = MAX_ROWS
+
+    def label(self, f: str) -> str:
+        return self.columns[f][0]
+
+    def lookup(self) -> dict[str, str]:
+        return {_norm_header(name): f for f, names in self.columns.items() for name in names}
+
+
+REGISTER = Layout(COLUMNS, REQUIRED)
 LABELS_EN = {"name": "name", "credit_code": "credit code", "address": "address", "employees": "employees",
              "female_employees": "female employees", "parent": "parent organisation",
              "union_status": "union status", "member_count": "members"}
@@ -71,13 +92,10 @@ def _norm_header(value: Any) -> str:
     return "".join(ch for ch in text if not ch.isspace() and ch not in "*＊").lower()
 
 
-_LOOKUP = {_norm_header(name): f for f, names in COLUMNS.items() for name in names}
-
-
-def _columns(header: Iterable[Any]) -> dict[str, int]:
+def _columns(header: Iterable[Any], lookup: dict[str, str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for i, cell in enumerate(header):
-        f = _LOOKUP.get(_norm_header(cell))
+        f = lookup.get(_norm_header(cell))
         if f is not None and f not in found:
             found[f] = i
     return found
@@ -87,28 +105,29 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _table(lines: Iterator[tuple[int, Any]], kind: str) -> Table:
+def _table(lines: Iterator[tuple[int, Any]], kind: str, layout: Layout = REGISTER) -> Table:
     """Find the header among the first rows, then collect the non-blank rows below it."""
+    required, lookup, max_rows = layout.required, layout.lookup(), layout.max_rows
     best: tuple[int, dict[str, int]] | None = None
     for number, cells in lines:
-        cols = _columns(cells)
-        if all(f in cols for f in REQUIRED):
+        cols = _columns(cells, lookup)
+        if all(f in cols for f in required):
             best = (number, cols)
             break
         if best is None or len(cols) > len(best[1]):
             best = (number, cols) if cols else best
-        if number >= HEADER_SEARCH_ROWS:
+        if number >= layout.header_search_rows:
             break
     if best is None:
-        raise RegisterFileError("missing_columns", columns="、".join(LABELS[f] for f in REQUIRED))
+        raise RegisterFileError("missing_columns", columns="、".join(layout.label(f) for f in required))
     header_row, cols = best
-    missing = [f for f in REQUIRED if f not in cols]
+    missing = [f for f in required if f not in cols]
     if missing:
-        raise RegisterFileError("missing_columns", columns="、".join(LABELS[f] for f in missing))
+        raise RegisterFileError("missing_columns", columns="、".join(layout.label(f) for f in missing))
     table = Table(cols, header_row=header_row, kind=kind)
     for number, cells in lines:
-        if number > MAX_SHEET_ROWS:
-            raise RegisterFileError("too_many_rows", max=MAX_ROWS)
+        if number > max_rows * MAX_SHEET_ROWS // MAX_ROWS:
+            raise RegisterFileError("too_many_rows", max=max_rows)
         if cells.count(None) == len(cells):
             # the rows a sheet skips come as rows of None (read-only openpyxl fills the gaps): passed over
             # in C, so that a row numbered far down is refused without the rows between costing seconds
@@ -116,8 +135,8 @@ def _table(lines: Iterator[tuple[int, Any]], kind: str) -> Table:
         values = {f: (cells[i] if i < len(cells) else None) for f, i in cols.items()}
         if all(_blank(v) for v in values.values()):
             continue
-        if len(table.rows) >= MAX_ROWS:
-            raise RegisterFileError("too_many_rows", max=MAX_ROWS)
+        if len(table.rows) >= max_rows:
+            raise RegisterFileError("too_many_rows", max=max_rows)
         table.rows.append((number, values))
     if not table.rows:
         raise RegisterFileError("file_empty")
@@ -200,8 +219,9 @@ def _xlsx_lines(content: bytes) -> Iterator[tuple[int, tuple[Any, ...]]]:
             book.close()
 
 
-def read_table(content: bytes, filename: str = "") -> Table:
-    """The rows of an .xlsx or CSV file; raises RegisterFileError when the file cannot be used."""
+def read_table(content: bytes, filename: str = "", layout: Layout = REGISTER) -> Table:
+    """The rows of an .xlsx or CSV file laid out as `layout` says (the enterprise register unless told);
+    raises RegisterFileError when the file cannot be used."""
     if not content or not content.strip():
         raise RegisterFileError("file_empty")
     if content.startswith(b"\xd0\xcf\x11\xe0"):
@@ -210,7 +230,7 @@ def read_table(content: bytes, filename: str = "") -> Table:
         lines = _xlsx_lines(content)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return _table(lines, "xlsx")
+            return _table(lines, "xlsx", layout)
     if filename.lower().endswith((".xlsx", ".xlsm")):
         raise RegisterFileError("file_unreadable")
-    return _table(_csv_lines(content), "csv")
+    return _table(_csv_lines(content), "csv", layout)

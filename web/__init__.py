@@ -69,8 +69,25 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from . import (admin, api, audit_api, audit_views, auth, bulk, cases, cli, delegations, members, pages, people,
-                   reports, reports_api, waiting, workflow_pages)
+    from . import (
+        admin,
+        api,
+        audit_api,
+        audit_views,
+        auth,
+        bulk,
+        cases,
+        cli,
+        delegations,
+        members,
+        members_import,
+        pages,
+        people,
+        reports,
+        reports_api,
+        waiting,
+        workflow_pages,
+    )
 
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
@@ -84,6 +101,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(audit_api.bp)
     reports.init_app(app)  # the report pages and `flask orgs import`
     members.init_app(app)  # 会员名册: the roster, a member's page, leaving
+    members_import.init_app(app)  # the roster's import and export, `flask members import`
     pages.init_app(app)
     people.init_app(app)  # who acted, by name: person_label() and its kin in every template
     workflow_pages.init_app(app, engine)

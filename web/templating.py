@@ -65,6 +65,7 @@ ADMIN_TRIGGERS = {
     "reassign": _l("转办审批"),
     "member_left": _l("登记退会"),
     "member_deceased": _l("登记去世"),
+    "member_import": _l("导入会员名册"),
     "claim": _l("认领"),
     "release": _l("释放"),
     "assign": _l("指派"),

@@ -32,6 +32,7 @@ from .engine import (
     find_holder,
     waited_for,
 )
+from .enrolment import NewMember
 from .entities import EntityChange, EntityType
 from .entities import create as create_entity
 from .entities import register as register_entity
@@ -81,8 +82,8 @@ __all__ = [
     "ON_BEHALF_OF", "ORG_KINDS", "OVERDUE", "ROLES", "SYSTEM", "UNION_STATUSES", "Actor", "ApiToken",
     "AssignedToOther", "Availability", "Calendar", "Case", "CaseParty", "Context", "Delegation", "Engine",
     "EntityChange", "EntityType", "FieldError", "Forbidden", "FourEyes", "GuardFailed", "Handling", "Holder",
-    "InvalidInput", "InvalidState", "Member", "NotCompetent", "NotFound", "OrgFacts", "Organisation", "Outcome",
-    "Page", "Reason", "RosterFilter", "StaleVersion", "UnknownTrigger", "User", "Waiting", "WorkflowError",
+    "InvalidInput", "InvalidState", "Member", "NewMember", "NotCompetent", "NotFound", "OrgFacts", "Organisation",
+    "Outcome", "Page", "Reason", "RosterFilter", "StaleVersion", "UnknownTrigger", "User", "Waiting", "WorkflowError",
     "ancestors_of", "as_date", "can_see_personal_data", "can_view", "can_view_case", "checked_catalog", "colleagues",
     "condition", "create_entity", "credit_code_check_character", "deadline_alerts", "deadline_of", "deadline_rule",
     "default_catalog", "delegation_active", "delegations_of", "effect", "error_message", "field_message",

@@ -53,6 +53,7 @@ from .delegations import acting_for as active_delegation
 from .delegations import delegate as delegate_to
 from .delegations import end_delegation as end_delegation_of
 from .delegations import find_active_user
+from .enrolment import NewMember, enrol
 from .entities import ENTITIES, Applied, EntityChange, append_entries, append_standalone, keys_as_data
 from .entities import apply as apply_entities
 from .entities import check as check_entities
@@ -103,6 +104,7 @@ from .workdays import Calendar
 CASE = "case"
 DOCUMENT_ISSUED = "issue_document"  # the trigger of a case entry recording a document issued as a file
 DECIDED_ON = "decided_on"  # the entry data's key of the step's business date
+MEMBER_IMPORT = "member_import"  # the trigger of the entries of a roster import
 SYSTEM = "system"  # the actor and role of the entries the system writes itself (reminders, escalations)
 # what `_entry_data` adds to a step's recorded data in its entry
 ON_BEHALF_OF = "on_behalf_of"  # the entry data's key naming the delegator a substitute acted for
@@ -773,6 +775,31 @@ class Engine:
         update_org(session, member.org_id, {"member_count": count})
         _append_org_entry(session, member.org_id, {"member_count": [org, count]}, actor, f"member_{status}", None)
         return member
+
+    @staticmethod
+    def roster_import_refusal(actor: Actor, org: Organisation) -> WorkflowError | None:
+        """Why `actor` may not put members on `org`'s roster by import (会员名册导入), or None: only a reviewer
+        of the union itself, once it is founded. 404 unless the actor sees the union."""
+        if not can_view(actor, org):
+            return NotFound()
+        if actor.role != "reviewer":
+            return Forbidden([Reason("forbidden", {"role": actor.role})])
+        if actor.org_id != org.id:
+            return NotCompetent([Reason("not_competent", {"competent": org.name, "competent_code": org.code})])
+        if org.union_status != "founded":
+            return GuardFailed([Reason("union_not_founded", {"org": org.name})])
+        return None
+
+    def enrol_members(self, session: Session, actor: Actor, org: Organisation, members: Sequence[NewMember],
+                      extra: Mapping[str, Any] | None = None) -> list[int]:
+        """Put checked rows on the union's roster at once (`workflow.enrolment`): each member audited as a
+        change outside a step (trigger `member_import`), the union's member count moved once. Returns the new
+        members' ids."""
+        refusal = self.roster_import_refusal(actor, org)
+        if refusal is not None:
+            raise refusal
+        return enrol(session, org.id, members, actor=actor.username, role=actor.role, trigger=MEMBER_IMPORT,
+                     extra=extra)
 
     # -- creating a case ---------------------------------------------------
     def reassign(self, session: Session, case: Case | int, actor: Actor, org_code: Any, comment: Any,
