@@ -190,6 +190,13 @@ def _page_union(code: str) -> tuple[Actor, Organisation]:
     return actor, org
 
 
+def _refuse_unless_importer(actor: Actor, org: Organisation) -> None:
+    """403 for whoever sees the union but may not import into its roster (the engine says who may)."""
+    refusal = get_engine().roster_import_refusal(actor, org)
+    if refusal is not None:
+        abort(404 if status_of(refusal) == 404 else 403)
+
+
 def may_import_roster(actor: Actor, org: Organisation) -> bool:
     return get_engine().roster_import_refusal(actor, org) is None
 
@@ -209,10 +216,7 @@ def _render(org: Organisation, result: RosterImport | None = None, token: str | 
 def page(code: str) -> Any:
     """预检 (a dry run of the uploaded file), then 导入 once confirmed (the kept file, checked again)."""
     actor, org = _page_union(code)
-    refusal = get_engine().roster_import_refusal(actor, org)
-    if refusal is not None:
-        outcome = explain(refusal)
-        abort(outcome.status if outcome.status in (403, 404) else 403)
+    _refuse_unless_importer(actor, org)
     if request.method == "GET":
         return _render(org)
     raise_body_limit()
@@ -258,8 +262,7 @@ def _import(actor: Actor, org: Organisation, token: str, filename: str, content:
 def problems_sheet(code: str, token: str) -> Any:
     """The checked file as a sheet with a 问题 column: each row's problems beside it."""
     actor, org = _page_union(code)
-    if get_engine().roster_import_refusal(actor, org) is not None:
-        abort(404)
+    _refuse_unless_importer(actor, org)
     filename, content = _kept(token, actor, org)
     with get_db().read() as session:
         union = find_org(session, org.code)

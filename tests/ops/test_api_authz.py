@@ -73,6 +73,11 @@ TABLE: dict[str, Call] = {
                                          "parent": "FED"}),
     "api.get_org": Call("GET", lambda c: "/orgs/ENT-L", SEES_ENT_L),
     "api.get_members": Call("GET", lambda c: "/orgs/ENT-L/members", SEES_ENT_L),
+    # the roster's import is a reviewer's of the union itself (none here); the file is not read before that
+    "members_import_api.post_import": Call(
+        "POST", lambda c: "/orgs/ENT-L/members/import?dry_run=1",
+        row(admin=403, prep=403, fed=403, auditor=403, prep_x=404, fed2=404, auditor2=404),
+        form=lambda c: {"file": (io.BytesIO("姓名,身份证号\n张伟,110105194912310021\n".encode()), "名册.csv")}),
     "api.post_user": Call("POST", lambda c: "/users", ADMIN_ONLY,
                           body=lambda c: {"username": f"u{next(_serial)}", "password": "correct-horse-1",
                                           "role": "preparer", "org": "ENT-L"}),
