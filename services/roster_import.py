@@ -36,6 +36,7 @@ from workflow import (
     gender_of,
     id_number_birth_date,
     id_number_problem,
+    lock_roster,
 )
 
 from .register_file import Layout, RegisterFileError, Table, read_table
@@ -355,6 +356,8 @@ def import_roster(session: Session, engine: Engine, actor: Actor, union: Organis
     if refusal is not None:
         raise refusal
     result = RosterImport(filename, dry_run)
+    if not dry_run:
+        lock_roster(session, union.id)  # what the rows are checked against holds until they are written
     try:
         table = read_table(content, filename, LAYOUT)
     except RegisterFileError as err:

@@ -78,6 +78,28 @@ def paths(catalog: Catalog) -> dict[str, Any]:
             ],
             "responses": {"200": _json(ref("MemberPage"), "one page of the roster"), **_errors(400, 401, 404)},
         }},
+        "/orgs/{code}/members/import": {"post": {
+            "operationId": "post_import", "tags": ["organisations and users"],
+            "summary": "The union's roster from the 实名制 spreadsheet (a reviewer of the union): every row or none",
+            "description": ("Columns by their headers in the first row: 姓名, 身份证号 (required), 工作单位, 入会日期, "
+                            "八大群体, 会员编号. With `dry_run=1` the file is only checked (200). Otherwise every row "
+                            "is put on the roster, each member with its audit entry (201), or, when any row has a "
+                            "problem, none (422 listing them). `row` counts data rows from 1 (the header is row 0); "
+                            "a file that cannot be read is refused whole (400, 413 for its size or compression) "
+                            "with its problem listed (`row` null)."),
+            "parameters": [_path("code", SEGMENT, "the union's organisation code"),
+                           _query("dry_run", {"type": "string", "enum": ["0", "1"]}, "1: check only, write nothing")],
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": ref("RosterUpload")}}},
+            "responses": {
+                "200": _json(ref("RosterImport"), "the dry run's counts and problems"),
+                "201": _json(ref("RosterImport"), "every row written"),
+                **{str(s): _json({"oneOf": [ref("Error"), ref("RosterImport")]}, text) for s, text in (
+                    (400, "bad input, or a file that cannot be read (its problem listed)"),
+                    (413, "the request, the file or what it unpacks to is too large"),
+                    (422, "problems in the rows (nothing written), or a union not yet founded"))},
+                **_errors(401, 403, 404),
+            },
+        }},
         "/users": {"post": {
             "operationId": "post_user", "tags": ["organisations and users"],
             "summary": "Create a user (admin)",

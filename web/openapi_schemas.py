@@ -324,6 +324,21 @@ def schemas(catalog: Catalog) -> dict[str, Any]:
                 "left_on": nullable(DAY), "org": STRING, "version": INT,
             },
         },
+        "RosterUpload": {
+            "type": "object", "required": ["file"],
+            "properties": {"file": {"type": "string", "contentMediaType": "application/octet-stream",
+                                    "description": "the roster: .xlsx, or CSV in UTF-8 (BOM or not) or GB18030"}},
+        },
+        "RosterImport": {
+            "type": "object", "required": ["rows", "valid", "problems"],
+            "properties": {
+                "rows": INT, "valid": {**INT, "description": "data rows without a problem"},
+                "problems": {"type": "array", "items": {
+                    "type": "object", "required": ["row", "field", "code", "message"],
+                    "properties": {"row": nullable(INT), "field": nullable(STRING), "code": STRING,
+                                   "message": STRING}}},
+            },
+        },
         "MemberPage": {
             "type": "object", "required": ["items", "total", "page", "per_page"],
             "properties": {"items": {"type": "array", "items": ref("Member")}, "total": INT, "page": INT,

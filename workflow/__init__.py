@@ -32,7 +32,7 @@ from .engine import (
     find_holder,
     waited_for,
 )
-from .enrolment import NewMember
+from .enrolment import NewMember, lock_roster
 from .entities import EntityChange, EntityType
 from .entities import create as create_entity
 from .entities import register as register_entity
@@ -89,7 +89,7 @@ __all__ = [
     "default_catalog", "delegation_active", "delegations_of", "effect", "error_message", "field_message",
     "find_holder", "find_member", "gender_of", "group_counts", "guard", "id_number_birth_date",
     "id_number_check_character", "id_number_problem", "is_valid_credit_code", "is_valid_id_number", "list_cases",
-    "lookup", "mask", "mask_id_number", "org_digest", "org_state", "paginate", "register_entity", "review_queue",
-    "roster_counts", "roster_query", "task_list", "update_entity", "user_state", "visible_cases", "visible_orgs",
-    "waited_for",
+    "lock_roster", "lookup", "mask", "mask_id_number", "org_digest", "org_state", "paginate", "register_entity",
+    "review_queue", "roster_counts", "roster_query", "task_list", "update_entity", "user_state", "visible_cases",
+    "visible_orgs", "waited_for",
 ]

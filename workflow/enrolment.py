@@ -76,14 +76,20 @@ def number_members(session: Session, org: Organisation, members: Sequence[NewMem
     return numbers
 
 
+def lock_roster(session: Session, org_id: int) -> int | None:
+    """Lock the union's row (its roster's numbers and count) for the rest of the transaction: an import takes
+    it before it checks the rows, so that what it checked still holds when it writes. Returns the count."""
+    return session.execute(select(Organisation.member_count).where(Organisation.id == org_id)
+                           .with_for_update()).scalar_one()
+
+
 def enrol(session: Session, org_id: int, members: Sequence[NewMember], *, actor: str, role: str, trigger: str,
           extra: Mapping[str, Any] | None = None) -> list[int]:
     """Insert the members (active, version 1) on the union's roster, one audit entry each and one for the
     union's member count, in the caller's transaction. The union's row is locked first, so that numbers are
     given one import (or approval) at a time; a person made a member elsewhere meanwhile breaks the
     active-membership index, refused as `already_a_member`. Returns the new members' ids in order."""
-    count = session.execute(select(Organisation.member_count).where(Organisation.id == org_id)
-                            .with_for_update()).scalar_one()
+    count = lock_roster(session, org_id)
     org = session.get(Organisation, org_id)
     assert org is not None
     if not members:
