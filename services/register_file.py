@@ -108,6 +108,7 @@ def _blank(value: Any) -> bool:
 def _table(lines: Iterator[tuple[int, Any]], kind: str, layout: Layout = REGISTER) -> Table:
     """Find the header among the first rows, then collect the non-blank rows below it."""
     required, lookup, max_rows = layout.required, layout.lookup(), layout.max_rows
+    max_sheet_rows = max_rows * MAX_SHEET_ROWS // MAX_ROWS  # blank ones too, as numbered in the sheet
     best: tuple[int, dict[str, int]] | None = None
     for number, cells in lines:
         cols = _columns(cells, lookup)
@@ -126,7 +127,7 @@ def _table(lines: Iterator[tuple[int, Any]], kind: str, layout: Layout = REGISTE
         raise RegisterFileError("missing_columns", columns="、".join(layout.label(f) for f in missing))
     table = Table(cols, header_row=header_row, kind=kind)
     for number, cells in lines:
-        if number > max_rows * MAX_SHEET_ROWS // MAX_ROWS:
+        if number > max_sheet_rows:
             raise RegisterFileError("too_many_rows", max=max_rows)
         if cells.count(None) == len(cells):
             # the rows a sheet skips come as rows of None (read-only openpyxl fills the gaps): passed over

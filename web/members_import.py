@@ -8,7 +8,6 @@ to the user and the union, so that the confirmation imports exactly the file tha
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 import secrets
@@ -40,6 +39,7 @@ from services.roster_import import (
 )
 from workflow import (
     Actor,
+    FieldError,
     InvalidInput,
     NotFound,
     Organisation,
@@ -106,16 +106,10 @@ def post_import(db: Any, actor: Actor, code: str) -> Response:
             raise refusal
     upload = _upload()
     if upload is None:
-        raise InvalidInput(fields={"file": _field_error("required")})
+        raise InvalidInput(fields={"file": FieldError("required")})
     filename, content = upload
     result = _run(db, actor, code, content, filename, dry_run)
     return respond(result.as_json(lang()), _status(result, dry_run))
-
-
-def _field_error(code: str) -> Any:
-    from workflow import FieldError
-
-    return FieldError(code)
 
 
 def _union_or_404(session: Session, actor: Actor, code: str) -> Organisation:
@@ -429,10 +423,6 @@ def _width(text: str) -> int:
     import unicodedata
 
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _digest(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
 
 
 def init_app(app: Flask) -> None:

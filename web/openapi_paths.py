@@ -96,7 +96,8 @@ def paths(catalog: Catalog) -> dict[str, Any]:
                 **{str(s): _json({"oneOf": [ref("Error"), ref("RosterImport")]}, text) for s, text in (
                     (400, "bad input, or a file that cannot be read (its problem listed)"),
                     (413, "the request, the file or what it unpacks to is too large"),
-                    (422, "problems in the rows (nothing written), or a union not yet founded"))},
+                    (422, "problems in the rows, or more rows than one file may hold (nothing written), or a union "
+                          "not yet founded"))},
                 **_errors(401, 403, 404),
             },
         }},

@@ -229,3 +229,22 @@ def test_audit_verify_is_red_after_an_imported_row_is_tampered_with(client, db, 
     with db.read() as session:
         assert not audit.verify(session, lambda: engine.subjects(session)).ok
         assert any("differs" in p and "name" in p for p in engine.verify_entities(session))
+
+
+def test_lengths_at_their_bounds(client, unions):
+    rows = [row("张" * 50, person(1), member_no="N" * 32), row("李" * 51, person(2), member_no="M" * 33)]
+    resp = post_import(client, unions["rev_l"], "ENT-L", csv_bytes(rows), dry_run=True)
+    assert problems(resp) == [(2, "name", "too_long"), (2, "member_no", "too_long")]
+
+
+def test_a_hundred_thousand_rows_are_read_and_one_more_is_refused(client, unions):
+    from services.roster_import import MAX_ROWS
+
+    numbers = people(MAX_ROWS)
+    rows = [[f"人{i}", n] for i, n in enumerate(numbers)]
+    header = ["姓名", "身份证号"]
+    resp = post_import(client, unions["rev_l"], "ENT-L", csv_bytes(rows, header=header), dry_run=True)
+    assert resp.status_code == 200 and resp.get_json() == {"rows": MAX_ROWS, "valid": MAX_ROWS, "problems": []}
+    resp = post_import(client, unions["rev_l"], "ENT-L", csv_bytes(rows + [["多一人", person(1)]], header=header),
+                       dry_run=True)
+    assert resp.status_code == 422 and [p["code"] for p in resp.get_json()["problems"]] == ["too_many_rows"]
