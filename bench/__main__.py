@@ -14,7 +14,9 @@ machine. The measures:
    interleaved in the same run (`bench/bulk_path.py`);
 4. `flask audit verify` on a large trail (a million entries; fewer with --quick);
 5. the case page, the review queue and the case list on that installation;
-6. with --postgres, the engine path and its raw baseline on PostgreSQL, and at city scale
+6. the roster import (会员名册导入) of 100,000 rows against the same people joining one by one through the
+   engine (`bench/roster_import.py`);
+7. with --postgres, the engine path and its raw baseline on PostgreSQL, and at city scale
    (`bench/pg_scale.py`): the engine in 1, 2 and 4 processes against raw psycopg doing the same
    statements and a minimal step, the database's own commit rate, and HTTP on two granian servers.
 """
@@ -32,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import big, bulk_path, engine_path, http_path, pg_scale
+from . import big, bulk_path, engine_path, http_path, pg_scale, roster_import
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,6 +104,8 @@ def main() -> None:
     bulk = bulk_path.run(cases=100, runs=runs)
     with tempfile.TemporaryDirectory() as tmp:
         large = big.run(Path(tmp), big_cases, big_entries, samples=40 if args.quick else 200)
+    # the roster import (bench/roster_import.py, under a minute): rows/s of the import and over the engine's one by one
+    roster = roster_import.measure(rows=20_000 if args.quick else 100_000, baseline_rows=200 if args.quick else 500)
     result: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "python": platform.python_version(),
@@ -122,6 +126,8 @@ def main() -> None:
         **http,
         **bulk,
         **large,
+        "roster_import_rows_per_s": roster["roster_import_rows_per_s"],
+        "roster_import_vs_engine": roster["roster_import_vs_engine"],
     }
     if args.postgres:
         pg = _paired(runs, {
