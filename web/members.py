@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -113,6 +113,8 @@ def roster(code: str) -> Any:
             groups=group_labels(), statuses=STATUS_LABELS, genders=GENDER_LABELS,
             may_join=actor.role in get_engine().catalog.definition("membership").creation.roles
             and actor.org_id == org.id,
+            # a receiving union's way to a transfer certificate (workflows/transfer), where it is installed
+            redeem_url=url_for("transfer.redeem") if "transfer.redeem" in current_app.view_functions else None,
         )
 
 

@@ -180,7 +180,7 @@ class DefinitionLabels:
         self.money = frozenset(n for n, spec in _specs(d).items() if spec.type == "money") | frozenset(
             extra.get("money_facts") or ())
         # the data fields that name a party's organisation by its code
-        self.org_fields = frozenset(p.field for p in d.parties)
+        self.org_fields = frozenset(p.field for p in d.parties if p.field)
 
     def key(self, key: str) -> Any:
         return self.keys.get(key)
