@@ -73,6 +73,10 @@ TABLE: dict[str, Call] = {
                                          "parent": "FED"}),
     "api.get_org": Call("GET", lambda c: "/orgs/ENT-L", SEES_ENT_L),
     "api.get_members": Call("GET", lambda c: "/orgs/ENT-L/members", SEES_ENT_L),
+    # 会籍接转: a code nobody issued is unknown to everyone (the redemption itself: workflows/transfer/tests)
+    "transfer_api.api_redeem": Call("POST", lambda c: "/transfers/redeem",
+                                    row(admin=404, prep=404, fed=404, auditor=404, prep_x=404, fed2=404, auditor2=404),
+                                    body=lambda c: {"code": "3467-9ACD-EFGH-JKMN", "org": "ENT-X"}),
     "api.post_user": Call("POST", lambda c: "/users", ADMIN_ONLY,
                           body=lambda c: {"username": f"u{next(_serial)}", "password": "correct-horse-1",
                                           "role": "preparer", "org": "ENT-L"}),

@@ -150,6 +150,10 @@ def start(member_id: int) -> Any:
     engine = get_engine()
     reason = (request.form.get("reason") or "").strip()
     back = url_for("members.show", member_id=member_id)
+    with get_db().read() as session:
+        found = find_member(session, member_id)
+        if found is None or not can_view(actor, found.org):
+            abort(404)
     if not FlaskForm().validate_on_submit():
         flash(_("表单已过期，请刷新后重试。"), "error")
         return redirect(back)
