@@ -101,3 +101,14 @@ def test_the_receiving_union_redeems_on_its_page_linked_from_its_roster(app, api
     assert again.status_code == 409 and "已经使用过" in text_of(again)
     en = client.get("/transfers/redeem?lang=en")
     assert "Redeem a transfer code" in text_of(en) or en.status_code in (200, 302)
+
+
+def test_the_member_pages_history_shows_the_transfer_on_both_sides(app, api, db, unions, member):
+    from .support import redeem
+
+    case = issued(api, unions, member)
+    done = redeem(api, unions["prep_x"], case["data"]["certificate_code"]).get_json()
+    issuing = text_of(_client(app, "prep").get(f"/members/{member}"))
+    assert "转出（开具接转凭证）" in issuing and "已转出" in issuing and "办理会籍接转" not in issuing
+    receiving = text_of(_client(app, "prep_x").get(f"/members/{done['data']['new_member_id']}"))
+    assert "转入（凭接转码接收）" in receiving and "ENT-X-000001" in receiving
