@@ -182,8 +182,8 @@ def workflows_of(session: Session, entries: list[dict[str, Any]]) -> dict[str, s
     ids = {int(case_of(e)) for e in entries if case_of(e)}
     ids |= {e["data"]["case_id"] for e in entries if e["subject_type"] == "org" and isinstance(e.get("data"), dict)
             and isinstance(e["data"].get("case_id"), int)}
-    ids |= {e["data"]["case"] for e in entries if e["subject_type"] == "member" and isinstance(e.get("data"), dict)
-            and isinstance(e["data"].get("case"), int)}
+    ids |= {e["data"]["case"] for e in entries if e["subject_type"] in ("member", "transfer_cert")
+            and isinstance(e.get("data"), dict) and isinstance(e["data"].get("case"), int)}
     if not ids:
         return {}
     return {str(i): w for i, w in session.execute(select(Case.id, Case.workflow).where(Case.id.in_(ids)))}
