@@ -262,8 +262,16 @@ def _entry_data(recorded: Mapping[str, Any], effects: Effects, org: Any,
 
 def waited_for(definition: Definition, state: str) -> list[Transition]:
     """The steps a case standing in `state` waits for: those that move it on, back or out (not a withdrawal
-    open at every step, nor a step that leaves it where it is, such as an objection)."""
-    return [t for t in definition.transitions if t.source == state and t.way != "leave" and t.dest != state]
+    open at every step, nor a step that leaves it where it is, such as an objection, nor the system's own
+    steps or those of a party not yet named)."""
+    return [t for t in definition.transitions if t.source == state and t.way != "leave" and t.dest != state
+            and t.roles != (SYSTEM,) and not _joins(definition, t)]
+
+
+def _joins(definition: Definition, t: Transition) -> bool:
+    """Whether `t` is the step of a party that joins the case with it (nobody's task before it is taken:
+    whoever redeems a transfer certificate)."""
+    return t.party is not None and definition.party(t.party).field is None
 
 
 def _record_digest(case: CaseRecord) -> str:
@@ -1249,8 +1257,7 @@ class Engine:
         for t in definition.transitions_from(case.state):
             if t.trigger in seen or t.roles == (SYSTEM,):  # nobody but the system takes a system step
                 continue
-            if t.party is not None and definition.party(t.party).field is None \
-                    and self.party_org(case, t.party) is None:
+            if _joins(definition, t) and self.party_org(case, t.party or "") is None:
                 continue  # a party that joins with this step takes it by `join_and_fire`, not from the case
             seen.add(t.trigger)
             reasons = self._authority_reasons(session, case, t, actor)

@@ -245,3 +245,14 @@ def date_of(text: str):
     from datetime import date
 
     return date.fromisoformat(text)
+
+
+def test_an_issued_certificate_is_nobodys_task_and_the_request_is_the_issuing_reviewers(api, unions, member):
+    case = start(api, unions["prep"], member).get_json()
+    tasks = api.get("/tasks?scope=mine", unions["rev_l"]).get_json()["items"]
+    assert [t["case"] for t in tasks] == [case["id"]]
+    api.post(f"/cases/{case['id']}/events", unions["rev_l"], {"trigger": "issue_certificate", "data": {}})
+    for who in ("prep", "rev_l", "rev_l2", "prep_x", "rev_x"):
+        assert api.get("/tasks?scope=mine", unions[who]).get_json()["items"] == [], who
+    shown = api.get(f"/cases/{case['id']}", unions["rev_l2"]).get_json()
+    assert [a["trigger"] for a in shown["available"]] == []  # neither the redemption nor the expiry is offered
