@@ -223,8 +223,8 @@ def _parties(c: _Checker, node: Any, creation: Creation) -> tuple[Party, ...]:
         kinds = c.names(spec, "org_kind", what)
         if not kinds or not set(kinds) <= set(ORG_KINDS):
             raise c.fail(spec, f"{what}: org_kind must be one or more of {list(ORG_KINDS)}")
-        field_name = c.require(spec, "field", str, what)
-        if field_name not in fields or fields[field_name].type != "string":
+        field_name = spec.get("field")  # none: the party joins with its first step (Engine.join_and_fire)
+        if field_name is not None and (field_name not in fields or fields[field_name].type != "string"):
             raise c.fail(spec, f"{what}: field {field_name!r} must be a string field of create.data")
         for flag in ("sees_case", "may_be_case_org"):
             if not isinstance(spec.get(flag, False), bool):
@@ -290,8 +290,10 @@ def load_definition(path: Path) -> Definition:
             if s not in state_names:
                 raise c.fail(node, f"{what}: unknown state {s!r}")
         roles = c.names(node, "roles", what)
-        if not roles or not set(roles) <= ROLES:
-            raise c.fail(node, f"{what}: roles must be a non-empty subset of {sorted(ROLES)}")
+        if roles == ("system",):
+            pass  # a step the system alone takes (the deadline sweep: an expiry); no user has this role
+        elif not roles or not set(roles) <= ROLES:
+            raise c.fail(node, f"{what}: roles must be a non-empty subset of {sorted(ROLES)}, or [system] alone")
         if {"auditor", "admin"} & set(roles):
             raise c.fail(node, f"{what}: auditors and admins never fire a workflow step")
         record = node.get("record", "merge")
@@ -336,7 +338,7 @@ def load_definition(path: Path) -> Definition:
     triggers = {t.trigger for t in transitions}
     for t in transitions:
         for r in t.reviews:
-            if r not in triggers:
+            if r not in triggers and r != "create":  # `create`: the decision judges the case as created
                 raise DefinitionError(f"{path.name}:{t.line}: transition {t.trigger!r} reviews unknown trigger {r!r}")
     # several transitions of one trigger from one source must be told apart by conditions
     seen: dict[tuple[str, str], int] = {}

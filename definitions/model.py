@@ -104,14 +104,17 @@ class Party:
     """A second organisation a case concerns (e.g. the receiving union of a transfer, 接收工会).
 
     Its organisation is named at creation by the data field `field` (an
-    organisation code); `sees_case` lets users of that organisation's subtree
-    see the case, as users of the case's own organisation do.
+    organisation code), or, without a field, it joins the case with its first
+    step: whoever fires that step (`Engine.join_and_fire`) is the party, e.g.
+    the union that redeems a transfer certificate. `sees_case` lets users of
+    that organisation's subtree see the case, as users of the case's own
+    organisation do.
     """
 
     name: str
     label: Label
     org_kinds: tuple[str, ...]
-    field: str
+    field: str | None
     sees_case: bool = True
     may_be_case_org: bool = False
     line: int = 0

@@ -48,9 +48,11 @@ from workflow import (
     DUE_SOON,
     ESCALATED,
     OVERDUE,
+    SYSTEM_STEPS,
     Case,
     Engine,
     User,
+    WorkflowError,
     ancestors_of,
     deadline_alerts,
     deadline_of,
@@ -115,6 +117,7 @@ class SweepResult:
     deadlines_set: int = 0
     alerts: dict[str, int] = field(default_factory=lambda: {k: 0 for k in DEADLINE_KINDS})
     notifications: int = 0
+    system_steps: int = 0  # the steps the system took itself (a transfer certificate's expiry)
 
     @property
     def written(self) -> int:
@@ -189,6 +192,7 @@ def sweep(db: Any, engine: Engine, today: date | None = None) -> SweepResult:
     result = SweepResult()
     _set_missing_deadlines(db, engine, result)
     today = today or engine.today()
+    _system_steps(db, engine, today, result)
     # a deadline can be due soon today only if it lies within the next few working days (holidays only push
     # it further): the longest look-ahead over the profiles in use
     profiles = set(engine.catalog.profiles) or {engine.profile_name}
@@ -260,6 +264,24 @@ class _Batch:
             engine.record_alerts(self.session, self.entries)
         _INSERT_ALERT.execute_many(self.session, self.alerts)
         _INSERT_NOTIFICATION.execute_many(self.session, self.notes)
+
+
+def _system_steps(db: Any, engine: Engine, today: date, result: SweepResult) -> None:
+    """The steps the definitions give to the system (`workflow.system_step`): for each, the cases its one
+    query names, each fired through the engine as the system in a unit of work of its own. A case another
+    request moved on meanwhile is refused by the engine's checks and left as it is."""
+    for (workflow, trigger), due in sorted(SYSTEM_STEPS.items()):
+        if workflow not in engine.catalog.definitions:
+            continue
+        with db.read() as session:
+            case_ids = list(due(session, today))
+        for case_id in case_ids:
+            try:
+                with db.write() as session:
+                    engine.fire_as_system(session, case_id, trigger, today=today)
+            except WorkflowError:
+                continue
+            result.system_steps += 1
 
 
 def _alert(session: Session, engine: Engine, batch: _Batch, case: Any, kinds: Iterable[str],

@@ -36,6 +36,7 @@ from workflow import (
     NotFound,
     WorkflowError,
     can_view,
+    can_view_case,
     delegations_of,
     error_message,
     RosterFilter,
@@ -393,7 +394,7 @@ def get_cases(session: Session, actor: Actor) -> Response:
 
 def _visible_case(session: Session, actor: Actor, case_id: int) -> Case:
     case = session.get(Case, case_id)
-    if case is None or not can_view(actor, case.org):
+    if case is None or not can_view_case(actor, case):  # its own side, or a party's
         raise NotFound()
     return case
 

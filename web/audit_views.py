@@ -34,7 +34,18 @@ from audit import AuditEntry
 from services.accounts import find_org
 from services.people import usernames_called
 from storage import utcnow
-from workflow import DOCUMENT_ISSUED, Actor, Case, Member, Organisation, Page, User, paginate
+from workflow import (
+    CERTIFICATE,
+    DOCUMENT_ISSUED,
+    Actor,
+    Case,
+    Member,
+    Organisation,
+    Page,
+    TransferCertificate,
+    User,
+    paginate,
+)
 
 from . import audit_export
 from .extensions import get_db, get_engine
@@ -48,7 +59,7 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 READERS = ("auditor", "admin")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-SUBJECT_TYPES = ("case", "attachment", "org", "user", "member")
+SUBJECT_TYPES = ("case", "attachment", "org", "user", "member", CERTIFICATE)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PER_PAGE = 50
 
@@ -101,6 +112,11 @@ def scoped_entries(session: Session, actor: Actor, args: Mapping[str, str]) -> S
             (AuditEntry.subject_type == "user") & AuditEntry.subject_id.in_(users),
             (AuditEntry.subject_type == "member") & AuditEntry.subject_id.in_(
                 select(cast(Member.id, String)).join(Organisation, Organisation.id == Member.org_id)
+                .where(Organisation.path.startswith(path, autoescape=True))),
+            # a transfer certificate is the issuing union's (会籍接转)
+            (AuditEntry.subject_type == CERTIFICATE) & AuditEntry.subject_id.in_(
+                select(cast(TransferCertificate.id, String))
+                .join(Organisation, Organisation.id == TransferCertificate.org_id)
                 .where(Organisation.path.startswith(path, autoescape=True))),
         ))
     if args.get("workflow"):
@@ -182,8 +198,8 @@ def workflows_of(session: Session, entries: list[dict[str, Any]]) -> dict[str, s
     ids = {int(case_of(e)) for e in entries if case_of(e)}
     ids |= {e["data"]["case_id"] for e in entries if e["subject_type"] == "org" and isinstance(e.get("data"), dict)
             and isinstance(e["data"].get("case_id"), int)}
-    ids |= {e["data"]["case"] for e in entries if e["subject_type"] == "member" and isinstance(e.get("data"), dict)
-            and isinstance(e["data"].get("case"), int)}
+    ids |= {e["data"]["case"] for e in entries if e["subject_type"] in ("member", "transfer_cert")
+            and isinstance(e.get("data"), dict) and isinstance(e["data"].get("case"), int)}
     if not ids:
         return {}
     return {str(i): w for i, w in session.execute(select(Case.id, Case.workflow).where(Case.id.in_(ids)))}

@@ -22,7 +22,7 @@ from workflow import (
     Organisation,
     User,
     WorkflowError,
-    can_view,
+    can_view_case,
     colleagues,
     list_cases,
     review_queue,
@@ -54,7 +54,7 @@ def _actor() -> Actor:
 
 def _visible(session: Session, case_id: int, actor: Actor) -> Case:
     case = session.get(Case, case_id)
-    if case is None or not can_view(actor, case.org):
+    if case is None or not can_view_case(actor, case):  # its own side, or a party's (a transfer's receiving union)
         abort(404)
     return case
 
@@ -299,7 +299,7 @@ def show(case_id: int, reassign_errors: list[str] | None = None, status: int = 2
         entries = [entry_json(e, masked) for e in audit.entries_for(session, "case", str(case.id))]
         load_people(session, [*(e["actor"] for e in entries), case.created_by.username if case.created_by else None])
         # the organisations they record by code, a party's too, named on the page
-        remember_entries(session, [*entries, {"data": case.data}], ORG_KEYS | {p.field for p in definition.parties})
+        remember_entries(session, [*entries, {"data": case.data}], ORG_KEYS | {p.field for p in definition.parties if p.field})
         available = engine.available(session, case, actor)
         path = [e["to"] for e in entries if e["to"]]
         svg = workflow_svg(definition, case.state, path)

@@ -465,7 +465,8 @@ def sweep_command(today: str | None) -> None:
     click.echo(f"swept {result.looked_at} open cases near or past their deadline: "
                f"{result.alerts['due_soon']} due soon, {result.alerts['overdue']} overdue, "
                f"{result.alerts['escalated']} escalated; {result.notifications} notifications"
-               + (f"; {result.deadlines_set} deadlines set" if result.deadlines_set else ""))
+               + (f"; {result.deadlines_set} deadlines set" if result.deadlines_set else "")
+               + (f"; {result.system_steps} expired by the system" if result.system_steps else ""))
     from .work import send_mail
 
     mailed = send_mail(current_app._get_current_object())  # type: ignore[attr-defined]

@@ -247,7 +247,8 @@ class _Walker:
         return case_id
 
     def members(self) -> None:
-        """Named members of the precision works' union, one application waiting for approval, one who left."""
+        """Named members of the precision works' union, one application waiting for approval, one who left, and
+        one moving elsewhere (会籍接转: the certificate issued, waiting for the receiving union's code)."""
         ids = []
         for n, (name, female, group, employer) in enumerate(MEMBERS, start=1):
             ids.append(self.join(n, name, female, group, employer, days_ago=40 - n))
@@ -257,6 +258,11 @@ class _Walker:
         with self.db.write() as session:
             self.engine.end_membership(session, member_id, self.actor("union_prec"), "left",
                                        self.today - timedelta(days=3), "本人调离本单位，申请退会")
+        with self.db.read() as session:
+            moving = session.get(Case, ids[2]).data["member_id"]
+        case_id = self.create("transfer", "ENT-PREC", "prep_prec", {"member_id": moving, "reason": "relocation"},
+                              days_ago=2)
+        self.fire(case_id, "issue_certificate", "union_prec", {}, "", days_ago=1)
 
     # -- inspection -----------------------------------------------------------------
     def inspections(self) -> None:

@@ -43,10 +43,13 @@ ALERT_LABELS = {"due_soon": ("即将到期", "Due soon"), "overdue": ("已逾期
                 "decided": ("已办结", "Decided")}
 # the roster (会员名册): a member's status and gender, what a change of a recorded row was, and the rows' kinds
 MEMBER_STATUS_LABELS = {"active": ("在册", "Active"), "transferred_out": ("已转出", "Transferred out"),
-                        "left": ("已退会", "Left"), "deceased": ("已去世", "Deceased")}
+                        "left": ("已退会", "Left"), "deceased": ("已去世", "Deceased"),
+                        # and a transfer certificate's (会籍接转凭证, workflows/transfer)
+                        "issued": ("已开具", "Issued"), "redeemed": ("已接收", "Redeemed"),
+                        "expired": ("已过期", "Expired")}
 GENDER_LABELS = {"male": ("男", "Male"), "female": ("女", "Female")}
 ENTITY_OP_LABELS = {"create": ("新建", "Created"), "update": ("变更", "Changed")}
-ENTITY_LABELS = {"member": ("会员", "Member")}
+ENTITY_LABELS = {"member": ("会员", "Member"), "transfer_cert": ("接转凭证", "Transfer certificate")}
 UNION_STATUS_LABELS = {"none": ("未建会", "No union"), "founding": ("筹建中", "Founding"),
                        "founded": ("已建会", "Founded")}
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -44,7 +44,7 @@ from .api import roster_filter
 from .extensions import get_db, get_engine
 from .i18n import text
 from .people import load_people
-from .present import sees_roster_data
+from .present import entry_decided_on, sees_roster_data
 from .steps import explain
 
 bp = Blueprint("members", __name__)
@@ -53,7 +53,10 @@ PER_PAGE = 20
 STATUS_LABELS = {"active": _l("在册"), "transferred_out": _l("已转出"), "left": _l("已退会"), "deceased": _l("已去世")}
 GENDER_LABELS = {"male": _l("男"), "female": _l("女")}
 EVENT_LABELS = {"joined": _l("入会"), "member_left": _l("退会"), "member_deceased": _l("去世"),
-                "changed": _l("会籍信息变更")}
+                "changed": _l("会籍信息变更"),
+                # 会籍接转 (workflows/transfer): the steps that change a membership, by trigger
+                "issue_certificate": _l("转出（开具接转凭证）"), "redeem": _l("转入（凭接转码接收）"),
+                "expire": _l("接转凭证过期，回到本会")}
 
 
 def group_labels() -> dict[str, str]:
@@ -113,6 +116,8 @@ def roster(code: str) -> Any:
             groups=group_labels(), statuses=STATUS_LABELS, genders=GENDER_LABELS,
             may_join=actor.role in get_engine().catalog.definition("membership").creation.roles
             and actor.org_id == org.id,
+            # a receiving union's way to a transfer certificate (workflows/transfer), where it is installed
+            redeem_url=url_for("transfer.redeem") if "transfer.redeem" in current_app.view_functions else None,
         )
 
 
@@ -134,7 +139,9 @@ def history(session: Session, member: Member) -> list[Event]:
     for e in entries:
         data = _loads(e.data)
         values = data.get("values") or {}
-        if data.get("op") == "create":
+        if e.trigger in ("issue_certificate", "redeem", "expire"):
+            kind, day = e.trigger, entry_decided_on(e, data)
+        elif data.get("op") == "create":
             kind, day = "joined", values.get("joined_on")
         elif e.trigger in ("member_left", "member_deceased"):
             kind, day = e.trigger, values.get("left_on")

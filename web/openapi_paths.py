@@ -181,6 +181,26 @@ def paths(catalog: Catalog) -> dict[str, Any]:
             "responses": {"200": _json(ref("Case"), "the case after the step"),
                           **_errors(*WRITE_ERRORS, 403, 404, 409, 422)},
         }},
+        "/transfers/redeem": {"post": {
+            "operationId": "post_transfer_redeem", "tags": ["cases"],
+            "summary": "Redeem a transfer certificate's code (会籍接转) for the receiving union, the caller's own",
+            "description": ("A preparer or reviewer of the receiving union, anywhere in the installation, enters the "
+                            "code of the certificate: the transfer case is completed, the receiving union becomes "
+                            "its party (it sees the case from then on, the code masked) and the member is active "
+                            "on its roster with the same joined-on date. 404 for an unknown code; 409 "
+                            "`invalid_state` with reason `certificate_used` or `certificate_expired` (the day "
+                            "after its last valid day, before the sweep too); 422 `certificate_own_union` for the "
+                            "issuing union itself."),
+            "requestBody": _body({"type": "object", "additionalProperties": False, "required": ["code", "org"],
+                                  "properties": {
+                                      "code": {"type": "string", "maxLength": 40,
+                                               "description": "the certificate's code (case, spaces and hyphens "
+                                                              "do not matter)"},
+                                      "org": {"type": "string", "maxLength": 64,
+                                              "description": "the receiving union: the caller's organisation"}}}),
+            "responses": {"200": _json(ref("Case"), "the transfer case, completed"),
+                          **_errors(*WRITE_ERRORS, 403, 404, 409, 422)},
+        }},
         "/cases/{case_id}/reassign": {"post": {
             "operationId": "post_reassign", "tags": ["cases"],
             "summary": "Reassign the case's decision (转办 / 上收) to an organisation of the caller's subtree",

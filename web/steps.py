@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 import audit
 from definitions import Definition, Transition
 from services.accounts import find_user
-from workflow import DECIDED_ON, Actor, Availability, Case, Engine, Reason, WorkflowError, can_view
+from workflow import DECIDED_ON, Actor, Availability, Case, Engine, Reason, WorkflowError, can_view_case
 
 from .extensions import get_db, get_engine
 from .forms import attach_errors, form_data, step_form
@@ -226,7 +226,7 @@ def load_step(case_id: int, trigger: str, workflow: str | None = None, page: Ste
     engine = get_engine()
     with get_db().read() as session:
         case = session.get(Case, case_id)
-        if case is None or (workflow is not None and case.workflow != workflow) or not can_view(actor, case.org):
+        if case is None or (workflow is not None and case.workflow != workflow) or not can_view_case(actor, case):
             abort(404)
         definition = engine.definition_of(case)
         t = find_transition(definition, case.state, trigger)

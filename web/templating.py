@@ -74,7 +74,7 @@ ADMIN_TRIGGERS = {
     "issue_document": _l("签发文书PDF"),
 }
 SUBJECT_LABELS = {"case": _l("案件"), "attachment": _l("材料"), "org": _l("组织"), "user": _l("用户"),
-                  "member": _l("会员"), "delegation": _l("代理安排")}
+                  "member": _l("会员"), "delegation": _l("代理安排"), "transfer_cert": _l("接转凭证")}
 # keys that the engine adds to an entry's data
 ENTRY_KEYS = {"computed": _l("系统计算"), "alert": _l("提醒类型"), "due_on": _l("办理期限"),
               "notified": _l("通知对象"), "notified_org": _l("通知单位"), "org": _l("单位信息变更"), "competent_org": _l("审批单位"),
@@ -98,7 +98,10 @@ ENTRY_KEYS = {"computed": _l("系统计算"), "alert": _l("提醒类型"), "due_
               "org_id": _l("所在工会编号"), "id_number": _l("身份证号"), "gender": _l("性别"),
               "born_on": _l("出生日期"), "joined_on": _l("入会日期"), "member_no": _l("会员证号"),
               "employer_id": _l("工作单位编号"), "employer_name": _l("工作单位名称"), "group_code": _l("八大群体"),
-              "status": _l("状态"), "left_on": _l("退会（去世）日期"), "left_comment": _l("说明")}
+              "status": _l("状态"), "left_on": _l("退会（去世）日期"), "left_comment": _l("说明"),
+              # a transfer certificate's row (会籍接转凭证): the hash of its code, never the code
+              "code_hash": _l("接转码哈希值"), "member_id": _l("会员编号（名册）"), "valid_until": _l("有效期至"),
+              "receiving_org_id": _l("接收工会编号")}
 
 
 def review_states() -> dict[str, list[str]]:
@@ -181,7 +184,7 @@ class DefinitionLabels:
         self.money = frozenset(n for n, spec in _specs(d).items() if spec.type == "money") | frozenset(
             extra.get("money_facts") or ())
         # the data fields that name a party's organisation by its code
-        self.org_fields = frozenset(p.field for p in d.parties)
+        self.org_fields = frozenset(p.field for p in d.parties if p.field)
 
     def key(self, key: str) -> Any:
         return self.keys.get(key)

@@ -5,6 +5,9 @@ use; nothing outside `workflow/` imports its submodules (an import-linter contra
 """
 from .catalog import checked_catalog
 from .catalog import default as default_catalog
+from .certificates import CERTIFICATE, TransferCertificate, find_certificate, format_code, new_code, normalise_code
+from .certificates import code_hash as certificate_code_hash
+from .certificates import expired_cases as expired_transfer_cases
 from .creditcode import ALPHABET as CREDIT_CODE_ALPHABET
 from .creditcode import check_character as credit_code_check_character
 from .creditcode import is_valid_credit_code
@@ -73,10 +76,12 @@ from .queries import (
     visible_orgs,
 )
 from .rows import org_digest, org_state, user_state
-from .rules import Context, OrgFacts, Outcome, Reason, condition, effect, guard, lookup
+from .rules import SYSTEM_STEPS, Context, OrgFacts, Outcome, Reason, condition, effect, guard, lookup, system_step
 from .workdays import Calendar, as_date
 
 __all__ = [
+    "CERTIFICATE", "SYSTEM_STEPS", "certificate_code_hash", "TransferCertificate", "expired_transfer_cases",
+    "find_certificate", "format_code", "new_code", "normalise_code", "system_step",
     "CREDIT_CODE_ALPHABET", "DEADLINE_KINDS", "DECIDED_ON", "DEFAULT_DUE_SOON_WORKING_DAYS", "DOCUMENT_ISSUED",
     "DUE_SOON", "ESCALATED", "MAX_PAGE", "MAX_PER_PAGE", "MEMBERSHIP_ENDED", "MEMBER_GROUPS", "MEMBER_STATUSES",
     "ON_BEHALF_OF", "ORG_KINDS", "OVERDUE", "ROLES", "SYSTEM", "UNION_STATUSES", "Actor", "ApiToken",

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeAlias, cast
@@ -173,6 +173,9 @@ class Actor:
         return ActorFacts(self.username, self.role, self.org_code)
 
 
+# who takes the steps a definition gives to the system alone (`roles: [system]`): no user has this role
+SYSTEM_ACTOR = Actor(0, SYSTEM, SYSTEM)
+
 StepListener: TypeAlias = "Callable[[Session, Engine, CaseRecord, Transition, Actor, str, str], None]"
 
 
@@ -242,6 +245,7 @@ class Effects:
     data: dict[str, Any]
     org: dict[str, Any]
     entities: list[EntityChange]
+    party_orgs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _entry_data(recorded: Mapping[str, Any], effects: Effects, org: Any,
@@ -260,8 +264,16 @@ def _entry_data(recorded: Mapping[str, Any], effects: Effects, org: Any,
 
 def waited_for(definition: Definition, state: str) -> list[Transition]:
     """The steps a case standing in `state` waits for: those that move it on, back or out (not a withdrawal
-    open at every step, nor a step that leaves it where it is, such as an objection)."""
-    return [t for t in definition.transitions if t.source == state and t.way != "leave" and t.dest != state]
+    open at every step, nor a step that leaves it where it is, such as an objection, nor the system's own
+    steps or those of a party not yet named)."""
+    return [t for t in definition.transitions if t.source == state and t.way != "leave" and t.dest != state
+            and t.roles != (SYSTEM,) and not _joins(definition, t)]
+
+
+def _joins(definition: Definition, t: Transition) -> bool:
+    """Whether `t` is the step of a party that joins the case with it (nobody's task before it is taken:
+    whoever redeems a transfer certificate)."""
+    return t.party is not None and definition.party(t.party).field is None
 
 
 def _record_digest(case: CaseRecord) -> str:
@@ -413,6 +425,7 @@ class Engine:
             {p.party: _org_facts(p.org) for p in case.parties} if definition.parties else {},
             others=(lambda: self._other_open_cases(session, case)) if session is not None else None,
             lookup=(lambda name, *args: LOOKUPS[name](session, *args)) if session is not None else None,
+            case_id=case.id,
         )
 
     def competent_org(self, session: Session, case: Case | CaseRecord, rule: str) -> Organisation | OrgRecord:
@@ -435,6 +448,8 @@ class Engine:
 
     def _competence_reason(self, session: Session, case: Case | CaseRecord, t: Transition,
                            actor: Actor) -> Reason | None:
+        if actor.role == SYSTEM:  # the system's own steps (an expiry): no organisation decides them
+            return None
         competent = self.party_org(case, t.party) if t.party is not None else \
             self.competent_org(session, case, t.competent)
         if competent is None:  # a party the case does not name decides nothing
@@ -486,8 +501,10 @@ class Engine:
             out.data.update(outcome.data)
             out.org.update(outcome.org)
             out.entities.extend(outcome.entities)
+            for party, changes in outcome.party_orgs.items():
+                out.party_orgs.setdefault(party, {}).update(changes)
             ctx = Context(**{**ctx.__dict__, "case": {**ctx.case, **outcome.data, **outcome.facts}})
-        bad = set(out.org) - ORG_FIELDS
+        bad = set(out.org).union(*out.party_orgs.values()) - ORG_FIELDS
         if bad:
             raise ValueError(f"effects may not change organisation fields {sorted(bad)}")
         if out.entities:
@@ -502,7 +519,7 @@ class Engine:
             raise NotFound()
         if self.definition_of(case).parties:
             case.parties = load_parties(session, case.id)
-        if not can_view_case(actor, case):
+        if actor.role != SYSTEM and not can_view_case(actor, case):
             raise NotFound()
         return case
 
@@ -666,6 +683,7 @@ class Engine:
         expected_version: int | None = None,
         today: date | None = None,
         decided_on: Any = None,
+        joined: Mapping[str, str] | None = None,
     ) -> CaseRecord:
         """Fire `trigger` on the case; returns the case as it now stands (a record, not a model), as it will
         be once the caller's unit of work commits.
@@ -703,6 +721,8 @@ class Engine:
         entry = _entry_data(recorded, effects, record.org, applied, day)
         if t.fix_competent and record.competent_org is not None:
             entry["competent_org"] = record.competent_org.code
+        if joined:  # a party that joined the case with this step (`join_and_fire`)
+            entry["parties"] = dict(joined)
         if acting is not None:  # a substitute's decision names both (代理)
             entry[ON_BEHALF_OF], entry["delegation"] = acting[0].username, acting[1].id
         entry[CASE_DIGEST] = _record_digest(record)
@@ -710,10 +730,64 @@ class Engine:
         org_changes = {k: [getattr(record.org, k), v] for k, v in effects.org.items() if getattr(record.org, k) != v}
         if org_changes:
             _append_org_entry(session, record.org.id, org_changes, actor, trigger, record.id)
+        for party, values in effects.party_orgs.items():
+            porg = self.party_org(record, party)
+            if porg is None:
+                raise ValueError(f"effects may not change the organisation of party {party!r}: the case names none")
+            changes = {k: [getattr(porg, k), v] for k, v in values.items() if getattr(porg, k) != v}
+            if changes:
+                update_org(session, porg.id, values)
+                _append_org_entry(session, porg.id, changes, actor, trigger, record.id)
         for listener in self.step_listeners:  # in the step's unit: what they write commits with it or not at all
             listener(session, self, record, t, actor, before, comment)
         return record
 
+
+    # -- a party that joins with its step; the system's own steps ------------------------------------
+    def join_and_fire(self, session: Session, case: Case | int, trigger: str, actor: Actor, data: Any = None,
+                      comment: str | None = "", today: date | None = None, org_code: Any = None) -> CaseRecord:
+        """Fire the step of a party that the case does not name yet (one declared without a creation field,
+        such as a transfer's receiving union, which is whoever redeems the certificate): the actor's
+        organisation joins the case as that party, then the step is fired as any other, with every check of
+        `fire`; the party is recorded in the step's entry. The caller has found the case by what only the
+        party can know (the certificate's code), so the case need not be visible before. Everything is
+        written in the caller's unit of work, so a refused step leaves no party behind. `org_code`, when
+        given, must name the actor's own organisation (the party they act for)."""
+        case_id = _case_id(case)
+        record = load_case(session, case_id, lock=True)
+        if record is None:
+            raise NotFound()
+        definition = self.definition_of(record)
+        if trigger not in definition.triggers:
+            raise NotFound()
+        t = next(x for x in definition.transitions if x.trigger == trigger)
+        party = definition.party(t.party) if t.party is not None else None
+        if party is None or party.field is not None:
+            raise NotFound()  # only a joining party's step is fired this way
+        if actor.role not in t.roles:
+            raise Forbidden([Reason("forbidden", {"role": actor.role})])
+        if org_code is not None and org_code != actor.org_code:  # one acts for one's own organisation only
+            raise NotCompetent([Reason("not_competent", {"competent": str(org_code), "competent_code": str(org_code)})])
+        parties = load_parties(session, record.id)
+        if any(p.party == party.name for p in parties):
+            # the party has joined already: the step as it stands (the state tells what happened)
+            return self.fire(session, case_id, trigger, actor, data, comment, today=today)
+        org = session.get(Organisation, actor.org_id) if actor.org_id is not None else None
+        if org is None:
+            raise Forbidden([Reason("forbidden", {"role": actor.role})])
+        if org.id == record.org.id and not party.may_be_case_org:
+            raise GuardFailed([Reason("party_is_case_org", {"org": org.name})])
+        if org.kind not in party.org_kinds:
+            raise GuardFailed([Reason("party_wrong_kind", {"org": org.name})])
+        session.add(CaseParty(case_id=record.id, party=party.name, org_id=org.id, sees_case=party.sees_case))
+        session.flush()
+        return self.fire(session, case_id, trigger, actor, data, comment, today=today, joined={party.name: org.code})
+
+    def fire_as_system(self, session: Session, case: Case | int, trigger: str, today: date | None = None,
+                       data: Any = None) -> CaseRecord:
+        """A step the definition gives to the system alone (`roles: [system]`, an expiry), fired by the
+        deadline sweep through the same checks (state, guards) and entries as anybody's."""
+        return self.fire(session, case, trigger, SYSTEM_ACTOR, data, "", today=today)
 
     # -- the roster outside a step: leaving (退会) and death ---------------------------------------
     @staticmethod
@@ -1078,6 +1152,8 @@ class Engine:
         found = []
         errors: dict[str, FieldError] = {}
         for party in definition.parties:
+            if party.field is None:  # it joins with its first step (`join_and_fire`)
+                continue
             code = clean.get(party.field)
             porg = session.scalars(select(Organisation).where(Organisation.code == code)).one_or_none() \
                 if isinstance(code, str) and code else None
@@ -1206,8 +1282,10 @@ class Engine:
         out: list[Availability] = []
         seen: set[str] = set()
         for t in definition.transitions_from(case.state):
-            if t.trigger in seen:
+            if t.trigger in seen or t.roles == (SYSTEM,):  # nobody but the system takes a system step
                 continue
+            if _joins(definition, t) and self.party_org(case, t.party or "") is None:
+                continue  # a party that joins with this step takes it by `join_and_fire`, not from the case
             seen.add(t.trigger)
             reasons = self._authority_reasons(session, case, t, actor)
             if not reasons:

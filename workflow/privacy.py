@@ -12,6 +12,10 @@ if TYPE_CHECKING:
     from .models import Case
 
 SENSITIVE_KEYS = frozenset({"id_number"})
+# secrets of the case's own organisation, hidden whole from everyone else: a transfer certificate's one-time
+# code (whoever knows it may redeem it)
+SECRET_KEYS = frozenset({"certificate_code"})
+SECRET_MASK = "••••-••••-••••-••••"
 
 
 def can_see_personal_data(actor: Actor, case: Case) -> bool:
@@ -27,9 +31,10 @@ def mask_id_number(value: str) -> str:
 
 
 def mask(value: Any) -> Any:
-    """A copy of `value` with every ID number masked, at any depth."""
+    """A copy of `value` with every ID number masked and every secret hidden, at any depth."""
     if isinstance(value, dict):
-        return {k: (mask_id_number(v) if k in SENSITIVE_KEYS and isinstance(v, str) else mask(v))
+        return {k: (mask_id_number(v) if k in SENSITIVE_KEYS and isinstance(v, str)
+                    else SECRET_MASK if k in SECRET_KEYS and isinstance(v, str) else mask(v))
                 for k, v in value.items()}
     if isinstance(value, list):
         return [mask(v) for v in value]

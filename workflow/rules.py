@@ -90,6 +90,7 @@ class Context:
     # `lookup(name, *args)`: the answer of a registered read-only query (`LOOKUPS`) in the step's unit of work
     # (None where no session is at hand)
     lookup: Callable[..., Any] | None = None
+    case_id: int | None = None  # the case's id (None while it is being created)
 
 
 @dataclass
@@ -100,6 +101,8 @@ class Outcome:
     data: dict[str, Any] = field(default_factory=dict)
     org: dict[str, Any] = field(default_factory=dict)
     entities: list[Any] = field(default_factory=list)  # `workflow.entities.EntityChange`s
+    # changes to the organisations of the case's parties, by party name (a transfer's receiving union)
+    party_orgs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 Guard = Callable[[Context], Iterable[Reason]]
@@ -111,6 +114,8 @@ WITHOUT_DATA: set[str] = set()  # guards that answer without the step's data (se
 EFFECTS: dict[str, Effect] = {}
 CONDITIONS: dict[str, Condition] = {}
 LOOKUPS: dict[str, Callable[..., Any]] = {}  # name -> fn(session, *args), read only
+# steps the system takes by itself in the deadline sweep: (workflow, trigger) -> fn(session, today) -> case ids
+SYSTEM_STEPS: dict[tuple[str, str], Callable[..., Any]] = {}
 
 # organisation fields an effect may change
 ORG_FIELDS = frozenset({"union_status", "member_count"})
@@ -140,6 +145,12 @@ def effect(name: str) -> Callable[[Effect], Effect]:
 
 def condition(name: str) -> Callable[[Condition], Condition]:
     return _register(CONDITIONS, "condition", name)
+
+
+def system_step(workflow: str, trigger: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register the question `fn(session, today)` -> the ids of the `workflow` cases on which the deadline
+    sweep fires `trigger` as the system (a transfer certificate's expiry); one indexed query, read only."""
+    return _register(SYSTEM_STEPS, "system step", (workflow, trigger))  # type: ignore[arg-type]
 
 
 def lookup(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

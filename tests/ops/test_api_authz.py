@@ -78,6 +78,10 @@ TABLE: dict[str, Call] = {
         "POST", lambda c: "/orgs/ENT-L/members/import?dry_run=1",
         row(admin=403, prep=403, fed=403, auditor=403, prep_x=404, fed2=404, auditor2=404),
         form=lambda c: {"file": (io.BytesIO("姓名,身份证号\n张伟,110105194912310021\n".encode()), "名册.csv")}),
+    # 会籍接转: a code nobody issued is unknown to everyone (the redemption itself: workflows/transfer/tests)
+    "transfer_api.api_redeem": Call("POST", lambda c: "/transfers/redeem",
+                                    row(admin=404, prep=404, fed=404, auditor=404, prep_x=404, fed2=404, auditor2=404),
+                                    body=lambda c: {"code": "3467-9ACD-EFGH-JKMN", "org": "ENT-X"}),
     "api.post_user": Call("POST", lambda c: "/users", ADMIN_ONLY,
                           body=lambda c: {"username": f"u{next(_serial)}", "password": "correct-horse-1",
                                           "role": "preparer", "org": "ENT-L"}),

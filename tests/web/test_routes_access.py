@@ -71,6 +71,13 @@ EXPECT: dict[str, dict[str, str]] = {
     "members_import.page": {"GET": "302 403 403 403 403 404 404 404", "POST": "302 403 403 403 403 404 404 404"},
     "members_import.problems_sheet": {"GET": "302 403 403 403 403 404 404 404"},
     "members_import.export": {"GET": "302 200 200 200 200 404 404 404"},
+    # 会籍接转: the request from a member's page (its confirmation first); the certificate is the issuing union's
+    # (of a transfer case only); any union's preparer or reviewer redeems a code (an empty one is refused)
+    "transfer.start": {"POST": "302 302 302 302 302 404 404 404"},
+    "transfer.certificate": {"GET": "302 404 404 404 404 404 404 404"},
+    "transfer.certificate_pdf": {"GET": "302 404 404 404 404 404 404 404"},
+    "transfer.redeem": {"GET": "302 200 200 200 200 200 200 200", "POST": "302 400 400 400 400 400 400 400"},
+    "transfer_api.api_redeem": {"POST": "401 400 400 400 400 400 400 400"},
     # administration
     "admin.orgs": {"GET": "302 200 403 403 403 403 403 403", "POST": "302 400 403 403 403 403 403 403"},
     "admin.org_edit": {"GET": "302 200 403 403 403 403 403 403", "POST": "302 400 403 403 403 403 403 403"},
