@@ -134,7 +134,7 @@ def pages(tree, db, api, make_case, make_user):
         ids = {"org_id": find_org(session, "ENT-L").id, "user_id": find_user(session, "town").id,
                "member_id": done.get_json()["data"]["member_id"]}
     return {"cases": cases, "attachment_id": upload.get_json()["id"], "seq": 1, "code": "FED", "table": "statistics",
-            "kind": "application", "trigger": "form_group", "workflow": "sample", **ids}
+            "kind": "application", "trigger": "form_group", "workflow": "sample", "token": "0" * 32, **ids}
 
 
 def _urls(app, values) -> dict[str, str]:
@@ -160,6 +160,11 @@ def _urls(app, values) -> dict[str, str]:
 NOT_YET_PRINTABLE = {"founding.notice", "founding.reply", "hardship.notice",
                      "founding.notice_pdf", "founding.reply_pdf", "hardship.notice_pdf"}  # and their PDFs
 NEEDS_A_CHECKPOINT = {"audit.entry_proof"}  # a download once the audit office has placed a signed checkpoint
+# a transfer's certificate exists once it is issued; the roster import is a founded union's own reviewers' (none
+# walks here), its problem sheet a checked upload's: their pages are rendered by workflows/transfer/tests and
+# tests/members, and here each still answers every user without a 5xx and keeps to the policy where it renders
+NEEDS_ITS_OWN_STATE = {"transfer.certificate", "transfer.certificate_pdf", "members_import.page",
+                       "members_import.problems_sheet"}
 
 
 def test_every_page_keeps_to_the_content_security_policy(app, pages):
@@ -180,7 +185,8 @@ def test_every_page_keeps_to_the_content_security_policy(app, pages):
     assert problems == [], "\n".join(problems)
     # every page was really rendered by someone, except printed notices that exist only in later states
     never = {e for e, statuses in seen.items() if 200 not in statuses}
-    assert never <= NOT_YET_PRINTABLE | NEEDS_A_CHECKPOINT, sorted(never - NOT_YET_PRINTABLE - NEEDS_A_CHECKPOINT)
+    exempt = NOT_YET_PRINTABLE | NEEDS_A_CHECKPOINT | NEEDS_ITS_OWN_STATE
+    assert never <= exempt, sorted(never - exempt)
 
 
 # -- tokens ------------------------------------------------------------------------
